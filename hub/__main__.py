@@ -1,0 +1,5 @@
+"""``python -m hub`` runs the ``hub`` console command."""
+
+from hub.cli import main
+
+main()

@@ -1,0 +1,30 @@
+"""``hub``: the operators' one console command (DESIGN.md section 13).
+
+Each subcommand reads the same settings, has ``--help``, and exits non-zero with a
+one-line reason on failure.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from hub.cli import broker, demo, topics
+from hub.cli._common import run_guarded
+
+app = typer.Typer(
+    name="hub",
+    help="The safeguarding message hub: broker, topics, router, connectors, teams, monitor.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(broker.app, name="broker")
+app.add_typer(topics.app, name="topics")
+app.command(name="demo")(demo.demo)
+
+
+def main() -> None:
+    """Entry point of the ``hub`` console script."""
+    sys.exit(run_guarded(app))

@@ -1,0 +1,41 @@
+"""What every subcommand shares: the hub built once, and one-line failures."""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+
+import click
+import typer
+
+from hub.bootstrap import Hub, bootstrap
+from hub.errors import HubError
+
+
+@cache
+def current_hub() -> Hub:
+    """Return the hub of this process, building it on first use."""
+    return bootstrap()
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a one-line reason to stderr and return the exit to raise."""
+    print(f"hub: {message}", file=sys.stderr)
+    return typer.Exit(code=1)
+
+
+def run_guarded(app: typer.Typer) -> int:
+    """Run the CLI; any :class:`HubError` becomes a one-line reason and exit status 1."""
+    try:
+        result = app(standalone_mode=False)
+    except HubError as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        result = 1
+    except click.ClickException as exc:
+        exc.show()
+        result = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        print("hub: interrupted", file=sys.stderr)
+        result = 130
+    # Without standalone mode, click returns the code of a typer.Exit instead of raising.
+    return result if isinstance(result, int) else 0

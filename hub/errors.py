@@ -1,0 +1,110 @@
+"""The hub's one exception tree.
+
+Every error the hub raises on purpose descends from :class:`HubError`. Third-party
+exceptions (aiokafka, cryptography, pydantic, YAML) are translated at the adapter
+boundary with ``raise ... from exc`` and never leak past it::
+
+    HubError
+    ├── ConfigurationError (also ValueError)   fails at start-up
+    │   ├── TopicsFileError                    deploy/topics.yaml is invalid
+    │   ├── PolicyError                        the routing policy file is invalid
+    │   └── KeyMaterialError                   a key file is missing or malformed
+    ├── BrokerError                            the local broker cannot be managed
+    │   └── PortInUseError                     its port belongs to another process
+    ├── KafkaError                             talking to Kafka failed
+    │   ├── KafkaUnavailableError  (retriable) the cluster cannot be reached now
+    │   └── KafkaAuthorizationError            the principal lacks an ACL
+    └── MessageError                           one message cannot be processed
+        ├── PermanentMessageError              goes to hub.dlq, never retried
+        │   ├── DecodeError                    bytes are not the expected encoding
+        │   ├── SchemaViolationError           a field is missing or invalid
+        │   ├── UnknownKindError               no contract for the message kind
+        │   ├── SignatureError                 unknown key id or bad signature
+        │   └── DecryptionError                ciphertext or wrapped key rejected
+        └── TransientMessageError  (retriable) retried with back-off
+
+Whether a message error is retried is decided by the class flag ``retriable``, never
+by parsing the message text.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class HubError(Exception):
+    """Root of every error the hub raises on purpose."""
+
+    retriable: ClassVar[bool] = False
+
+
+class ConfigurationError(HubError, ValueError):
+    """Settings, files or keys are wrong; the process must not start."""
+
+
+class TopicsFileError(ConfigurationError):
+    """The declarative topics file is invalid."""
+
+
+class PolicyError(ConfigurationError):
+    """The routing policy file is invalid."""
+
+
+class KeyMaterialError(ConfigurationError):
+    """A key or credential file is missing or malformed."""
+
+
+class BrokerError(HubError):
+    """The local development broker cannot be installed, started or stopped."""
+
+
+class PortInUseError(BrokerError):
+    """A port the local broker needs is held by another process."""
+
+
+class KafkaError(HubError):
+    """A Kafka operation failed."""
+
+
+class KafkaUnavailableError(KafkaError):
+    """The Kafka cluster cannot be reached or did not acknowledge in time."""
+
+    retriable = True
+
+
+class KafkaAuthorizationError(KafkaError):
+    """The broker refused the operation for this principal."""
+
+
+class MessageError(HubError):
+    """One message cannot be processed."""
+
+
+class PermanentMessageError(MessageError):
+    """The message will never be processable; it is dead-lettered."""
+
+
+class DecodeError(PermanentMessageError):
+    """The bytes are not valid in the expected encoding."""
+
+
+class SchemaViolationError(PermanentMessageError):
+    """The message does not satisfy its schema; the text names the field."""
+
+
+class UnknownKindError(PermanentMessageError):
+    """The message kind has no contract in this hub."""
+
+
+class SignatureError(PermanentMessageError):
+    """The signature is missing, made with an unknown key, or does not verify."""
+
+
+class DecryptionError(PermanentMessageError):
+    """A ciphertext or a wrapped data key failed authentication."""
+
+
+class TransientMessageError(MessageError):
+    """Processing failed for a reason that may pass; retry with back-off."""
+
+    retriable = True

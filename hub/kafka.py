@@ -1,0 +1,276 @@
+"""The adapter between the hub and aiokafka.
+
+Every Kafka client the hub uses is built here from :class:`~hub.settings.KafkaSettings`
+(so security settings are applied everywhere alike), and every aiokafka exception is
+translated into the hub's tree by :func:`kafka_errors`. Nothing outside this module
+catches an aiokafka exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Self
+
+import aiokafka.errors as ak_errors
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+
+from hub.errors import KafkaAuthorizationError, KafkaError, KafkaUnavailableError
+from hub.settings import KafkaSettings
+
+__all__ = [
+    "KafkaAdmin",
+    "TopicPartition",
+    "TopicState",
+    "client_options",
+    "kafka_errors",
+    "make_consumer",
+    "make_producer",
+]
+
+_AUTH_ERRORS: tuple[type[BaseException], ...] = (
+    ak_errors.TopicAuthorizationFailedError,
+    ak_errors.GroupAuthorizationFailedError,
+    ak_errors.ClusterAuthorizationFailedError,
+    ak_errors.TransactionalIdAuthorizationFailed,
+    ak_errors.AuthenticationFailedError,
+    ak_errors.SaslAuthenticationFailed,
+)
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    ak_errors.KafkaConnectionError,
+    ak_errors.KafkaTimeoutError,
+    ak_errors.NoBrokersAvailable,
+    ak_errors.NodeNotReadyError,
+    ak_errors.RequestTimedOutError,
+    ak_errors.NotEnoughReplicasError,
+    ak_errors.NotEnoughReplicasAfterAppendError,
+    ak_errors.LeaderNotAvailableError,
+    ak_errors.NotLeaderForPartitionError,
+    ak_errors.BrokerNotAvailableError,
+    ak_errors.GroupCoordinatorNotAvailableError,
+    ak_errors.NotCoordinatorForGroupError,
+    ak_errors.KafkaStorageError,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+@contextmanager
+def kafka_errors(action: str) -> Iterator[None]:
+    """Translate aiokafka exceptions raised inside the block into the hub's tree."""
+    try:
+        yield
+    except _AUTH_ERRORS as exc:
+        raise KafkaAuthorizationError(f"{action}: not authorised ({type(exc).__name__})") from exc
+    except _UNAVAILABLE_ERRORS as exc:
+        raise KafkaUnavailableError(f"{action}: Kafka unavailable ({type(exc).__name__})") from exc
+    except ak_errors.KafkaError as exc:
+        err = KafkaUnavailableError if getattr(exc, "retriable", False) else KafkaError
+        raise err(f"{action}: {type(exc).__name__}: {exc}") from exc
+
+
+def client_options(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
+    """Return the connection and security options every client shares."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": client_id,
+        "request_timeout_ms": settings.request_timeout_ms,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.username
+        options["sasl_plain_password"] = (
+            settings.password.get_secret_value() if settings.password else None
+        )
+    return options
+
+
+def make_producer(
+    settings: KafkaSettings, client_id: str, *, transactional_id: str | None = None, **extra: Any
+) -> AIOKafkaProducer:
+    """Build an idempotent, ``acks=all`` producer (transactional when given an id)."""
+    options = client_options(settings, client_id)
+    options.update(
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=extra.pop("linger_ms", 5),
+        max_batch_size=extra.pop("max_batch_size", 262_144),
+    )
+    if transactional_id is not None:
+        options["transactional_id"] = settings.topic(transactional_id)
+        options["transaction_timeout_ms"] = extra.pop("transaction_timeout_ms", 60_000)
+    options.update(extra)
+    return AIOKafkaProducer(**options)
+
+
+def make_consumer(
+    settings: KafkaSettings,
+    client_id: str,
+    *topics: str,
+    group_id: str | None = None,
+    read_committed: bool = True,
+    **extra: Any,
+) -> AIOKafkaConsumer:
+    """Build a consumer that never auto-commits; the caller decides when offsets move.
+
+    Topics and the group are logical names; the settings' prefix is applied here. The
+    range assignor co-locates partition N of every subscribed topic on one member,
+    which the router relies on (see ``deploy/topics.yaml``).
+    """
+    options = client_options(settings, client_id)
+    options.update(
+        group_id=settings.group(group_id) if group_id else None,
+        enable_auto_commit=False,
+        auto_offset_reset=extra.pop("auto_offset_reset", "earliest"),
+        isolation_level="read_committed" if read_committed else "read_uncommitted",
+        partition_assignment_strategy=(RangePartitionAssignor,),
+    )
+    options.update(extra)
+    return AIOKafkaConsumer(*(settings.topic(t) for t in topics), **options)
+
+
+@dataclass(frozen=True)
+class TopicState:
+    """What the cluster says about one topic."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str]
+
+
+class KafkaAdmin:
+    """The admin operations the hub needs, with errors translated."""
+
+    def __init__(self, settings: KafkaSettings, client_id: str = "hub-admin") -> None:
+        self._settings = settings
+        self._client = AIOKafkaAdminClient(**client_options(settings, client_id))
+
+    async def __aenter__(self) -> Self:
+        with kafka_errors("connecting the admin client"):
+            await self._client.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.close()
+
+    async def list_topics(self) -> set[str]:
+        """Return the names of all topics."""
+        with kafka_errors("listing topics"):
+            return set(await self._client.list_topics())
+
+    async def describe(self, names: list[str]) -> dict[str, TopicState]:
+        """Describe existing topics (partition count, replication factor, configs)."""
+        if not names:
+            return {}
+        with kafka_errors("describing topics"):
+            meta = await self._client.describe_topics(names)
+            resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
+            responses = await self._client.describe_configs(resources)
+        configs: dict[str, dict[str, str]] = {}
+        for response in responses:
+            for _code, _msg, _rtype, rname, entries in response.resources:
+                configs[rname] = {e[0]: e[1] for e in entries if e[1] is not None}
+        states = {}
+        for topic in meta:
+            if topic["error_code"]:
+                continue
+            parts = topic["partitions"]
+            rf = len(parts[0]["replicas"]) if parts else 0
+            states[topic["topic"]] = TopicState(
+                topic["topic"], len(parts), rf, configs.get(topic["topic"], {})
+            )
+        return states
+
+    async def create_topic(
+        self, name: str, partitions: int, replication_factor: int, configs: dict[str, str]
+    ) -> None:
+        """Create one topic, raising on any broker error."""
+        with kafka_errors(f"creating topic {name}"):
+            response = await self._client.create_topics(
+                [NewTopic(name, partitions, replication_factor, topic_configs=configs)]
+            )
+            _raise_topic_errors(response.topic_errors)
+
+    async def increase_partitions(self, name: str, total: int) -> None:
+        """Grow a topic to ``total`` partitions."""
+        with kafka_errors(f"adding partitions to {name}"):
+            await self._client.create_partitions({name: NewPartitions(total_count=total)})
+
+    async def set_configs(self, name: str, configs: dict[str, str]) -> None:
+        """Replace the dynamic configs of one topic with ``configs``."""
+        with kafka_errors(f"altering configs of {name}"):
+            responses = await self._client.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, name, configs=configs)]
+            )
+        for response in responses:
+            for code, message, _rtype, rname in response.resources:
+                if code:
+                    raise KafkaError(f"altering configs of {rname}: error {code}: {message}")
+
+    async def delete_topics(self, names: list[str]) -> None:
+        """Delete topics (tests clean up their own)."""
+        with kafka_errors("deleting topics"):
+            await self._client.delete_topics(names)
+
+    async def committed_offsets(self, group: str) -> dict[TopicPartition, int]:
+        """Return the committed offsets of a consumer group (physical group name)."""
+        with kafka_errors(f"reading offsets of group {group}"):
+            offsets = await self._client.list_consumer_group_offsets(group)
+        return {tp: om.offset for tp, om in offsets.items() if om.offset >= 0}
+
+    async def list_groups(self) -> list[str]:
+        """Return the ids of all consumer groups."""
+        with kafka_errors("listing consumer groups"):
+            groups = await self._client.list_consumer_groups()
+        return sorted(g[0] for g in groups)
+
+    async def describe_group(self, group: str) -> tuple[str, int]:
+        """Return the state of a group and how many members it has."""
+        with kafka_errors(f"describing group {group}"):
+            responses = await self._client.describe_consumer_groups([group])
+        for response in responses:
+            for entry in response.groups:
+                # v0..v2: (error_code, group_id, state, protocol_type, protocol, members)
+                state, members = entry[2], entry[5]
+                return str(state), len(members)
+        return "Dead", 0
+
+
+def _raise_topic_errors(topic_errors: list[tuple[Any, ...]]) -> None:
+    for entry in topic_errors:
+        name, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else ""  # noqa: PLR2004
+        if code:
+            exc_type = ak_errors.for_code(code)
+            raise exc_type(f"{name}: {message}")
+
+
+async def end_offsets(
+    settings: KafkaSettings, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """Return the log-end offsets (high watermarks) of ``partitions``."""
+    consumer = make_consumer(settings, "hub-offsets", read_committed=False)
+    with kafka_errors("reading end offsets"):
+        await consumer.start()
+        try:
+            return dict(await consumer.end_offsets(partitions))
+        finally:
+            await consumer.stop()
+
+
+@asynccontextmanager
+async def started(client: AIOKafkaProducer | AIOKafkaConsumer, action: str) -> AsyncIterator[Any]:
+    """Start a client, yield it, and always stop it."""
+    with kafka_errors(action):
+        await client.start()
+    try:
+        yield client
+    finally:
+        await asyncio.shield(client.stop())

@@ -1,0 +1,115 @@
+"""The hub's one settings object.
+
+Built once, in the composition root (:mod:`hub.bootstrap`), from the environment
+(prefix ``HUB_``, nested fields joined by ``__``, for example
+``HUB_KAFKA__BOOTSTRAP_SERVERS``) and an optional ``.env`` file, then passed down.
+Nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The source checkout the hub runs from (an editable install)."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    """How every component reaches the Kafka cluster."""
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Comma-separated host:port list of brokers."
+    )
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-256", description="SASL mechanism when SASL is on."
+    )
+    username: str | None = Field(None, description="SASL principal of this component.")
+    password: SecretStr | None = Field(None, description="SASL password of this component.")
+    topic_prefix: str = Field(
+        "",
+        description="Prefix added to every topic and group name; tests use it to isolate runs.",
+        pattern=r"^[A-Za-z0-9._-]*$",
+    )
+    request_timeout_ms: int = Field(15_000, ge=1_000, description="Client request timeout.")
+
+    def topic(self, name: str) -> str:
+        """Return the physical name of the logical topic ``name``."""
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        """Return the physical name of the logical consumer group ``name``."""
+        return f"{self.topic_prefix}{name}"
+
+
+class BrokerSettings(_Section):
+    """The local single-node development broker (``hub broker ...``)."""
+
+    port: int = Field(9092, ge=1, le=65535, description="Client listener port.")
+    controller_port: int = Field(9093, ge=1, le=65535, description="KRaft controller port.")
+    host: str = Field("127.0.0.1", description="Loopback address the broker binds.")
+    state_dir: Path = Field(
+        PROJECT_ROOT / ".hub" / "broker",
+        description="Holds the broker's data, log, pid file and generated config.",
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "safeguarding-hub",
+        description="Download cache for the Kafka jars (never inside git).",
+    )
+    pom_file: Path = Field(
+        PROJECT_ROOT / "deploy" / "kafka" / "pom.xml",
+        description="Maven file listing the broker's jars.",
+    )
+    heap: str = Field("1g", pattern=r"^\d+[mg]$", description="JVM heap (-Xmx and -Xms).")
+    start_timeout_s: float = Field(90.0, gt=0, description="How long start waits for ready.")
+    sasl: bool = Field(default=False, description="Run with SASL/SCRAM and ACLs.")
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> BrokerSettings:
+        if self.port == self.controller_port:
+            msg = "broker port and controller_port must differ"
+            raise ValueError(msg)
+        return self
+
+
+class TopicsSettings(_Section):
+    """The declarative topics file and which profile of it applies here."""
+
+    file: Path = Field(
+        PROJECT_ROOT / "deploy" / "topics.yaml", description="The declarative topics file."
+    )
+    profile: str = Field("local", description="Profile of the topics file (local, production).")
+
+
+class LoggingSettings(_Section):
+    """Structured logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    json_output: bool = Field(default=True, description="JSON lines (True) or a console layout.")
+
+
+class HubSettings(BaseSettings):
+    """Every setting of every hub component, read from ``HUB_*`` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        frozen=True,
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    topics: TopicsSettings = Field(default_factory=TopicsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)

@@ -1,0 +1,1 @@
+"""The hub's data contracts: frozen pydantic models and their JSON Schemas."""

@@ -1,0 +1,80 @@
+"""Fixtures shared by every test: isolated settings and, for integration tests, Kafka."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.kafka import KafkaAdmin
+from hub.settings import PROJECT_ROOT, KafkaSettings
+from hub.topics import TopicSpec, apply_topics, load_topics_file
+
+SHARED = PROJECT_ROOT.parent / "shared"
+BOOTSTRAP = os.environ.get("HUB_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by folder so `-m integration` and friends select them."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if "integration" in path.parts:
+            item.add_marker(pytest.mark.integration)
+        if "e2e" in path.parts:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _no_hub_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep the developer's HUB_* variables out of tests (except the broker address)."""
+    for name in list(os.environ):
+        if name.startswith("HUB_") and name != "HUB_KAFKA__BOOTSTRAP_SERVERS":
+            monkeypatch.delenv(name)
+    return
+
+
+def _broker_reachable() -> bool:
+    host, _, port = BOOTSTRAP.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_up() -> str:
+    """The real broker's address; fails (never skips) when the broker is down."""
+    if not _broker_reachable():
+        pytest.fail(
+            f"no Kafka broker at {BOOTSTRAP}: run the tests with ./dev test, which starts one"
+        )
+    return BOOTSTRAP
+
+
+@pytest.fixture
+def kafka_settings(kafka_up: str) -> KafkaSettings:
+    """Settings with a topic prefix of this test's own."""
+    return KafkaSettings(bootstrap_servers=kafka_up, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+
+
+@pytest.fixture
+def topic_specs() -> list[TopicSpec]:
+    """The project's topics file, resolved for the local single-node broker."""
+    return load_topics_file(PROJECT_ROOT / "deploy" / "topics.yaml", "local")
+
+
+@pytest.fixture
+async def hub_topics(
+    kafka_settings: KafkaSettings, topic_specs: list[TopicSpec]
+) -> AsyncIterator[KafkaSettings]:
+    """Every hub topic created under this test's prefix, deleted afterwards."""
+    await apply_topics(topic_specs, kafka_settings)
+    yield kafka_settings
+    async with KafkaAdmin(kafka_settings) as admin:
+        names = [n for n in await admin.list_topics() if n.startswith(kafka_settings.topic_prefix)]
+        await admin.delete_topics(names)

@@ -1,0 +1,103 @@
+"""compose.yaml cannot run here (no Docker engine), so its consistency is tested instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import pytest
+import typer.main
+import yaml
+
+from hub.cli import app
+from hub.settings import PROJECT_ROOT, HubSettings
+from hub.topics import load_topics_file
+
+COMPOSE = PROJECT_ROOT / "compose.yaml"
+HUB_IMAGE = "safeguarding-hub:latest"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return data
+
+
+def hub_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in compose["services"].items() if s.get("image") == HUB_IMAGE}
+
+
+def brokers(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        n: s
+        for n, s in compose["services"].items()
+        if str(s.get("image", "")).startswith("apache/kafka:")
+    }
+
+
+def parse_hub_command(argv: list[str]) -> click.Context:
+    """Resolve `hub <argv>` to a command and parse its options, without running it."""
+    command: click.Command = typer.main.get_command(app)
+    args = list(argv)
+    while isinstance(command, click.Group) and args and not args[0].startswith("-"):
+        sub = command.get_command(click.Context(command), args[0])
+        assert sub is not None, f"hub has no command {args[0]!r} (from {argv})"
+        command, args = sub, args[1:]
+    return command.make_context("hub", args)
+
+
+class TestCompose:
+    def test_three_kraft_brokers_from_the_official_image(self, compose: dict[str, Any]) -> None:
+        """Three brokers, each broker and controller, all voters."""
+        found = brokers(compose)
+        assert len(found) == 3
+        ids = set()
+        for service in found.values():
+            env = service["environment"]
+            assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+            assert len(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == 3
+            ids.add(env["KAFKA_NODE_ID"])
+        assert ids == {"1", "2", "3"}
+
+    def test_production_profile_fits_the_cluster(self, compose: dict[str, Any]) -> None:
+        """The production topics profile matches the brokers' replication settings."""
+        specs = load_topics_file(PROJECT_ROOT / "deploy" / "topics.yaml", "production")
+        env = next(iter(brokers(compose).values()))["environment"]
+        for spec in specs:
+            assert spec.replication_factor <= len(brokers(compose))
+            assert spec.configs["min.insync.replicas"] == env["KAFKA_MIN_INSYNC_REPLICAS"]
+
+    def test_every_hub_service_runs_an_existing_command(self, compose: dict[str, Any]) -> None:
+        """Each hub service's command resolves to a real `hub` subcommand and options."""
+        services = hub_services(compose)
+        assert "topics" in services
+        for name, service in services.items():
+            ctx = parse_hub_command(service["command"])
+            assert ctx.command is not None, name
+
+    def test_topics_job_applies_the_production_profile(self, compose: dict[str, Any]) -> None:
+        """The topics job is the declarative file applied with the production profile."""
+        job = compose["services"]["topics"]
+        assert job["command"][:2] == ["topics", "apply"]
+        assert job["command"][job["command"].index("--profile") + 1] == "production"
+        assert job["environment"]["HUB_TOPICS__PROFILE"] == "production"
+
+    def test_hub_environment_is_valid_settings(
+        self, compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Every HUB_ variable of every service is a known, valid setting."""
+        broker_hosts = {f"{n}:9092" for n in brokers(compose)}
+        for service in hub_services(compose).values():
+            for key, value in service.get("environment", {}).items():
+                monkeypatch.setenv(key, str(value))
+            settings = HubSettings()
+            assert set(settings.kafka.bootstrap_servers.split(",")) == broker_hosts
+            for key in service.get("environment", {}):
+                monkeypatch.delenv(key)
+
+    def test_image_build_context_holds_the_packages(self, compose: dict[str, Any]) -> None:
+        """The Dockerfile copies what the hub imports and the deploy files it reads."""
+        dockerfile = (PROJECT_ROOT / "deploy" / "Dockerfile").read_text()
+        for part in ("hub", "connectors", "schemas", "deploy", "constraints.txt"):
+            assert f"COPY {part}" in dockerfile or f" {part} " in dockerfile
+        assert compose["services"]["topics"]["build"]["dockerfile"] == "deploy/Dockerfile"
