@@ -1,0 +1,193 @@
+"""Vocabulary shared by every contract: partners, areas, roles, consent and risk terms."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = "1.0"
+"""Version of the envelope contract this code writes and reads."""
+
+
+class Contract(BaseModel):
+    """Base of every contract model: frozen, and unknown fields are refused."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+        use_enum_values=False,
+        ser_json_timedelta="iso8601",
+    )
+
+
+class Partner(StrEnum):
+    """The partner agencies that send information to the hub."""
+
+    POLICE = "police"
+    HEALTH = "health"
+    HOUSING = "housing"
+    DOMESTIC_ABUSE = "domestic-abuse"
+
+
+class Area(StrEnum):
+    """Service areas a message can be routed to (DESIGN.md section 7)."""
+
+    MASH = "mash"
+    EARLY_HELP = "early-help"
+    DA_TRIAGE = "da-triage"
+    MARAC = "marac"
+    ENCOMPASS = "encompass"
+    HOUSING = "housing"
+    LADO = "lado"
+    ADULT_SERVICES = "adult-services"
+    ALLOCATED_TEAM = "allocated-team"
+    RECORD_ONLY = "record-only"
+    RETURNED = "returned"
+
+
+class SubjectRole(StrEnum):
+    """The part a person plays in a message."""
+
+    CHILD = "child"
+    UNBORN_CHILD = "unborn_child"
+    VICTIM = "victim"
+    PERSON_CAUSING_HARM = "person_causing_harm"
+    PARENT_CARER = "parent_carer"
+    HOUSEHOLD_MEMBER = "household_member"
+    PROFESSIONAL_SUBJECT = "professional_subject"
+
+
+class NhsNumberStatus(StrEnum):
+    """Whether an NHS number passed the modulus-11 check at the door."""
+
+    VALID = "valid"
+    INVALID_CHECK_DIGIT = "invalid_check_digit"
+
+
+class ConsentStatus(StrEnum):
+    """Whether consent to share was given."""
+
+    GIVEN = "given"
+    REFUSED = "refused"
+    NOT_SOUGHT = "not_sought"
+    NOT_REQUIRED = "not_required"
+    WITHDRAWN = "withdrawn"
+
+
+class NoConsentReason(StrEnum):
+    """Why information is shared without consent (Working Together 2023, ICO code)."""
+
+    CANNOT_BE_GIVEN = "cannot_be_given"
+    CANNOT_REASONABLY_BE_OBTAINED = "cannot_reasonably_be_obtained"
+    WOULD_PREJUDICE_PROTECTION = "would_prejudice_protection"
+
+
+class LawfulBasis(StrEnum):
+    """Lawful basis for processing (UK GDPR Article 6, or DPA 2018 Part 3 for police)."""
+
+    CONSENT = "UK GDPR 6(1)(a)"
+    LEGAL_OBLIGATION = "UK GDPR 6(1)(c)"
+    VITAL_INTERESTS = "UK GDPR 6(1)(d)"
+    PUBLIC_TASK = "UK GDPR 6(1)(e)"
+    LAW_ENFORCEMENT = "DPA 2018 s35"
+
+
+class SpecialCategoryCondition(StrEnum):
+    """Condition for processing special-category or sensitive data."""
+
+    SAFEGUARDING = "DPA 2018 Sch 1 para 18"
+    SAFEGUARDING_POLICE = "DPA 2018 Sch 8 para 4"
+    EXPLICIT_CONSENT = "UK GDPR 9(2)(a)"
+    HEALTH_OR_SOCIAL_CARE = "DPA 2018 Sch 1 para 2"
+
+
+class StatutoryGateway(StrEnum):
+    """The statute that permits or requires the sharing."""
+
+    CA1989_S17 = "Children Act 1989 s17"
+    CA1989_S27 = "Children Act 1989 s27"
+    CA1989_S47 = "Children Act 1989 s47"
+    CA2004_S10 = "Children Act 2004 s10"
+    CA2004_S11 = "Children Act 2004 s11"
+    CDA1998_S115 = "Crime and Disorder Act 1998 s115"
+    DAA2021_S49A = "Domestic Abuse Act 2021 s49A"
+    HA1996_S213B = "Housing Act 1996 s213B"
+    CARE_ACT_S42 = "Care Act 2014 s42"
+
+
+class RiskTool(StrEnum):
+    """The risk assessment tool a partner used."""
+
+    DASH = "DASH"
+    DARA = "DARA"
+    NONE = "none"
+
+
+class RiskLevel(StrEnum):
+    """The hub's canonical risk level."""
+
+    STANDARD = "standard"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Rag(StrEnum):
+    """Red/amber/green/blue rating, as police triage uses it."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+    BLUE = "blue"
+
+
+class Concern(StrEnum):
+    """Coded concern factors (after the children-in-need assessment factors)."""
+
+    DOMESTIC_ABUSE = "domestic_abuse"
+    PHYSICAL_ABUSE = "physical_abuse"
+    SEXUAL_ABUSE = "sexual_abuse"
+    EMOTIONAL_ABUSE = "emotional_abuse"
+    NEGLECT = "neglect"
+    CHILD_PROTECTION = "child_protection"
+    CHILD_SEXUAL_EXPLOITATION = "child_sexual_exploitation"
+    CHILD_CRIMINAL_EXPLOITATION = "child_criminal_exploitation"
+    MISSING = "missing"
+    SELF_HARM = "self_harm"
+    MENTAL_HEALTH = "mental_health"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    ALLEGATION_AGAINST_PROFESSIONAL = "allegation_against_professional"
+    PERSON_POSING_RISK = "person_posing_risk"
+    HOMELESSNESS = "homelessness"
+    PREGNANCY = "pregnancy"
+    HARM_FLAG = "harm_flag"
+    ADULT_AT_RISK = "adult_at_risk"
+    OTHER = "other"
+
+
+KINDS: frozenset[str] = frozenset(
+    {
+        "police.notification.domestic_abuse",
+        "police.notification.child_concern",
+        "police.notification.adult_at_risk",
+        "police.notification.missing_person",
+        "police.notification.person_posing_risk",
+        "police.notification.other",
+        "health.safeguarding_concern",
+        "housing.duty_to_refer",
+        "domestic_abuse.dash_assessment",
+    }
+)
+"""Every message kind the hub has a contract for; others are dead-lettered."""
+
+KIND_PARTNER: dict[str, Partner] = {
+    "police": Partner.POLICE,
+    "health": Partner.HEALTH,
+    "housing": Partner.HOUSING,
+    "domestic_abuse": Partner.DOMESTIC_ABUSE,
+}
+"""The partner that may send each kind, by the kind's first segment."""
+
+CHILD_AGE_LIMIT = 18
+"""A person under this age is a child (Children Act 1989 s105)."""

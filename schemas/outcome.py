@@ -1,0 +1,65 @@
+"""Team outcomes: what a practitioner decided about a routed message, and why."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, field_validator
+
+from schemas.common import Area, Contract
+from schemas.envelope import SubjectKey
+
+
+class Outcome(StrEnum):
+    """What the team decided."""
+
+    NO_FURTHER_ACTION = "no_further_action"
+    INFORMATION_RECORDED = "information_recorded"
+    EARLY_HELP = "early_help"
+    S17_ASSESSMENT = "s17_assessment"
+    STRATEGY_DISCUSSION = "strategy_discussion"
+    OPEN_CASE = "open_case"
+    CASE_CLOSED = "case_closed"
+    REFERRED_ON = "referred_on"
+    MARAC_LISTED = "marac_listed"
+    HOUSING_ASSESSMENT = "housing_assessment"
+
+
+Rationale = Annotated[str, Field(max_length=5000)]
+
+
+class RecordOutcome(Contract):
+    """A practitioner's command to record a decision (web form or API)."""
+
+    message_id: UUID = Field(description="The routed message decided on.")
+    outcome: Outcome = Field(description="What was decided.")
+    rationale: Rationale = Field(description="Why; required and non-empty.")
+
+    @field_validator("rationale")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            msg = "a rationale is required: say why this outcome was chosen"
+            raise ValueError(msg)
+        return value
+
+
+class OutcomeRecorded(Contract):
+    """The event on ``team.outcomes``."""
+
+    outcome_id: UUID = Field(description="Id of this outcome record.")
+    message_id: UUID = Field(description="The routed message decided on.")
+    area: Area = Field(description="The area that decided.")
+    subject_key: SubjectKey = Field(description="The subject (history key).")
+    outcome: Outcome = Field(description="What was decided.")
+    rationale: Annotated[str, Field(min_length=1, max_length=5000)] = Field(
+        description="Why; never empty."
+    )
+    decided_by: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="The practitioner who decided."
+    )
+    decided_at: AwareDatetime = Field(description="When they decided.")
+    routed_at: AwareDatetime | None = Field(None, description="When it was routed to the area.")
+    due_by: AwareDatetime | None = Field(None, description="The SLA deadline it had.")

@@ -1,0 +1,106 @@
+"""Builders of synthetic test data: no real person, NHS numbers from the unissued 999 range."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from schemas.common import (
+    ConsentStatus,
+    LawfulBasis,
+    NhsNumberStatus,
+    NoConsentReason,
+    Partner,
+    Rag,
+    RiskLevel,
+    RiskTool,
+    SpecialCategoryCondition,
+    StatutoryGateway,
+    SubjectRole,
+)
+from schemas.envelope import Consent, Envelope, Quality, Risk, Source, Subject
+
+NOW = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
+
+
+def key(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def subject(role: SubjectRole = SubjectRole.CHILD, label: str = "child-1", **kw: Any) -> Subject:
+    defaults: dict[str, Any] = {
+        "role": role,
+        "subject_key": key(label),
+        "age_years": 8 if role is SubjectRole.CHILD else 34,
+        "given_name": "Testchild" if role is SubjectRole.CHILD else "Testadult",
+        "family_name": "Synthetic",
+        "date_of_birth": date(2018, 3, 1) if role is SubjectRole.CHILD else date(1992, 6, 5),
+        "nhs_number": "9990000018",
+        "nhs_number_status": NhsNumberStatus.VALID,
+        "postcode": "ZZ99 3AA",
+    }
+    defaults.update(kw)
+    return Subject(**defaults)
+
+
+def consent(status: ConsentStatus = ConsentStatus.GIVEN, **kw: Any) -> Consent:
+    defaults: dict[str, Any] = {
+        "status": status,
+        "recorded_by": "PC 0001",
+        "recorded_at": NOW,
+        "lawful_basis": LawfulBasis.PUBLIC_TASK,
+        "special_category_condition": SpecialCategoryCondition.SAFEGUARDING,
+    }
+    if status is not ConsentStatus.GIVEN:
+        defaults["no_consent_reason"] = NoConsentReason.WOULD_PREJUDICE_PROTECTION
+        defaults["statutory_gateway"] = StatutoryGateway.CA1989_S47
+    defaults.update(kw)
+    return Consent(**defaults)
+
+
+def risk(level: RiskLevel = RiskLevel.STANDARD, **kw: Any) -> Risk:
+    rag = {RiskLevel.HIGH: Rag.RED, RiskLevel.MEDIUM: Rag.AMBER, RiskLevel.STANDARD: Rag.GREEN}
+    defaults: dict[str, Any] = {
+        "tool": RiskTool.NONE,
+        "partner_grade": level.value.title(),
+        "level": level,
+        "rag": rag[level],
+    }
+    defaults.update(kw)
+    return Risk(**defaults)
+
+
+def envelope(
+    kind: str = "police.notification.child_concern",
+    subjects: list[Subject] | None = None,
+    **kw: Any,
+) -> Envelope:
+    subjects = subjects if subjects is not None else [subject()]
+    partner = {
+        "police": Partner.POLICE,
+        "health": Partner.HEALTH,
+        "housing": Partner.HOUSING,
+        "domestic_abuse": Partner.DOMESTIC_ABUSE,
+    }[kind.split(".")[0]]
+    defaults: dict[str, Any] = {
+        "message_id": uuid.uuid4(),
+        "partner": partner,
+        "source": Source(
+            org_code="47", system="test", partner_reference=f"REF-{uuid.uuid4().hex[:8]}",
+            submitted_by="PC 0001",
+        ),
+        "kind": kind,
+        "occurred_at": NOW - timedelta(hours=2),
+        "reported_at": NOW - timedelta(hours=1),
+        "received_at": NOW,
+        "subject_key": next((s.subject_key for s in subjects if s.is_child), subjects[0].subject_key),
+        "subjects": tuple(subjects),
+        "risk": risk(),
+        "consent": consent(),
+        "narrative": "Synthetic narrative for tests.",
+        "quality": Quality(score=100),
+    }
+    defaults.update(kw)
+    return Envelope(**defaults)
