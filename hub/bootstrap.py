@@ -1,4 +1,4 @@
-"""The composition root: settings, logging and clients are built here and only here.
+"""The composition root: settings, logging, keys and clients are built here and only here.
 
 Commands call :func:`bootstrap` once at start-up and pass what it returns down to the
 code that needs it. Nothing in the hub reads the environment or opens a connection at
@@ -7,14 +7,27 @@ import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from hub.errors import ConfigurationError
+from hub.keys import Keyring, area_kek, inbound_kek, signing_key
 from hub.local_broker import LocalBroker
 from hub.logging import configure_logging
+from hub.policy import Policy, load_policy
+from hub.routing import RouterContext
 from hub.settings import HubSettings
+from hub.signing import Verifier
+from hub.sla import SlaCalendar
+from schemas.common import Area, Partner
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,45 @@ class Hub:
     def local_broker(self) -> LocalBroker:
         """Return the manager of the local development broker."""
         return LocalBroker(self.settings.broker)
+
+    def keyring(self) -> Keyring:
+        """The keyring of this process."""
+        return Keyring(self.settings.crypto.keys_dir)
+
+    def policy(self) -> Policy:
+        """The routing policy in force."""
+        return load_policy(self.settings.router.policy_file)
+
+    def calendar(self) -> SlaCalendar:
+        """The SLA working-time calendar."""
+        return SlaCalendar(self.settings.sla)
+
+    def router_context(
+        self,
+        clock: Callable[[], datetime] = utc_now,
+        on_dead_letter: Callable[[str, str], None] | None = None,
+    ) -> RouterContext:
+        """The router's dependencies: policy, calendar, keys."""
+        crypto = self.settings.crypto
+        keys = self.keyring()
+        verifier = (
+            Verifier({p.value: keys.public_keys(signing_key(p)) for p in Partner})
+            if crypto.sign
+            else None
+        )
+        inbound = {p.value: keys.secrets(inbound_kek(p)) for p in Partner} if crypto.encrypt else {}
+        areas = {a: keys.secret(area_kek(a)) for a in Area} if crypto.encrypt else {}
+        extra = {"on_dead_letter": on_dead_letter} if on_dead_letter else {}
+        return RouterContext(
+            policy=self.policy(),
+            calendar=self.calendar(),
+            verifier=verifier,
+            inbound_keks=inbound,
+            area_keks=areas,
+            clock=clock,
+            encrypt=crypto.encrypt,
+            **extra,
+        )
 
 
 def load_settings() -> HubSettings:

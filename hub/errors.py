@@ -13,7 +13,8 @@ boundary with ``raise ... from exc`` and never leak past it::
     │   └── PortInUseError                     its port belongs to another process
     ├── KafkaError                             talking to Kafka failed
     │   ├── KafkaUnavailableError  (retriable) the cluster cannot be reached now
-    │   └── KafkaAuthorizationError            the principal lacks an ACL
+    │   ├── KafkaAuthorizationError            the principal lacks an ACL
+    │   └── ProducerFencedError                a newer instance owns this transactional id
     └── MessageError                           one message cannot be processed
         ├── PermanentMessageError              goes to hub.dlq, never retried
         │   ├── DecodeError                    bytes are not the expected encoding
@@ -74,6 +75,10 @@ class KafkaUnavailableError(KafkaError):
 
 class KafkaAuthorizationError(KafkaError):
     """The broker refused the operation for this principal."""
+
+
+class ProducerFencedError(KafkaError):
+    """Another process started the same transactional id; this one must stop using it."""
 
 
 class MessageError(HubError):

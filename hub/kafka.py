@@ -20,7 +20,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
-from hub.errors import KafkaAuthorizationError, KafkaError, KafkaUnavailableError
+from hub.errors import (
+    KafkaAuthorizationError,
+    KafkaError,
+    KafkaUnavailableError,
+    ProducerFencedError,
+)
 from hub.settings import KafkaSettings
 
 __all__ = [
@@ -65,6 +70,8 @@ def kafka_errors(action: str) -> Iterator[None]:
     """Translate aiokafka exceptions raised inside the block into the hub's tree."""
     try:
         yield
+    except ak_errors.ProducerFenced as exc:
+        raise ProducerFencedError(f"{action}: fenced by a newer producer") from exc
     except _AUTH_ERRORS as exc:
         raise KafkaAuthorizationError(f"{action}: not authorised ({type(exc).__name__})") from exc
     except _UNAVAILABLE_ERRORS as exc:

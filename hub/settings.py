@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.sla import SlaSettings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The source checkout the hub runs from (an editable install)."""
 
@@ -98,6 +100,36 @@ class LoggingSettings(_Section):
     json_output: bool = Field(default=True, description="JSON lines (True) or a console layout.")
 
 
+class CryptoSettings(_Section):
+    """Signing and encryption of messages, and where the keys are."""
+
+    keys_dir: Path = Field(
+        PROJECT_ROOT / ".hub" / "keys",
+        description="Keyring directory (hub/keys.py); give each process only its keys.",
+    )
+    encrypt: bool = Field(default=True, description="Seal sensitive content in transit.")
+    sign: bool = Field(default=True, description="Sign and verify inbound records.")
+
+
+class RouterSettings(_Section):
+    """The router service."""
+
+    policy_file: Path | None = Field(
+        None, description="Routing policy YAML; the shipped default when unset."
+    )
+    state_dir: Path = Field(
+        PROJECT_ROOT / ".hub" / "router",
+        description="Local history stores (rebuilt from the changelog on assignment).",
+    )
+    instance: str = Field(
+        "router", pattern=r"^[A-Za-z0-9_-]+$", description="Name of this router process."
+    )
+    max_batch: int = Field(500, ge=1, le=10_000, description="Records per transaction, at most.")
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Port of the router's /metrics; off when unset."
+    )
+
+
 class HubSettings(BaseSettings):
     """Every setting of every hub component, read from ``HUB_*`` variables."""
 
@@ -113,3 +145,6 @@ class HubSettings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     topics: TopicsSettings = Field(default_factory=TopicsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    crypto: CryptoSettings = Field(default_factory=CryptoSettings)
+    router: RouterSettings = Field(default_factory=RouterSettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)

@@ -19,7 +19,6 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 from schemas.common import (
     CHILD_AGE_LIMIT,
     KIND_PARTNER,
-    SCHEMA_VERSION,
     Concern,
     ConsentStatus,
     Contract,
@@ -149,9 +148,7 @@ class Risk(Contract):
     )
 
 
-NO_CONSENT = frozenset(
-    {ConsentStatus.REFUSED, ConsentStatus.NOT_SOUGHT, ConsentStatus.WITHDRAWN}
-)
+NO_CONSENT = frozenset({ConsentStatus.REFUSED, ConsentStatus.NOT_SOUGHT, ConsentStatus.WITHDRAWN})
 """Statuses under which information is shared, if at all, without consent."""
 
 
@@ -206,9 +203,7 @@ class Envelope(Contract):
     kind: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)+$", max_length=80)] = Field(
         description="Message kind, e.g. police.notification.domestic_abuse."
     )
-    schema_version: Literal["1.0"] = Field(
-        SCHEMA_VERSION, description="Version of this contract."
-    )
+    schema_version: Literal["1.0"] = Field("1.0", description="Version of this contract.")
     occurred_at: AwareDatetime = Field(description="When the event happened (UTC).")
     reported_at: AwareDatetime = Field(description="When the partner reported it (UTC).")
     received_at: AwareDatetime = Field(description="When the connector received it (UTC).")
@@ -301,7 +296,7 @@ class RoutingMetadata(Contract):
     kind: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)+$", max_length=80)] = Field(
         description="Message kind."
     )
-    schema_version: Literal["1.0"] = Field(SCHEMA_VERSION, description="Contract version.")
+    schema_version: Literal["1.0"] = Field("1.0", description="Contract version.")
     occurred_at: AwareDatetime = Field(description="When the event happened.")
     reported_at: AwareDatetime = Field(description="When the partner reported it.")
     received_at: AwareDatetime = Field(description="When the connector received it.")

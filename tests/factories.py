@@ -83,19 +83,23 @@ def envelope(
         "health": Partner.HEALTH,
         "housing": Partner.HOUSING,
         "domestic_abuse": Partner.DOMESTIC_ABUSE,
-    }[kind.split(".")[0]]
+    }[kind.split(".", 1)[0]]
     defaults: dict[str, Any] = {
         "message_id": uuid.uuid4(),
         "partner": partner,
         "source": Source(
-            org_code="47", system="test", partner_reference=f"REF-{uuid.uuid4().hex[:8]}",
+            org_code="47",
+            system="test",
+            partner_reference=f"REF-{uuid.uuid4().hex[:8]}",
             submitted_by="PC 0001",
         ),
         "kind": kind,
         "occurred_at": NOW - timedelta(hours=2),
         "reported_at": NOW - timedelta(hours=1),
         "received_at": NOW,
-        "subject_key": next((s.subject_key for s in subjects if s.is_child), subjects[0].subject_key),
+        "subject_key": next(
+            (s.subject_key for s in subjects if s.is_child), subjects[0].subject_key
+        ),
         "subjects": tuple(subjects),
         "risk": risk(),
         "consent": consent(),

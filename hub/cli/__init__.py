@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from hub.cli import broker, demo, topics
+from hub.cli import broker, demo, keys, policy, router, topics
 from hub.cli._common import run_guarded
 
 app = typer.Typer(
@@ -22,6 +22,9 @@ app = typer.Typer(
 )
 app.add_typer(broker.app, name="broker")
 app.add_typer(topics.app, name="topics")
+app.add_typer(keys.app, name="keys")
+app.add_typer(policy.app, name="policy")
+app.add_typer(router.app, name="router")
 app.command(name="demo")(demo.demo)
 
 

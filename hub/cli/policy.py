@@ -1,0 +1,102 @@
+"""``hub policy check|explain|simulate``: the routing policy tools."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from hub.cli._common import current_hub, fail
+from hub.policy import explain as explain_decision
+from hub.policy import load_policy
+from hub.policy.conditions import Trace
+from hub.policy.facts import FACTS
+from schemas.envelope import Envelope, split_envelope
+from schemas.history import HistorySummary
+from schemas.wire import MessageReceived
+
+app = typer.Typer(help="The routing policy: validate, explain a decision, simulate a change.")
+
+
+@app.command()
+def check(
+    file: Annotated[Path | None, typer.Argument(help="Policy file (default: in force).")] = None,
+    facts: Annotated[bool, typer.Option("--facts", help="List the facts rules can use.")] = False,
+) -> None:
+    """Validate a policy file; print its rules and version."""
+    policy = load_policy(file or current_hub().settings.router.policy_file)
+    console = Console()
+    table = Table(title=f"{policy.source} (version {policy.version[:12]})")
+    for column in ("line", "rule", "title", "routes"):
+        table.add_column(column)
+    for rule in policy.rules:
+        routes = ", ".join(a.value for a in rule.route)
+        if rule.redirect:
+            routes = f"redirect -> {rule.redirect.target.value}"
+        table.add_row(str(rule.line), rule.id, rule.title, routes + (" (fallback)" * rule.fallback))
+    console.print(table)
+    if facts:
+        fact_table = Table(title="facts")
+        for column in ("fact", "type", "values", "meaning"):
+            fact_table.add_column(column)
+        for fact in FACTS.values():
+            kind = {bool: "true/false", int: "number", str: "text", frozenset: "list"}[fact.kind]
+            fact_table.add_row(fact.name, kind, ", ".join(fact.values), fact.description)
+        console.print(fact_table)
+    print(f"policy valid: {len(policy.rules)} rules, version {policy.version}")
+
+
+def _read_message(path: Path) -> tuple[object, HistorySummary]:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise fail(f"{path}: cannot read JSON: {exc}") from exc
+    history = HistorySummary()
+    if isinstance(data, dict) and "history" in data and "message" in data:
+        history = HistorySummary.model_validate(data["history"])
+        data = data["message"]
+    try:
+        if isinstance(data, dict) and "metadata" in data:
+            return MessageReceived.model_validate(data).metadata, history
+        return split_envelope(Envelope.model_validate(data))[0], history
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise fail(f"{path}: {where}: {first['msg']}") from exc
+
+
+def _print_trace(console: Console, trace: Trace, depth: int = 2) -> None:
+    mark = "[green]yes[/]" if trace.result else "[red]no[/]"
+    console.print(" " * depth + f"{mark}  {trace.text}")
+    for child in trace.children:
+        _print_trace(console, child, depth + 4)
+
+
+@app.command()
+def explain(
+    message: Annotated[Path, typer.Argument(help="An envelope JSON, or {message, history}.")],
+    policy_file: Annotated[Path | None, typer.Option("--policy", help="Policy file.")] = None,
+) -> None:
+    """Show which rules matched one message, why, and where it would go."""
+    policy = load_policy(policy_file or current_hub().settings.router.policy_file)
+    meta, history = _read_message(message)
+    decision, explanations, _facts = explain_decision(policy, meta, history)  # type: ignore[arg-type]
+    console = Console()
+    for item in explanations:
+        status = "[bold green]MATCHED[/]" if item.matched else "[dim]not matched[/]"
+        console.print(f"{status}  {item.rule.id} ({item.rule.title}) -> {item.effect}")
+        if item.matched:
+            console.print(f"    [italic]{item.rule.rationale}[/]")
+        _print_trace(console, item.trace, 4)
+    console.print()
+    console.print(f"destinations: {', '.join(a.value for a in decision.destinations)}")
+    console.print(f"rules: {', '.join(decision.rules) or '(none)'}")
+    console.print(f"shared without consent: {str(decision.shared_without_consent).lower()}")
+    for reason in decision.returned_reasons:
+        console.print(f"returned because: {reason}")
+    console.print(f"policy version: {decision.policy_version}")

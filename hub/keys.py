@@ -1,0 +1,193 @@
+"""Key material: where it lives, how it is created and rotated, and how it is loaded.
+
+A keyring is a directory (``HUB_CRYPTO__KEYS_DIR``) with one folder per key *name*;
+each holds one file per key id and a ``current`` file naming the id used for new
+messages. Older ids stay readable until deleted, so rotation needs no downtime::
+
+    keys/
+      subject-key/k1.key            HMAC secret for subject keys (connectors)
+      inbound-police/k1.key         AES-256 KEK: police connector -> router
+      area-mash/k1.key, k2.key      AES-256 KEKs: router -> MASH team (k2 current)
+      signing-police/k1.private     Ed25519: police connector signs
+      signing-police/k1.public      Ed25519: router verifies
+
+Each process is given only the folders it needs (a team never holds another area's
+KEK). Key bytes are never logged: :class:`SecretKey` hides its value in ``repr``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from hub.errors import KeyMaterialError
+from schemas.common import Area, Partner
+
+SUBJECT_KEY = "subject-key"
+
+
+def inbound_kek(partner: Partner | str) -> str:
+    """Name of the KEK a partner's connector wraps data keys with for the router."""
+    return f"inbound-{Partner(partner).value}"
+
+
+def area_kek(area: Area | str) -> str:
+    """Name of the KEK the router wraps data keys with for one area."""
+    return f"area-{Area(area).value}"
+
+
+def signing_key(partner: Partner | str) -> str:
+    """Name of a partner's Ed25519 signing key pair."""
+    return f"signing-{Partner(partner).value}"
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    """A symmetric key and its id; the bytes never appear in repr or logs."""
+
+    key_id: str
+    material: bytes = field(repr=False)
+
+
+class Keyring:
+    """Read access to a keys directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def current_id(self, name: str) -> str:
+        """The key id used for new messages."""
+        path = self.root / name / "current"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            raise KeyMaterialError(f"no current key for {name!r} in {self.root}") from None
+
+    def secret(self, name: str, key_id: str | None = None) -> SecretKey:
+        """A symmetric key (the current one when ``key_id`` is None)."""
+        kid = key_id or self.current_id(name)
+        path = self.root / name / f"{kid}.key"
+        try:
+            material = base64.b64decode(path.read_bytes(), validate=True)
+        except FileNotFoundError:
+            raise KeyMaterialError(f"unknown key id {kid!r} for {name!r}") from None
+        except ValueError as exc:
+            raise KeyMaterialError(f"key {name}/{kid} is not base64") from exc
+        if len(material) != 32:  # noqa: PLR2004
+            raise KeyMaterialError(f"key {name}/{kid} must be 32 bytes")
+        return SecretKey(kid, material)
+
+    def secrets(self, name: str) -> dict[str, SecretKey]:
+        """Every symmetric key id of ``name`` (old ones stay readable)."""
+        folder = self.root / name
+        return {p.stem: self.secret(name, p.stem) for p in sorted(folder.glob("*.key"))}
+
+    def private_key(self, name: str) -> tuple[str, Ed25519PrivateKey]:
+        """The current Ed25519 private key of ``name`` and its id."""
+        kid = self.current_id(name)
+        path = self.root / name / f"{kid}.private"
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except FileNotFoundError:
+            raise KeyMaterialError(f"no private key {name}/{kid}") from None
+        except ValueError as exc:
+            raise KeyMaterialError(f"private key {name}/{kid} is malformed") from exc
+        if not isinstance(key, Ed25519PrivateKey):
+            raise KeyMaterialError(f"private key {name}/{kid} is not Ed25519")
+        return kid, key
+
+    def public_keys(self, name: str) -> dict[str, Ed25519PublicKey]:
+        """Every Ed25519 public key id of ``name``."""
+        found = {}
+        for path in sorted((self.root / name).glob("*.public")):
+            try:
+                key = serialization.load_pem_public_key(path.read_bytes())
+            except ValueError as exc:
+                raise KeyMaterialError(f"public key {name}/{path.stem} is malformed") from exc
+            if not isinstance(key, Ed25519PublicKey):
+                raise KeyMaterialError(f"public key {name}/{path.stem} is not Ed25519")
+            found[path.stem] = key
+        return found
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _next_id(folder: Path) -> str:
+    numbers = [int(p.stem[1:]) for p in folder.glob("k*.*") if p.stem[1:].isdigit()]
+    return f"k{max(numbers, default=0) + 1}"
+
+
+def create_secret(root: Path, name: str, *, make_current: bool = True) -> str:
+    """Add a new random 256-bit key to ``name``; return its id."""
+    folder = root / name
+    kid = _next_id(folder)
+    _write_private(folder / f"{kid}.key", base64.b64encode(secrets.token_bytes(32)))
+    if make_current:
+        (folder / "current").write_text(kid + "\n")
+    return kid
+
+
+def create_signing_pair(root: Path, name: str, *, make_current: bool = True) -> str:
+    """Add a new Ed25519 key pair to ``name``; return its id."""
+    folder = root / name
+    kid = _next_id(folder)
+    private = Ed25519PrivateKey.generate()
+    _write_private(
+        folder / f"{kid}.private",
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    (folder / f"{kid}.public").write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    if make_current:
+        (folder / "current").write_text(kid + "\n")
+    return kid
+
+
+def all_key_names() -> list[str]:
+    """Every key name a complete hub needs."""
+    names = [SUBJECT_KEY]
+    names += [inbound_kek(p) for p in Partner]
+    names += [signing_key(p) for p in Partner]
+    names += [area_kek(a) for a in Area]
+    return names
+
+
+def init_keyring(root: Path) -> list[str]:
+    """Create every missing key of a complete hub (development and tests)."""
+    created = []
+    for name in all_key_names():
+        if (root / name / "current").exists():
+            continue
+        if name.startswith("signing-"):
+            create_signing_pair(root, name)
+        else:
+            create_secret(root, name)
+        created.append(name)
+    return created
+
+
+def rotate(root: Path, name: str) -> str:
+    """Add a new key to ``name`` and make it current; old ids stay valid."""
+    if not (root / name / "current").exists():
+        raise KeyMaterialError(f"no key named {name!r} to rotate in {root}")
+    if name.startswith("signing-"):
+        return create_signing_pair(root, name)
+    return create_secret(root, name)

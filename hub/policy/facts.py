@@ -1,0 +1,224 @@
+"""The facts a routing policy can test, computed from routing metadata and history.
+
+Each fact has a name (``risk.level``), a type, the values it may take, and a
+plain-English description that ``hub policy check --facts`` prints for practice
+leads. Facts read only routing metadata and the history summary, never encrypted
+content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from schemas.common import Concern, ConsentStatus, Partner, RiskLevel, RiskTool, SubjectRole
+from schemas.envelope import RoutingMetadata, SubjectMeta
+from schemas.history import HistorySummary
+
+FactValue = bool | int | str | frozenset[str] | None
+
+SCHOOL_AGE = range(4, 18)
+"""Operation Encompass covers children from reception (4) to 17."""
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One testable fact."""
+
+    name: str
+    kind: type  # bool, int, str or frozenset
+    description: str
+    values: tuple[str, ...] = ()  # allowed values of a str or set fact; empty = free
+    compute: Callable[[RoutingMetadata, HistorySummary], FactValue] = lambda _m, _h: None
+
+
+def _children(meta: RoutingMetadata) -> tuple[SubjectMeta, ...]:
+    return meta.children
+
+
+def _da(meta: RoutingMetadata) -> bool:
+    return (
+        meta.kind
+        in {
+            "police.notification.domestic_abuse",
+            "domestic_abuse.dash_assessment",
+        }
+        or Concern.DOMESTIC_ABUSE in meta.concerns
+    )
+
+
+def _child_affected(meta: RoutingMetadata) -> bool:
+    return any(
+        c.role is SubjectRole.UNBORN_CHILD
+        or bool(c.present)
+        or bool(c.witnessed)
+        or bool(c.resides_at_address)
+        or bool(c.injured)
+        for c in _children(meta)
+    ) or (bool(_children(meta)) and meta.kind == "domestic_abuse.dash_assessment")
+
+
+def _marac_within_12m(meta: RoutingMetadata, history: HistorySummary) -> bool:
+    last = history.last_marac_referral_at
+    return last is not None and meta.occurred_at - last <= timedelta(days=365)
+
+
+def _allegation(meta: RoutingMetadata) -> bool:
+    return Concern.ALLEGATION_AGAINST_PROFESSIONAL in meta.concerns or any(
+        s.role is SubjectRole.PROFESSIONAL_SUBJECT
+        or (s.role is SubjectRole.PERSON_CAUSING_HARM and bool(s.works_with_children))
+        for s in meta.subjects
+    )
+
+
+_LEVELS = tuple(v.value for v in RiskLevel)
+_FACTS: tuple[Fact, ...] = (
+    Fact(
+        "kind",
+        str,
+        "The message kind, e.g. police.notification.domestic_abuse.",
+        compute=lambda m, _h: m.kind,
+    ),
+    Fact(
+        "partner",
+        str,
+        "The sending partner.",
+        tuple(p.value for p in Partner),
+        lambda m, _h: m.partner.value,
+    ),
+    Fact(
+        "domestic_abuse",
+        bool,
+        "The message is about domestic abuse (police DA notification, DASH, or DA concern).",
+        compute=lambda m, _h: _da(m),
+    ),
+    Fact(
+        "risk.level",
+        str,
+        "Canonical risk level (the partner's grade mapped).",
+        _LEVELS,
+        lambda m, _h: m.risk.level.value,
+    ),
+    Fact(
+        "risk.tool",
+        str,
+        "Risk tool used.",
+        tuple(t.value for t in RiskTool),
+        lambda m, _h: m.risk.tool.value,
+    ),
+    Fact(
+        "risk.dash_score",
+        int,
+        "DASH score (count of yes answers), or none when DASH was not used.",
+        compute=lambda m, _h: m.risk.score if m.risk.tool is RiskTool.DASH else None,
+    ),
+    Fact(
+        "risk.professional_judgement_high",
+        bool,
+        "A professional judged the risk to be high.",
+        compute=lambda m, _h: m.risk.professional_judgement,
+    ),
+    Fact(
+        "consent.status",
+        str,
+        "Consent to share.",
+        tuple(s.value for s in ConsentStatus),
+        lambda m, _h: m.consent.status.value,
+    ),
+    Fact(
+        "consent.given",
+        bool,
+        "Consent to share was given.",
+        compute=lambda m, _h: m.consent.given,
+    ),
+    Fact(
+        "concerns",
+        frozenset,
+        "The coded concern factors.",
+        tuple(c.value for c in Concern),
+        lambda m, _h: frozenset(c.value for c in m.concerns),
+    ),
+    Fact(
+        "child.involved",
+        bool,
+        "A child or unborn child is a subject, or a pregnancy is recorded.",
+        compute=lambda m, _h: bool(_children(m)) or Concern.PREGNANCY in m.concerns,
+    ),
+    Fact(
+        "child.count",
+        int,
+        "How many subjects are children (under 18) or unborn.",
+        compute=lambda m, _h: len(_children(m)),
+    ),
+    Fact(
+        "child.injured",
+        bool,
+        "A child was injured.",
+        compute=lambda m, _h: any(bool(c.injured) for c in _children(m)),
+    ),
+    Fact(
+        "child.affected",
+        bool,
+        "A child was present, witnessed it, lives at the address, was injured, or is unborn.",
+        compute=lambda m, _h: _child_affected(m),
+    ),
+    Fact(
+        "child.school_age_with_school",
+        int,
+        "Children aged 4 to 17 whose school is known (Operation Encompass).",
+        compute=lambda m, _h: sum(
+            1 for c in _children(m) if c.has_school and c.age_years in SCHOOL_AGE
+        ),
+    ),
+    Fact(
+        "person.aged_16_or_17",
+        bool,
+        "A subject is aged 16 or 17.",
+        compute=lambda m, _h: any(s.age_years in (16, 17) for s in m.subjects),
+    ),
+    Fact(
+        "allegation_against_professional",
+        bool,
+        "An allegation against a person who works with children.",
+        compute=lambda m, _h: _allegation(m),
+    ),
+    Fact(
+        "history.contacts_12m",
+        int,
+        "Messages about the subject in the last 12 months, including this one.",
+        compute=lambda _m, h: h.contacts_12m,
+    ),
+    Fact(
+        "history.da_incidents_12m",
+        int,
+        "Domestic-abuse incidents about the subject in 12 months, including this one.",
+        compute=lambda _m, h: h.da_incidents_12m,
+    ),
+    Fact(
+        "history.low_level_3m",
+        int,
+        "Standard-risk notifications about the subject in 3 months, including this one.",
+        compute=lambda _m, h: h.low_level_3m,
+    ),
+    Fact(
+        "history.marac_within_12m",
+        bool,
+        "The subject was referred to MARAC in the 12 months before this incident.",
+        compute=_marac_within_12m,
+    ),
+    Fact(
+        "history.open_case",
+        bool,
+        "A team has recorded an open case for the subject.",
+        compute=lambda _m, h: h.open_case,
+    ),
+)
+
+FACTS: Mapping[str, Fact] = {f.name: f for f in _FACTS}
+
+
+def compute_facts(meta: RoutingMetadata, history: HistorySummary) -> dict[str, Any]:
+    """Every fact's value for one message."""
+    return {name: fact.compute(meta, history) for name, fact in FACTS.items()}

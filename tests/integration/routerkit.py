@@ -1,0 +1,128 @@
+"""Helpers for router tests on the real broker: keys, producing envelopes, reading topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from connectors.wire import Sealer
+from hub.bootstrap import Hub
+from hub.kafka import make_consumer, make_producer, started
+from hub.keys import Keyring, inbound_kek, init_keyring, signing_key
+from hub.router import Router
+from hub.settings import CryptoSettings, HubSettings, KafkaSettings, RouterSettings
+from hub.signing import Signer
+from schemas.common import Partner
+from schemas.envelope import Envelope
+
+
+def hub_for(kafka: KafkaSettings, tmp: Path, **crypto: Any) -> Hub:
+    keys = tmp / "keys"
+    init_keyring(keys)
+    settings = HubSettings(
+        kafka=kafka,
+        crypto=CryptoSettings(keys_dir=keys, **crypto),
+        router=RouterSettings(state_dir=tmp / "router"),
+    )
+    return Hub(settings)
+
+
+def sealer_for(hub: Hub, partner: Partner) -> Sealer:
+    keys = Keyring(hub.settings.crypto.keys_dir)
+    crypto = hub.settings.crypto
+    kek = keys.secret(inbound_kek(partner)) if crypto.encrypt else None
+    signer = None
+    if crypto.sign:
+        kid, private = keys.private_key(signing_key(partner))
+        signer = Signer(partner.value, kid, private)
+    return Sealer(kek, signer)
+
+
+async def produce(hub: Hub, envelopes: list[Envelope]) -> None:
+    kafka = hub.settings.kafka
+    sealers = {p: sealer_for(hub, p) for p in Partner}
+    producer = make_producer(kafka, "test-partner")
+    async with started(producer, "test producer"):
+        futures = []
+        for env in envelopes:
+            rec = sealers[env.partner].encode(env)
+            futures.append(
+                await producer.send(
+                    kafka.topic(rec.topic), rec.value, key=rec.key, headers=list(rec.headers)
+                )
+            )
+        await asyncio.gather(*futures)
+
+
+async def produce_raw(
+    kafka: KafkaSettings,
+    topic: str,
+    value: bytes,
+    key: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
+    producer = make_producer(kafka, "test-raw")
+    async with started(producer, "test producer"):
+        await producer.send_and_wait(kafka.topic(topic), value, key=key, headers=headers or [])
+
+
+async def read_topic(
+    kafka: KafkaSettings,
+    topic: str,
+    *,
+    expected: int | None = None,
+    idle_s: float = 2.0,
+    timeout_s: float = 60.0,
+) -> list[Any]:
+    """Read a topic from the start with read_committed until `expected` or idle."""
+    consumer = make_consumer(kafka, "test-reader", topic, read_committed=True)
+    records: list[Any] = []
+    async with started(consumer, "test reader"):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        last = loop.time()
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=250)
+            for msgs in batch.values():
+                records.extend(msgs)
+            if batch:
+                last = loop.time()
+            if expected is not None and len(records) >= expected:
+                await asyncio.sleep(idle_s / 2)
+                for msgs in (await consumer.getmany(timeout_ms=250)).values():
+                    records.extend(msgs)
+                break
+            if expected is None and loop.time() - last > idle_s:
+                break
+    return records
+
+
+@dataclass
+class RunningRouter:
+    router: Router
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+
+@contextlib.asynccontextmanager
+async def running_router(hub: Hub, instance: str = "router") -> AsyncIterator[RunningRouter]:
+    router = Router(
+        hub.settings.kafka, hub.router_context(), hub.settings.router.state_dir, instance=instance
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(router.run(stop))
+    try:
+        async with asyncio.timeout(60):
+            while not router.ready.is_set():
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.05)
+        yield RunningRouter(router, stop, task)
+    finally:
+        stop.set()
+        async with asyncio.timeout(60):
+            await task
