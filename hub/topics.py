@@ -9,6 +9,7 @@ counts and replaces changed configs, and reports what it did.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hub.errors import TopicsFileError
+from hub.errors import KafkaUnavailableError, TopicsFileError
 from hub.kafka import KafkaAdmin
 from hub.settings import KafkaSettings
 
@@ -222,7 +223,33 @@ async def apply_topics(
                 if any(d.startswith("config") for d in details):
                     await admin.set_configs(name, spec.configs)
             changes.append(TopicChange(spec.name, "updated", tuple(details)))
+        if not dry_run:
+            await _wait_until_visible(admin, physical, changes, kafka)
     return changes
+
+
+async def _wait_until_visible(
+    admin: KafkaAdmin,
+    physical: dict[str, TopicSpec],
+    changes: list[TopicChange],
+    kafka: KafkaSettings,
+    timeout_s: float = 30.0,
+) -> None:
+    """Return once every created or grown topic shows its partitions in the metadata."""
+    touched = {kafka.topic(c.name) for c in changes if c.action != "unchanged"}
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while touched:
+        states = await admin.describe(sorted(touched))
+        touched = {
+            n for n in touched if n not in states or states[n].partitions < physical[n].partitions
+        }
+        if not touched:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise KafkaUnavailableError(
+                f"topics not visible after {timeout_s:.0f}s: {sorted(touched)}"
+            )
+        await asyncio.sleep(0.2)
 
 
 def _diff(spec: TopicSpec, partitions: int, rf: int, configs: dict[str, str]) -> list[str]:
