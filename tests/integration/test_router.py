@@ -117,3 +117,38 @@ class TestRouting:
         assert [DecisionRecorded.model_validate_json(r.value).message_id for r in decisions] == [
             good.message_id
         ]
+
+
+class TestDeadLetters:
+    async def test_schema_violations_and_unknown_kinds_are_dead_lettered(
+        self, hub_topics: KafkaSettings, tmp_path: Path
+    ) -> None:
+        """Without signatures, each kind of bad record gets its own error class in the DLQ."""
+        hub = hub_for(hub_topics, tmp_path, sign=False, encrypt=False)
+        good = envelope(risk=risk(RiskLevel.HIGH))
+        wrong_partner = envelope("health.safeguarding_concern")
+        async with running_router(hub):
+            await produce_raw(hub_topics, "partner.police.inbound", b"\xff\xfe")
+            await produce_raw(hub_topics, "partner.police.inbound", b'{"metadata": {}}')
+            await produce(hub, [wrong_partner])
+            # The health message, re-sent on the police topic, claims the wrong partner.
+            raw = await read_topic(hub_topics, "partner.health.inbound", expected=1)
+            await produce_raw(hub_topics, "partner.police.inbound", raw[0].value, raw[0].key)
+            await produce(hub, [good])
+            await produce(hub, [good])  # an exact replay
+            dlq = await read_topic(hub_topics, "hub.dlq", expected=4)
+            decisions = await read_topic(hub_topics, "hub.decisions", expected=2)
+        classes = sorted(dict(r.headers)["hub.dlq.error.class"].decode() for r in dlq)
+        assert classes == [
+            "DuplicateMessageError",
+            "SchemaViolationError",
+            "SchemaViolationError",
+            "SchemaViolationError",
+        ]
+        texts = b" ".join(dict(r.headers)["hub.dlq.error.text"] for r in dlq)
+        assert b"metadata.message_id" in texts
+        assert b"came from police" in texts
+        ids = sorted(
+            str(DecisionRecorded.model_validate_json(r.value).message_id) for r in decisions
+        )
+        assert ids == sorted([str(good.message_id), str(wrong_partner.message_id)])
