@@ -12,14 +12,17 @@ import hmac
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from hub.errors import SchemaViolationError
-from schemas.common import Partner, Rag, RiskLevel, SubjectRole
+from schemas.common import ConsentStatus, NhsNumberStatus, Partner, Rag, RiskLevel, SubjectRole
 from schemas.envelope import Envelope, QualityFinding, Subject, age_on
 
 MESSAGE_ID_NAMESPACE = uuid.UUID("6f1c1d1e-8f35-4c7b-9a51-2d0e5b7f3a10")
@@ -37,7 +40,7 @@ class FieldError:
         return f"{self.field}: {self.message}"
 
 
-class ParseFailed(SchemaViolationError):
+class ParseFailed(SchemaViolationError):  # noqa: N818 - the registry's public name
     """The input cannot be accepted; ``errors`` lists every problem found."""
 
     def __init__(self, errors: list[FieldError]) -> None:
@@ -196,3 +199,238 @@ def finding(code: str, where: str, message: str, *, warning: bool = True) -> Qua
     return QualityFinding(
         code=code, field=where, message=message, severity="warning" if warning else "info"
     )
+
+
+# --------------------------------------------------------------------- native input
+# Helpers the JSON and CSV connectors share: each turns one kind of bad input into a
+# ParseFailed naming the field, so a parser never lets another exception escape.
+
+MIB = 1024 * 1024
+JSON_MAX_BYTES = MIB
+"""The largest JSON document a connector parses (the transport answers 413 first)."""
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+_FIRST_YEAR, _LAST_YEAR = 1900, 2199
+_FIRST_BIRTH_YEAR = 1890
+_MAX_AGE = 130
+
+
+def media_type(content_type: str, supported: tuple[str, ...]) -> str:
+    """Return the media type of a Content-Type header, or raise for one not supported.
+
+    A ``charset`` parameter other than UTF-8 is refused: every native format is UTF-8.
+    """
+    kind, *params = (part.strip() for part in content_type.split(";"))
+    kind = kind.lower()
+    if kind not in supported:
+        shown = kind[:60] or "an empty content type"
+        raise ParseFailed(
+            [FieldError("content-type", f"{shown} is not supported; send {' or '.join(supported)}")]
+        )
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            raise ParseFailed([FieldError("content-type", "only charset=utf-8 is supported")])
+    return kind
+
+
+def check_size(raw: bytes, limit: int, what: str) -> None:
+    """Refuse a body larger than ``limit`` bytes, or an empty one."""
+    if len(raw) > limit:
+        raise ParseFailed([FieldError("body", f"{what} is larger than {limit} bytes")])
+    if not raw.strip():
+        raise ParseFailed([FieldError("body", f"{what} is empty")])
+
+
+def decode_text(raw: bytes) -> str:
+    """Decode strict UTF-8, dropping a leading byte-order mark, or name the bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseFailed([FieldError("body", f"not valid UTF-8 at byte {exc.start}")]) from exc
+
+
+def parse_json_model(model: type[_ModelT], raw: bytes, limit: int = JSON_MAX_BYTES) -> _ModelT:
+    """Validate a JSON document against a native-format model, or raise every error.
+
+    Pydantic's JSON parser refuses what :mod:`json` would crash on or accept silently:
+    nesting deeper than its recursion limit, numbers too large to represent, NaN,
+    lone surrogates, trailing data. All of it arrives here as a ValidationError.
+    """
+    check_size(raw, limit, "the JSON document")
+    text = decode_text(raw)
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        raise ParseFailed(validation_errors(exc)) from exc
+
+
+@contextmanager
+def contract_errors(where: str = "envelope") -> Iterator[None]:
+    """Turn a ValidationError of the hub's own contracts into ParseFailed.
+
+    Native formats are at least as strict as the envelope, so this is a safety net: a
+    value a format let through but the envelope refuses is still a field error.
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        raise ParseFailed(validation_errors(exc, where)) from exc
+
+
+def plausible_instant(value: datetime) -> datetime:
+    """Refuse instants outside 1900 to 2199 (pydantic ``AfterValidator``)."""
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+        raise PydanticCustomError("implausible_datetime", "must be between 1900 and 2199")
+    return value
+
+
+def plausible_birth_date(value: date) -> date:
+    """Refuse dates of birth before 1890 or after 2199 (pydantic ``AfterValidator``)."""
+    if not _FIRST_BIRTH_YEAR <= value.year <= _LAST_YEAR:
+        raise PydanticCustomError("implausible_date", "must be between 1890 and 2199")
+    return value
+
+
+def birth_date_errors(born: date | None, occurred_at: datetime, where: str) -> list[FieldError]:
+    """Errors for a date of birth after the event, or more than 130 years before it."""
+    if born is None:
+        return []
+    if born > occurred_at.date():
+        return [FieldError(where, "is after the date of the event")]
+    if age_on(born, occurred_at) > _MAX_AGE:
+        return [FieldError(where, f"gives an age over {_MAX_AGE} at the date of the event")]
+    return []
+
+
+# --------------------------------------------------------------------- envelope parts
+
+
+def check_nhs_number(
+    raw: str | None, where: str
+) -> tuple[str | None, NhsNumberStatus | None, list[QualityFinding]]:
+    """Normalise an NHS number and check its modulus-11 digit.
+
+    A number that fails the check is kept (real systems hold such numbers) with status
+    ``invalid_check_digit`` and a finding, and is never used to match the person.
+    """
+    if raw is None:
+        return None, None, []
+    number = normalise_nhs_number(raw)
+    if number is None:
+        return None, None, [finding("nhs_number_format", where, "NHS number is not ten digits")]
+    if nhs_number_is_valid(number):
+        return number, NhsNumberStatus.VALID, []
+    message = (
+        "NHS number fails the modulus-11 check digit (invalid_check_digit): kept, "
+        "but not used to match the person"
+    )
+    return (
+        number,
+        NhsNumberStatus.INVALID_CHECK_DIGIT,
+        [finding("nhs_number_check_digit", where, message)],
+    )
+
+
+def build_subject(
+    context: ParseContext,
+    *,
+    where: str,
+    fallback: str,
+    role: SubjectRole,
+    occurred_at: datetime,
+    given_name: str | None = None,
+    family_name: str | None = None,
+    date_of_birth: date | None = None,
+    nhs_number: str | None = None,
+    postcode: str | None = None,
+    address: str | None = None,
+    school_urn: str | None = None,
+    expected_date_of_birth: date | None = None,
+    present: bool | None = None,
+    witnessed: bool | None = None,
+    injured: bool | None = None,
+    resides_at_address: bool | None = None,
+    works_with_children: bool | None = None,
+) -> tuple[Subject, list[QualityFinding]]:
+    """Build one subject with its key, age and data-quality findings.
+
+    ``where`` is the person's path in the partner's input (for findings); ``fallback``
+    keys a person who cannot be matched safely, and must be unique to the message.
+    The age is taken at ``occurred_at`` in the partner's own offset, so an event just
+    after midnight on a birthday counts the birthday.
+    """
+    number, status, findings = check_nhs_number(nhs_number, f"{where}.nhs_number")
+    identity = PersonIdentity(
+        nhs_number=number,
+        nhs_valid=status is NhsNumberStatus.VALID,
+        given_name=given_name,
+        family_name=family_name,
+        date_of_birth=date_of_birth,
+        postcode=postcode,
+    )
+    if role is SubjectRole.CHILD and date_of_birth is None:
+        message = "a child without a date of birth: age unknown, and not matched by demographics"
+        findings.append(finding("child_without_date_of_birth", f"{where}.date_of_birth", message))
+    subject = Subject(
+        role=role,
+        subject_key=derive_subject_key(context, identity, fallback),
+        age_years=age_at(date_of_birth, occurred_at),
+        present=present,
+        witnessed=witnessed,
+        injured=injured,
+        resides_at_address=resides_at_address,
+        works_with_children=works_with_children,
+        nhs_number=number,
+        nhs_number_status=status,
+        given_name=given_name,
+        family_name=family_name,
+        date_of_birth=date_of_birth,
+        expected_date_of_birth=expected_date_of_birth,
+        address=address,
+        postcode=postcode,
+        school_urn=school_urn,
+    )
+    return subject, findings
+
+
+def consent_gaps(
+    status: ConsentStatus,
+    *,
+    no_consent_reason: object,
+    statutory_gateway: object,
+    prefix: str,
+    because: str,
+) -> list[FieldError]:
+    """Errors for legal fields that a consent status needs, or forbids, as sent.
+
+    The envelope's :class:`~schemas.envelope.Consent` refuses a status other than
+    ``given`` without a reason and a gateway; this names the partner's own fields and
+    says why (``because``), before the envelope would refuse it less helpfully.
+    """
+    if status is ConsentStatus.GIVEN:
+        if no_consent_reason is None:
+            return []
+        return [FieldError(f"{prefix}.no_consent_reason", f"must be empty because {because}")]
+    return [
+        FieldError(f"{prefix}.{name}", f"required because {because}")
+        for name, value in (
+            ("no_consent_reason", no_consent_reason),
+            ("statutory_gateway", statutory_gateway),
+        )
+        if value is None
+    ]
+
+
+LEVEL_RAG: dict[RiskLevel, Rag] = {
+    RiskLevel.HIGH: Rag.RED,
+    RiskLevel.MEDIUM: Rag.AMBER,
+    RiskLevel.STANDARD: Rag.GREEN,
+}
+"""The RAG rating of a canonical level that was not graded in colours."""
+
+
+def with_judgement(level: RiskLevel, rag: Rag, *, judged_high: bool) -> tuple[RiskLevel, Rag]:
+    """Professional judgement of high risk raises the level to high; it never lowers it."""
+    return (RiskLevel.HIGH, Rag.RED) if judged_high else (level, rag)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from hub.errors import ConfigurationError
-from hub.keys import Keyring, area_kek, inbound_kek, signing_key
+from hub.keys import SUBJECT_KEY, Keyring, area_kek, inbound_kek, signing_key
 from hub.local_broker import LocalBroker
 from hub.logging import configure_logging
 from hub.policy import Policy, load_policy
@@ -78,6 +78,11 @@ class Hub:
             encrypt=crypto.encrypt,
             **extra,
         )
+
+
+def subject_key_secret(keys: Keyring) -> bytes:
+    """The secret of the keyed subject hash (never rotated casually: keys would change)."""
+    return keys.secret(SUBJECT_KEY).material
 
 
 def load_settings() -> HubSettings:

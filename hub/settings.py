@@ -130,6 +130,31 @@ class RouterSettings(_Section):
     )
 
 
+class ConnectorSettings(_Section):
+    """The partners' HTTP ingest app and file import."""
+
+    host: str = Field("127.0.0.1", description="Address the HTTP app binds.")
+    port: int = Field(8080, ge=1, le=65535, description="Port of the HTTP app.")
+    state_dir: Path = Field(
+        PROJECT_ROOT / ".hub" / "connectors",
+        description="Holds the hashed partner credentials.",
+    )
+    instance: str = Field(
+        "connectors", pattern=r"^[A-Za-z0-9_-]+$", description="Name of this app instance."
+    )
+    retry_after_s: int = Field(5, ge=1, description="Retry-After of a 503.")
+    publish_timeout_s: float = Field(10.0, gt=0, description="How long a write may take.")
+    rate_per_s: float = Field(50.0, gt=0, description="Requests a second per partner.")
+    rate_burst: float = Field(200.0, ge=1, description="Burst of requests per partner.")
+    tls_certfile: Path | None = Field(None, description="TLS certificate (PEM); HTTPS when set.")
+    tls_keyfile: Path | None = Field(None, description="TLS private key (PEM).")
+
+    @property
+    def credentials_file(self) -> Path:
+        """Where hashed partner credentials are stored."""
+        return self.state_dir / "credentials.json"
+
+
 class HubSettings(BaseSettings):
     """Every setting of every hub component, read from ``HUB_*`` variables."""
 
@@ -147,4 +172,5 @@ class HubSettings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     crypto: CryptoSettings = Field(default_factory=CryptoSettings)
     router: RouterSettings = Field(default_factory=RouterSettings)
+    connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)

@@ -27,7 +27,7 @@ class Outcome(StrEnum):
     HOUSING_ASSESSMENT = "housing_assessment"
 
 
-Rationale = Annotated[str, Field(max_length=5000)]
+Rationale = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
 class RecordOutcome(Contract):

@@ -32,7 +32,9 @@ class EncompassNotice(Contract):
     child_given_name: str | None = Field(None, description="The child's given name.")
     child_family_name: str | None = Field(None, description="The child's family name.")
     child_date_of_birth: date | None = Field(None, description="The child's date of birth.")
-    school_urn: str = Field(description="URN of the child's school or setting.")
+    school_urn: Annotated[str, Field(pattern=r"^\d{6,7}$")] = Field(
+        description="URN of the child's school or setting."
+    )
     police_reference: str = Field(description="Police reference of the incident.")
     occurred_at: AwareDatetime = Field(description="Date and time of the incident.")
     present: bool | None = Field(None, description="Whether the child was present.")

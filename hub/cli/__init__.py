@@ -10,7 +10,17 @@ import sys
 
 import typer
 
-from hub.cli import broker, demo, keys, policy, router, topics
+from hub.cli import (
+    broker,
+    connectors,
+    demo,
+    keys,
+    partners,
+    policy,
+    router,
+    schemas,
+    topics,
+)
 from hub.cli._common import run_guarded
 
 app = typer.Typer(
@@ -25,6 +35,9 @@ app.add_typer(topics.app, name="topics")
 app.add_typer(keys.app, name="keys")
 app.add_typer(policy.app, name="policy")
 app.add_typer(router.app, name="router")
+app.add_typer(connectors.app, name="connectors")
+app.add_typer(partners.app, name="partners")
+app.add_typer(schemas.app, name="schemas")
 app.command(name="demo")(demo.demo)
 
 

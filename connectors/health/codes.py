@@ -1,0 +1,184 @@
+"""The FHIR vocabulary the health connector understands, and what each term maps to.
+
+Everything a health partner's system must know to send a safeguarding concern is
+here: the NHS and ODS identifier systems, the hub's own code systems and extensions
+(documented in ``docs/formats/health.md``), the FHIR codes that carry risk and
+consent, and the defaults of the information-sharing agreement (ISA) that apply when
+a message does not state the legal grounds itself.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from schemas.common import (
+    Concern,
+    LawfulBasis,
+    NoConsentReason,
+    Rag,
+    RiskLevel,
+    SpecialCategoryCondition,
+    StatutoryGateway,
+    SubjectRole,
+)
+
+KIND: Final = "health.safeguarding_concern"
+"""The one envelope kind this connector produces."""
+
+FHIR_NS: Final = "http://hl7.org/fhir"
+XHTML_NS: Final = "http://www.w3.org/1999/xhtml"
+FHIR_VERSIONS: Final = frozenset({"4.0", "4.0.1"})
+"""Values of the media type's ``fhirVersion`` parameter that mean FHIR R4."""
+
+# ------------------------------------------------------------------ identifier systems
+
+NHS_NUMBER_SYSTEM: Final = "https://fhir.nhs.uk/Id/nhs-number"
+ODS_SYSTEM: Final = "https://fhir.nhs.uk/Id/ods-organization-code"
+ODS_DIRECTORY: Final = "https://directory.spineservices.nhs.uk/Organization/"
+"""An Organization reference under this URL names its ODS code (NHS Spine directory)."""
+
+# ------------------------------------------------------------------ the hub's own terms
+
+HUB_FHIR_BASE: Final = "https://fhir.safeguarding-hub.example/"
+"""Canonical base of the hub's code systems and extensions (placeholder domain)."""
+
+CONCERN_SYSTEM: Final = HUB_FHIR_BASE + "CodeSystem/concern"
+"""Codes are the values of :class:`~schemas.common.Concern` (``neglect``, ...)."""
+
+ROLE_SYSTEM: Final = HUB_FHIR_BASE + "CodeSystem/subject-role"
+"""Codes are the values of :class:`~schemas.common.SubjectRole`, for RelatedPerson."""
+
+NO_CONSENT_REASON_URL: Final = HUB_FHIR_BASE + "StructureDefinition/no-consent-reason"
+"""Extension (valueCode, a :class:`~schemas.common.NoConsentReason` value)."""
+
+STATUTORY_GATEWAY_URL: Final = HUB_FHIR_BASE + "StructureDefinition/statutory-gateway"
+"""Extension (valueString, a :class:`~schemas.common.StatutoryGateway` value)."""
+
+CHILD_ONLY_CONCERNS: Final = frozenset(
+    {
+        Concern.CHILD_PROTECTION,
+        Concern.CHILD_SEXUAL_EXPLOITATION,
+        Concern.CHILD_CRIMINAL_EXPLOITATION,
+    }
+)
+"""Concern codes that only apply to a child: they mark a Patient without birthDate as one."""
+
+# ------------------------------------------------------------------ message structure
+
+BUNDLE_TYPES: Final = frozenset(
+    {
+        "document",
+        "message",
+        "transaction",
+        "transaction-response",
+        "batch",
+        "batch-response",
+        "history",
+        "searchset",
+        "collection",
+        "subscription-notification",
+    }
+)
+"""Every FHIR R4/R4B Bundle.type."""
+
+ACCEPTED_BUNDLE_TYPES: Final = frozenset({"message", "batch", "transaction", "collection"})
+"""Bundle types that carry new information; responses, searches and documents do not."""
+
+WRITE_METHODS: Final = frozenset({"POST", "PUT"})
+"""Bundle.entry.request methods that carry a resource in a batch or transaction."""
+
+CONCERN_TYPES: Final = ("Flag", "ServiceRequest", "Communication")
+"""Resources that state a safeguarding concern about a Patient."""
+
+STATUSES: Final[dict[str, frozenset[str]]] = {
+    "Flag": frozenset({"active", "inactive", "entered-in-error"}),
+    "ServiceRequest": frozenset(
+        {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
+    ),
+    "Communication": frozenset(
+        {
+            "preparation",
+            "in-progress",
+            "not-done",
+            "on-hold",
+            "stopped",
+            "completed",
+            "entered-in-error",
+            "unknown",
+        }
+    ),
+}
+"""FHIR status codes of each concern resource; ``entered-in-error`` is refused."""
+
+# ------------------------------------------------------------------ risk
+
+PRIORITY_RISK: Final[dict[str, tuple[int, RiskLevel, Rag]]] = {
+    "routine": (0, RiskLevel.STANDARD, Rag.GREEN),
+    "urgent": (1, RiskLevel.MEDIUM, Rag.AMBER),
+    "asap": (2, RiskLevel.HIGH, Rag.RED),
+    "stat": (3, RiskLevel.HIGH, Rag.RED),
+}
+"""FHIR request priority (ServiceRequest, Communication) to rank, level and RAG."""
+
+HARM_FLAG_RISK: Final = (RiskLevel.HIGH, Rag.RED)
+"""An active flag of harm is significant harm (DESIGN.md section 8, rule 1)."""
+
+NO_GRADE: Final = "none"
+"""Risk.partner_grade when the message states no priority (a Flag has none)."""
+
+# ------------------------------------------------------------------ consent
+
+CONSENT_SCOPE_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/consentscope"
+SHARING_SCOPE: Final = "patient-privacy"
+"""Consent.scope of a consent to share; treatment and research consents are ignored."""
+
+CONSENT_STATUSES: Final = frozenset(
+    {"draft", "proposed", "active", "rejected", "inactive", "entered-in-error"}
+)
+OPT_IN: Final = frozenset({"OPTIN", "OPTINR"})
+OPT_OUT: Final = frozenset({"OPTOUT", "OPTOUTE"})
+"""Consent.policyRule codes (v3-ActCode) read when the provision has no type."""
+
+LAWFUL_BASIS: Final = LawfulBasis.PUBLIC_TASK
+SPECIAL_CATEGORY: Final = SpecialCategoryCondition.SAFEGUARDING
+"""Health shares safeguarding concerns under UK GDPR 6(1)(e) and DPA 2018 Sch 1 para 18,
+with or without consent: consent is never the lawful basis (ICO guidance)."""
+
+ISA_NO_CONSENT_REASON: Final = NoConsentReason.CANNOT_REASONABLY_BE_OBTAINED
+ISA_STATUTORY_GATEWAY: Final = StatutoryGateway.CA2004_S11
+"""The ISA's defaults when a message records no consent and does not say why: NHS
+bodies share under their Children Act 2004 s11 duty; the reason is recorded as
+defaulted by a data-quality finding, so nobody mistakes it for the clinician's."""
+
+# ------------------------------------------------------------------ relationships
+
+PARENT_CODES: Final = frozenset(
+    {
+        "PRN",
+        "MTH",
+        "FTH",
+        "NPRN",
+        "NMTH",
+        "NFTH",
+        "STPPRN",
+        "STPMTH",
+        "STPFTH",
+        "ADOPTP",
+        "ADOPTM",
+        "ADOPTF",
+        "GUARD",
+        "72705000",  # SNOMED CT: Mother (as in the HL7 infant example)
+    }
+)
+"""Relationship codes (v3-RoleCode, SNOMED CT) of a parent or guardian."""
+
+RELATED_ROLES: Final = frozenset(
+    {
+        SubjectRole.PARENT_CARER,
+        SubjectRole.HOUSEHOLD_MEMBER,
+        SubjectRole.PERSON_CAUSING_HARM,
+        SubjectRole.VICTIM,
+        SubjectRole.CHILD,
+    }
+)
+"""Roles a RelatedPerson may be given with a code from :data:`ROLE_SYSTEM`."""

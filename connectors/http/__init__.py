@@ -1,0 +1,1 @@
+"""The connectors' HTTP transport: one app, every partner's endpoints."""

@@ -1,0 +1,47 @@
+"""Building the ingest app's parts from settings (called by the composition root)."""
+
+from __future__ import annotations
+
+from connectors.http.app import IngestDeps
+from connectors.http.credentials import CredentialStore
+from connectors.http.ledger import Ledger
+from connectors.http.publisher import TransactionalPublisher
+from connectors.http.ratelimit import RateLimiter
+from connectors.wire import Sealer
+from hub.bootstrap import Hub, subject_key_secret, utc_now
+from hub.keys import inbound_kek, signing_key
+from hub.signing import Signer
+from schemas.common import Partner
+
+
+def sealer_for(hub: Hub, partner: Partner) -> Sealer:
+    """How one partner's envelopes are sealed and signed."""
+    keys = hub.keyring()
+    crypto = hub.settings.crypto
+    kek = keys.secret(inbound_kek(partner)) if crypto.encrypt else None
+    signer = None
+    if crypto.sign:
+        key_id, private = keys.private_key(signing_key(partner))
+        signer = Signer(partner.value, key_id, private)
+    return Sealer(kek, signer)
+
+
+def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> IngestDeps:
+    """Everything the ingest app needs."""
+    s = hub.settings
+    c = s.connectors
+    return IngestDeps(
+        credentials=CredentialStore(c.credentials_file),
+        ledger=Ledger(s.kafka, partners),
+        publishers={
+            p: TransactionalPublisher(
+                s.kafka, f"connector-{p.value}-{c.instance}", timeout_s=c.publish_timeout_s
+            )
+            for p in partners
+        },
+        sealers={p: sealer_for(hub, p) for p in partners},
+        subject_key_secret=subject_key_secret(hub.keyring()),
+        clock=utc_now,
+        retry_after_s=c.retry_after_s,
+        limiter=RateLimiter(c.rate_per_s, c.rate_burst),
+    )

@@ -1,0 +1,51 @@
+"""``hub connectors serve|import``: the partners' HTTP ingest, and file import."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from connectors.http.app import create_app
+from connectors.http.compose import ingest_deps
+from hub.cli._common import current_hub
+
+app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
+) -> None:
+    """Serve every partner's HTTP endpoints until SIGTERM."""
+    hub = current_hub()
+    c = hub.settings.connectors
+    config = uvicorn.Config(
+        create_app(ingest_deps(hub)),
+        host=host or c.host,
+        port=port or c.port,
+        log_config=None,
+        access_log=False,
+        ssl_certfile=str(c.tls_certfile) if c.tls_certfile else None,
+        ssl_keyfile=str(c.tls_keyfile) if c.tls_keyfile else None,
+        limit_concurrency=1000,
+        timeout_graceful_shutdown=30,
+    )
+    asyncio.run(uvicorn.Server(config).serve())
+
+
+@app.command(name="import")
+def import_file(
+    partner: Annotated[str, typer.Argument(help="police, health, housing or domestic-abuse.")],
+    file: Annotated[Path, typer.Argument(help="The partner's export file.", exists=True)],
+) -> None:
+    """Import a partner's file with the same validation as HTTP; exit 1 if any was rejected."""
+    from connectors.files import run_import  # noqa: PLC0415 -- heavy, only for this command
+
+    rejected = run_import(current_hub(), partner, file)
+    if rejected:
+        raise typer.Exit(code=1)

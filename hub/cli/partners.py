@@ -1,0 +1,41 @@
+"""``hub partners add|revoke``: partner credentials for the HTTP ingest."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from connectors.http.credentials import CredentialStore
+from hub.cli._common import current_hub, fail
+from schemas.common import Partner
+
+app = typer.Typer(help="Partner credentials (stored hashed; shown once).")
+
+
+@app.command()
+def add(
+    partner: Annotated[str, typer.Argument(help="police, health, housing or domestic-abuse.")],
+) -> None:
+    """Issue a credential; it is printed once, alone on the last line."""
+    try:
+        which = Partner(partner)
+    except ValueError:
+        raise fail(
+            f"unknown partner {partner!r}; partners: {', '.join(p.value for p in Partner)}"
+        ) from None
+    store = CredentialStore(current_hub().settings.connectors.credentials_file)
+    token = store.add(which)
+    print(f"credential issued for {which.value}; it is shown only now, store it safely:")
+    print(token)
+
+
+@app.command()
+def revoke(
+    credential_id: Annotated[str, typer.Argument(help="The id part of a credential.")],
+) -> None:
+    """Revoke a credential at once."""
+    store = CredentialStore(current_hub().settings.connectors.credentials_file)
+    if not store.revoke(credential_id):
+        raise fail(f"no credential {credential_id!r}")
+    print(f"credential {credential_id} revoked")

@@ -1,0 +1,63 @@
+"""Helpers for ingest tests: the real app in-process against the real broker."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from connectors.http.app import IngestDeps, create_app
+from connectors.http.compose import ingest_deps
+from hub.bootstrap import Hub
+from hub.keys import init_keyring
+from hub.settings import (
+    ConnectorSettings,
+    CryptoSettings,
+    HubSettings,
+    KafkaSettings,
+    RouterSettings,
+)
+from schemas.common import Partner
+
+PROJECT = Path(__file__).resolve().parents[2]
+EXAMPLES = PROJECT / "docs" / "formats" / "examples"
+
+
+def ingest_hub(kafka: KafkaSettings, tmp: Path, **connectors: object) -> Hub:
+    keys = tmp / "keys"
+    init_keyring(keys)
+    return Hub(
+        HubSettings(
+            kafka=kafka,
+            crypto=CryptoSettings(keys_dir=keys),
+            router=RouterSettings(state_dir=tmp / "router"),
+            connectors=ConnectorSettings(state_dir=tmp / "connectors", **connectors),  # type: ignore[arg-type]
+        )
+    )
+
+
+@dataclass
+class Ingest:
+    client: httpx.AsyncClient
+    deps: IngestDeps
+    tokens: dict[Partner, str]
+
+    def auth(self, partner: Partner) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[partner]}"}
+
+
+@contextlib.asynccontextmanager
+async def running_ingest(hub: Hub) -> AsyncIterator[Ingest]:
+    deps = ingest_deps(hub)
+    tokens = {p: deps.credentials.add(p) for p in Partner}
+    app = create_app(deps)
+    async with app.router.lifespan_context(app):
+        await deps.ledger.synced.wait()
+        for publisher in deps.publishers.values():
+            await publisher.healthy.wait()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            yield Ingest(client, deps, tokens)

@@ -1,0 +1,646 @@
+"""The domestic-abuse connector: DASH risk checklists to envelopes, or precise errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.base import ParseContext, ParseFailed, message_id_for
+from connectors.domestic_abuse import CONNECTOR, DomesticAbuseConnector
+from connectors.domestic_abuse.format import DashAssessment
+from connectors.registry import connector_for
+from hub.settings import PROJECT_ROOT
+from schemas.common import (
+    Concern,
+    ConsentStatus,
+    LawfulBasis,
+    NhsNumberStatus,
+    NoConsentReason,
+    Partner,
+    Rag,
+    RiskLevel,
+    RiskTool,
+    SpecialCategoryCondition,
+    StatutoryGateway,
+    SubjectRole,
+)
+from schemas.envelope import Envelope
+
+FORMATS = PROJECT_ROOT / "docs" / "formats"
+EXAMPLES = FORMATS / "examples" / "domestic-abuse"
+RECEIVED = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+CONTEXT = ParseContext(received_at=RECEIVED, subject_key_secret=b"synthetic-test-secret-0123456789")
+JSON = "application/json"
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EXAMPLES / name).read_text())
+    return loaded
+
+
+def answers(yes: int, not_known: int = 0) -> dict[str, str]:
+    """The first ``yes`` questions answered yes, the next ``not_known`` not known."""
+    return {
+        f"q{i}": "yes" if i <= yes else "not_known" if i <= yes + not_known else "no"
+        for i in range(1, 25)
+    }
+
+
+def assessment(yes: int = 5, *, judged_high: bool = False, **changes: Any) -> dict[str, Any]:
+    """A small valid assessment: the victim only, consent given."""
+    doc: dict[str, Any] = {
+        "reference": "DA-1",
+        "org_code": "DAS-TS",
+        "assessed_at": "2026-11-20T10:00:00Z",
+        "assessor": "IDVA 1",
+        "answers": answers(yes),
+        "professional_judgement": (
+            {"high": True, "rationale": "Stalking and threats."} if judged_high else {"high": False}
+        ),
+        "victim": {"given_name": "Test", "family_name": "Victim", "date_of_birth": "1990-01-01"},
+        "consent": {"status": "given"},
+    }
+    doc.update(changes)
+    return doc
+
+
+def parse_doc(doc: dict[str, Any], context: ParseContext = CONTEXT) -> Envelope:
+    envelopes = CONNECTOR.parse(json.dumps(doc).encode(), JSON, context)
+    assert len(envelopes) == 1
+    return envelopes[0]
+
+
+def failures(raw: bytes, content_type: str = JSON) -> dict[str, str]:
+    with pytest.raises(ParseFailed) as info:
+        CONNECTOR.parse(raw, content_type, CONTEXT)
+    return {error.field: error.message for error in info.value.errors}
+
+
+def doc_failures(doc: dict[str, Any]) -> dict[str, str]:
+    return failures(json.dumps(doc).encode())
+
+
+class TestConnector:
+    """The connector's shape, as the hub's registry sees it."""
+
+    def test_registry_returns_this_connector(self) -> None:
+        """The registry finds the domestic-abuse connector by partner name."""
+        assert connector_for(Partner.DOMESTIC_ABUSE) is CONNECTOR
+        assert isinstance(CONNECTOR, DomesticAbuseConnector)
+
+    def test_transport_description(self) -> None:
+        """Endpoint, content type, body limit and kind are as the design says."""
+        assert CONNECTOR.partner is Partner.DOMESTIC_ABUSE
+        assert CONNECTOR.http_path == "/v1/domestic-abuse/assessments"
+        assert CONNECTOR.content_types == (JSON,)
+        assert CONNECTOR.max_body_bytes == 1024 * 1024
+        assert CONNECTOR.kinds == {"domestic_abuse.dash_assessment"}
+
+
+class TestGoldenHighRisk:
+    """The high-risk example maps to exactly the expected envelope."""
+
+    def test_envelope(self) -> None:
+        """Identity, time, subjects, risk, consent, concerns, narrative and quality."""
+        envelope = parse_doc(load("assessment-high-risk.json"))
+        assert envelope.message_id == message_id_for(
+            Partner.DOMESTIC_ABUSE, "DAS-TS", "IDVA-2026-0311"
+        )
+        assert envelope.partner is Partner.DOMESTIC_ABUSE
+        assert envelope.source.model_dump() == {
+            "org_code": "DAS-TS",
+            "system": "Testshire DA case system",
+            "partner_reference": "IDVA-2026-0311",
+            "submitted_by": "IDVA 07",
+        }
+        assert envelope.kind == "domestic_abuse.dash_assessment"
+        assert envelope.occurred_at == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+        assert envelope.reported_at == datetime(2026, 11, 25, 13, 10, tzinfo=UTC)
+        assert envelope.received_at == RECEIVED
+        assert envelope.risk.model_dump() == {
+            "tool": RiskTool.DASH,
+            "score": 14,
+            "partner_grade": "DASH 14/24",
+            "level": RiskLevel.HIGH,
+            "rag": Rag.RED,
+            "professional_judgement": False,
+            "judgement_rationale": None,
+        }
+        assert envelope.consent.model_dump() == {
+            "status": ConsentStatus.GIVEN,
+            "recorded_by": "IDVA 07",
+            "recorded_at": datetime(2026, 11, 25, 12, 55, tzinfo=UTC),
+            "lawful_basis": LawfulBasis.PUBLIC_TASK,
+            "special_category_condition": SpecialCategoryCondition.EXPLICIT_CONSENT,
+            "no_consent_reason": None,
+            "statutory_gateway": None,
+        }
+        assert envelope.concerns == (Concern.DOMESTIC_ABUSE, Concern.PREGNANCY)
+        assert envelope.narrative.startswith("Victim disclosed strangulation")
+        assert (envelope.quality.score, envelope.quality.findings) == (100, ())
+
+    def test_subjects(self) -> None:
+        """Children first, then victim and abuser; resident children share the postcode."""
+        envelope = parse_doc(load("assessment-high-risk.json"))
+        facts = [
+            (
+                s.role,
+                s.age_years,
+                s.present,
+                s.witnessed,
+                s.injured,
+                s.resides_at_address,
+                s.postcode,
+            )
+            for s in envelope.subjects
+        ]
+        assert facts == [
+            (SubjectRole.CHILD, 7, True, True, False, True, "ZZ10 1KK"),
+            (SubjectRole.CHILD, 1, True, False, False, True, "ZZ10 1KK"),
+            (SubjectRole.VICTIM, 31, None, None, None, None, "ZZ10 1KK"),
+            (SubjectRole.PERSON_CAUSING_HARM, 33, None, None, None, None, "ZZ10 2LL"),
+        ]
+        noah, ivy, jo, lee = envelope.subjects
+        assert noah.school_urn == "999003"
+        assert (
+            noah.subject_key
+            == envelope.subject_key
+            == CONTEXT.subject_key("demographic", "NOAH", "TESTVICTIM", "2019-09-09", "ZZ101KK")
+        )
+        assert (ivy.nhs_number, ivy.nhs_number_status) == ("9990000093", NhsNumberStatus.VALID)
+        assert jo.subject_key == CONTEXT.subject_key("nhs", "9990000085")
+        assert jo.address == "5 Placeholder Lane, Testtown"
+        assert lee.works_with_children is False
+
+
+class TestGoldenProfessionalJudgement:
+    """The judgement example: a score of 7 raised to high, consent refused."""
+
+    def test_envelope(self) -> None:
+        """The judgement raises the level; the refusal carries its reason and gateway."""
+        envelope = parse_doc(load("assessment-professional-judgement.json"))
+        assert (envelope.risk.score, envelope.risk.partner_grade) == (7, "High")
+        assert (envelope.risk.level, envelope.risk.rag) == (RiskLevel.HIGH, Rag.RED)
+        assert envelope.risk.professional_judgement is True
+        assert envelope.risk.judgement_rationale is not None
+        assert envelope.consent.model_dump() == {
+            "status": ConsentStatus.REFUSED,
+            "recorded_by": "IDVA 03",
+            "recorded_at": datetime(2026, 11, 25, 15, 0, tzinfo=UTC),
+            "lawful_basis": LawfulBasis.PUBLIC_TASK,
+            "special_category_condition": SpecialCategoryCondition.SAFEGUARDING,
+            "no_consent_reason": NoConsentReason.WOULD_PREJUDICE_PROTECTION,
+            "statutory_gateway": StatutoryGateway.CDA1998_S115,
+        }
+        victim, harm = envelope.subjects
+        assert envelope.subject_key == victim.subject_key
+        assert harm.subject_key == CONTEXT.subject_key(
+            "unmatched", "domestic-abuse|DAS-TS|IDVA-2026-0312|person_causing_harm"
+        )
+        assert envelope.source.system == "json"
+        assert envelope.occurred_at == envelope.reported_at
+
+
+class TestScore:
+    """The score counts yes answers; 14 or more is high, 10 to 13 medium."""
+
+    @pytest.mark.parametrize(
+        ("yes", "level", "rag"),
+        [
+            (0, RiskLevel.STANDARD, Rag.GREEN),
+            (9, RiskLevel.STANDARD, Rag.GREEN),
+            (10, RiskLevel.MEDIUM, Rag.AMBER),
+            (13, RiskLevel.MEDIUM, Rag.AMBER),
+            (14, RiskLevel.HIGH, Rag.RED),
+            (24, RiskLevel.HIGH, Rag.RED),
+        ],
+    )
+    def test_thresholds(self, yes: int, level: RiskLevel, rag: Rag) -> None:
+        """SafeLives thresholds map the score to the level."""
+        risk = parse_doc(assessment(yes)).risk
+        assert (risk.score, risk.level, risk.rag) == (yes, level, rag)
+
+    def test_thirteen_is_medium_and_fourteen_is_high(self) -> None:
+        """One more yes answer crosses the MARAC threshold."""
+        assert parse_doc(assessment(13)).risk.level is RiskLevel.MEDIUM
+        assert parse_doc(assessment(14)).risk.level is RiskLevel.HIGH
+
+    def test_not_known_scores_nothing(self) -> None:
+        """Not known answers are not yes answers."""
+        risk = parse_doc(assessment(answers=answers(13, not_known=11))).risk
+        assert (risk.score, risk.level) == (13, RiskLevel.MEDIUM)
+
+    def test_partner_grade_is_derived_without_a_service_grade(self) -> None:
+        """Without the service's grade, the grade reads DASH n/24."""
+        assert parse_doc(assessment(15)).risk.partner_grade == "DASH 15/24"
+
+    def test_service_grade_is_kept_verbatim(self) -> None:
+        """The service's own grade is kept exactly as sent."""
+        risk = parse_doc(assessment(15, service_grade="HIGH (MARAC)")).risk
+        assert (risk.partner_grade, risk.level) == ("HIGH (MARAC)", RiskLevel.HIGH)
+
+
+class TestProfessionalJudgement:
+    """Professional judgement raises the level to high, and never lowers it."""
+
+    @pytest.mark.parametrize("yes", [0, 9, 12])
+    def test_raises_to_high(self, yes: int) -> None:
+        """A judgement of high risk makes a standard or medium score high."""
+        risk = parse_doc(assessment(yes, judged_high=True)).risk
+        assert (risk.score, risk.level, risk.rag) == (yes, RiskLevel.HIGH, Rag.RED)
+        assert risk.professional_judgement is True
+        assert risk.judgement_rationale == "Stalking and threats."
+
+    @pytest.mark.parametrize("yes", [14, 20])
+    def test_never_lowers(self, yes: int) -> None:
+        """A score of 14 or more stays high whatever the judgement."""
+        risk = parse_doc(assessment(yes, judged_high=False)).risk
+        assert (risk.level, risk.professional_judgement) == (RiskLevel.HIGH, False)
+
+    def test_service_grade_cannot_lower_either(self) -> None:
+        """A lower service grade is kept but does not lower the level; a finding says so."""
+        envelope = parse_doc(assessment(15, service_grade="Standard"))
+        assert (envelope.risk.partner_grade, envelope.risk.level) == ("Standard", RiskLevel.HIGH)
+        finding = envelope.quality.findings[0]
+        assert (finding.code, finding.field) == ("grade_disagrees_with_score", "service_grade")
+        assert finding.message == (
+            "the service grade names standard risk but the DASH score 15/24 and professional "
+            "judgement give high; the level follows the score and judgement"
+        )
+
+    def test_unrecognised_service_grade_is_no_finding(self) -> None:
+        """A grade that names no level is just kept."""
+        assert parse_doc(assessment(3, service_grade="Level 2")).quality.findings == ()
+
+    def test_rationale_is_required(self) -> None:
+        """Judging the risk high without saying why is refused."""
+        doc = assessment(professional_judgement={"high": True})
+        assert doc_failures(doc) == {
+            "professional_judgement.rationale": "required when high is true"
+        }
+
+
+class TestConsent:
+    """Consent status is the service's; without consent, reason and gateway are required."""
+
+    @pytest.mark.parametrize("status", ["refused", "not_sought", "withdrawn", "not_required"])
+    def test_reason_and_gateway_required_without_consent(self, status: str) -> None:
+        """Both legal fields are named, with the status as the reason."""
+        errors = doc_failures(assessment(consent={"status": status}))
+        assert errors == {
+            "consent.no_consent_reason": f"required because consent.status is {status}",
+            "consent.statutory_gateway": f"required because consent.status is {status}",
+        }
+
+    def test_reason_refused_with_consent(self) -> None:
+        """A no-consent reason contradicts consent given."""
+        doc = assessment(consent={"status": "given", "no_consent_reason": "cannot_be_given"})
+        assert doc_failures(doc) == {
+            "consent.no_consent_reason": "must be empty because consent.status is given"
+        }
+
+    def test_withdrawn_with_reason_and_gateway(self) -> None:
+        """Withdrawn consent with its legal facts is carried."""
+        doc = assessment(
+            consent={
+                "status": "withdrawn",
+                "no_consent_reason": "would_prejudice_protection",
+                "statutory_gateway": "Children Act 2004 s11",
+                "recorded_by": "Team manager",
+                "recorded_at": "2026-11-20T09:00:00+00:00",
+                "lawful_basis": "UK GDPR 6(1)(c)",
+                "special_category_condition": "DPA 2018 Sch 1 para 2",
+            }
+        )
+        consent = parse_doc(doc).consent
+        assert consent.status is ConsentStatus.WITHDRAWN
+        assert consent.statutory_gateway is StatutoryGateway.CA2004_S11
+        assert (consent.recorded_by, consent.recorded_at) == (
+            "Team manager",
+            datetime(2026, 11, 20, 9, tzinfo=UTC),
+        )
+        assert consent.lawful_basis is LawfulBasis.LEGAL_OBLIGATION
+        assert consent.special_category_condition is SpecialCategoryCondition.HEALTH_OR_SOCIAL_CARE
+
+
+class TestSubjects:
+    """Children, victim and abuser become subjects with keys, ages and findings."""
+
+    def _child(self, **child: Any) -> dict[str, Any]:
+        base = {"given_name": "Kid", "family_name": "Victim", "date_of_birth": "2020-02-02"}
+        return assessment(children=[base | child])
+
+    def test_child_without_date_of_birth(self) -> None:
+        """A child without a date of birth is accepted with a finding."""
+        doc = self._child()
+        del doc["children"][0]["date_of_birth"]
+        envelope = parse_doc(doc)
+        assert envelope.subjects[0].age_years is None
+        assert [(f.code, f.field) for f in envelope.quality.findings] == [
+            ("child_without_date_of_birth", "children.0.date_of_birth")
+        ]
+
+    def test_victim_nhs_number_failing_check_digit(self) -> None:
+        """An invalid check digit is kept, flagged and not used for the key."""
+        doc = assessment()
+        doc["victim"] |= {"nhs_number": "9990000019", "postcode": "ZZ1 1AA"}
+        envelope = parse_doc(doc)
+        victim = envelope.subjects[0]
+        assert victim.nhs_number_status is NhsNumberStatus.INVALID_CHECK_DIGIT
+        assert victim.subject_key == CONTEXT.subject_key(
+            "demographic", "TEST", "VICTIM", "1990-01-01", "ZZ11AA"
+        )
+        assert [(f.code, f.field) for f in envelope.quality.findings] == [
+            ("nhs_number_check_digit", "victim.nhs_number")
+        ]
+
+    @pytest.mark.parametrize(
+        ("child", "postcode"),
+        [
+            ({"resides_at_address": True}, "ZZ1 1AA"),
+            ({"resides_at_address": True, "postcode": "ZZ2 2BB"}, "ZZ2 2BB"),
+            ({"resides_at_address": False}, None),
+            ({}, None),
+        ],
+    )
+    def test_resident_child_takes_the_victims_postcode(
+        self, child: dict[str, Any], postcode: str | None
+    ) -> None:
+        """Only a child living at the victim's address, without a postcode of its own."""
+        doc = self._child(**child)
+        doc["victim"]["postcode"] = "ZZ1 1AA"
+        assert parse_doc(doc).subjects[0].postcode == postcode
+
+    def test_ages_at_the_incident(self) -> None:
+        """Ages are taken at the incident, not the assessment."""
+        doc = self._child(date_of_birth="2016-11-19")
+        doc["incident_at"] = "2026-11-18T20:00:00Z"
+        assert parse_doc(doc).subjects[0].age_years == 9
+
+    def test_pregnancy_answer_adds_the_concern(self) -> None:
+        """A yes to question 9 adds the pregnancy concern."""
+        doc = assessment(answers=answers(0) | {"q9": "yes"}, concerns=["mental_health"])
+        assert parse_doc(doc).concerns == (
+            Concern.DOMESTIC_ABUSE,
+            Concern.MENTAL_HEALTH,
+            Concern.PREGNANCY,
+        )
+
+    def test_abuser_working_with_children_is_an_allegation(self) -> None:
+        """A person causing harm who works with children adds the LADO concern."""
+        doc = assessment(person_causing_harm={"given_name": "A", "works_with_children": True})
+        assert parse_doc(doc).concerns == (
+            Concern.DOMESTIC_ABUSE,
+            Concern.ALLEGATION_AGAINST_PROFESSIONAL,
+        )
+
+
+CHILD = {"given_name": "A", "family_name": "B"}
+
+
+class TestValidationErrors:
+    """Every kind of bad input is refused with the field and the reason."""
+
+    @pytest.mark.parametrize(
+        ("path", "value", "field", "fragment"),
+        [
+            (("reference",), "a b|c", "reference", "pattern"),
+            (("org_code",), "", "org_code", "pattern"),
+            (("assessed_at",), "2026-11-20 10:00", "assessed_at", "timezone"),
+            (("incident_at",), "2026-11-21T10:00:00Z", "incident_at", "after assessed_at"),
+            (("answers", "q3"), "maybe", "answers.q3", "Input should be"),
+            (("answers", "q7"), True, "answers.q7", "Input should be"),
+            (("answers", "q25"), "yes", "answers.q25", "Extra inputs"),
+            (("answers",), ["yes"] * 24, "answers", "Input should be an object"),
+            (("service_grade",), "x" * 41, "service_grade", "at most 40"),
+            (("professional_judgement", "high"), "no", "professional_judgement.high", "boolean"),
+            (("victim", "given_name"), None, "victim.given_name", "valid string"),
+            (("victim", "date_of_birth"), "2027-01-01", "victim.date_of_birth", "after the date"),
+            (("victim", "postcode"), "ZZZ", "victim.postcode", "pattern"),
+            (("children",), [CHILD | {"school_urn": "1"}], "children.0.school_urn", "pattern"),
+            (("children",), [CHILD | {"date_of_birth": "1800-01-01"}],
+             "children.0.date_of_birth", "between 1890"),
+            (("consent", "status"), "yes", "consent.status", "Input should be"),
+            (("consent", "statutory_gateway"), "s47", "consent.statutory_gateway", "Input"),
+            (("concerns",), ["domestic_abuse", 3], "concerns.1", "Input should be"),
+            (("narrative",), "x" * 20_001, "narrative", "at most 20000"),
+            (("colour",), "blue", "colour", "Extra inputs"),
+        ],
+    )  # fmt: skip
+    def test_field(self, path: tuple[str, ...], value: Any, field: str, fragment: str) -> None:
+        """A bad field is named by its dotted path, with the reason."""
+        doc = assessment()
+        parent = doc
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = value
+        errors = doc_failures(doc)
+        assert field in errors, errors
+        assert fragment in errors[field]
+
+    def test_every_missing_answer_is_named(self) -> None:
+        """All 24 answers are required, each named."""
+        errors = doc_failures(assessment(answers={"q1": "yes"}))
+        assert set(errors) == {f"answers.q{i}" for i in range(2, 25)}
+
+    def test_every_missing_field_is_named(self) -> None:
+        """Missing top-level fields are all listed together."""
+        assert set(failures(b"{}")) == {
+            "reference",
+            "org_code",
+            "assessed_at",
+            "assessor",
+            "answers",
+            "professional_judgement",
+            "victim",
+            "consent",
+        }
+
+    @pytest.mark.parametrize(
+        ("raw", "fragment"),
+        [
+            (b"", "empty"),
+            (b"\xed\xa0\x80", "not valid UTF-8"),
+            (b"{'single': 'quotes'}", "Invalid JSON"),
+            (b"true", "Input should be an object"),
+            (b'{"children": ' + b"{" * 3000, "Invalid JSON"),
+        ],
+    )
+    def test_unreadable_body(self, raw: bytes, fragment: str) -> None:
+        """Bytes that are not one JSON object are refused as the body."""
+        assert fragment in failures(raw)["body"]
+
+    def test_only_json_is_read(self) -> None:
+        """Another content type is refused as content-type."""
+        raw = json.dumps(assessment()).encode()
+        assert list(failures(raw, "application/x-www-form-urlencoded")) == ["content-type"]
+
+
+class TestResend:
+    """A resend yields the same ids."""
+
+    def test_same_assessment_same_ids(self) -> None:
+        """Message id and subject keys do not depend on when it arrived."""
+        doc = load("assessment-high-risk.json")
+        later = ParseContext(
+            received_at=datetime(2026, 12, 1, tzinfo=UTC),
+            subject_key_secret=CONTEXT.subject_key_secret,
+        )
+        first, again = parse_doc(doc), parse_doc(doc, later)
+        assert first.message_id == again.message_id
+        assert [s.subject_key for s in first.subjects] == [s.subject_key for s in again.subjects]
+        assert first.received_at != again.received_at
+
+    def test_other_service_other_id(self) -> None:
+        """The same reference from another service is another message."""
+        assert (
+            parse_doc(assessment(org_code="DAS-XX")).message_id
+            != parse_doc(assessment()).message_id
+        )
+
+
+class TestPublishedFormat:
+    """The committed JSON Schema matches the models, and every example parses."""
+
+    def test_schema_file_matches_models(self) -> None:
+        """The committed schema is the models' schema (regenerate it as the doc says)."""
+        committed = json.loads((FORMATS / "domestic-abuse.schema.json").read_text())
+        assert committed == DashAssessment.model_json_schema()
+
+    @pytest.mark.parametrize("path", sorted(EXAMPLES.iterdir()), ids=lambda p: p.name)
+    def test_example_parses(self, path: Path) -> None:
+        """Each example parses without findings."""
+        (envelope,) = CONNECTOR.parse(path.read_bytes(), JSON, CONTEXT)
+        assert envelope.quality.score == 100
+
+    def test_question_topics_are_documented(self) -> None:
+        """The document lists every question key."""
+        text = (FORMATS / "domestic-abuse.md").read_text()
+        assert all(f"| `q{i}` |" in text for i in range(1, 25))
+
+    def test_birth_dates_are_dates(self) -> None:
+        """Dates of birth arrive as dates in the envelope."""
+        victim = parse_doc(assessment()).subjects[0]
+        assert victim.date_of_birth == date(1990, 1, 1)
+
+
+# ---------------------------------------------------------------------- properties
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        ["", " ", "yes", "no", "not_known", "given", "refused", "High", "2026-11-20",
+         "2026-11-20T10:00:00", "2026-11-20T10:00:00Z", "0001-01-01T00:00:00+23:59",
+         "9990000000", "ZZ1 1AA", 10**40]
+    )
+)  # fmt: skip
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+SEEDS = [load(p.name) for p in sorted(EXAMPLES.glob("*.json"))] + [assessment(judged_high=True)]
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _wrong_type(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true"
+    if isinstance(value, str):
+        return 1
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return {"0": value}
+    if isinstance(value, dict):
+        return list(value.values())
+    return []
+
+
+@st.composite
+def mutated_documents(draw: st.DrawFn) -> bytes:
+    """A valid assessment with one to three keys dropped, replaced or mistyped."""
+    doc = copy.deepcopy(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(doc)[1:]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = doc
+        for step in path[:-1]:
+            parent = parent[step]
+        action = draw(st.sampled_from(["drop", "replace", "wrong_type"]))
+        if action == "drop":
+            del parent[path[-1]]
+        elif action == "replace":
+            parent[path[-1]] = draw(JSON_VALUES)
+        else:
+            parent[path[-1]] = _wrong_type(parent[path[-1]])
+    return json.dumps(doc).encode()
+
+
+@st.composite
+def duplicated_keys(draw: st.DrawFn) -> bytes:
+    """A valid assessment whose text repeats a top-level key with another value."""
+    doc = draw(st.sampled_from(SEEDS))
+    key = draw(st.sampled_from(sorted(doc)))
+    text = json.dumps(doc)
+    return ("{" + json.dumps(key) + ": " + json.dumps(draw(JSON_VALUES)) + ", " + text[1:]).encode()
+
+
+def _parses_or_fails_precisely(raw: bytes) -> None:
+    try:
+        envelopes = CONNECTOR.parse(raw, JSON, CONTEXT)
+    except ParseFailed as exc:
+        errors = exc.errors
+    else:
+        assert all(isinstance(e, Envelope) for e in envelopes)
+        return
+    assert errors
+    assert all(error.field and error.message for error in errors)
+
+
+class TestNeverCrashes:
+    """Whatever arrives, parse returns envelopes or raises ParseFailed, nothing else."""
+
+    @FUZZ
+    @given(raw=st.binary(max_size=2000))
+    def test_arbitrary_bytes(self, raw: bytes) -> None:
+        """Random bytes."""
+        _parses_or_fails_precisely(raw)
+
+    @FUZZ
+    @given(raw=mutated_documents())
+    def test_mutated_documents(self, raw: bytes) -> None:
+        """Valid assessments with keys dropped, replaced or of the wrong type."""
+        _parses_or_fails_precisely(raw)
+
+    @FUZZ
+    @given(raw=duplicated_keys())
+    def test_duplicated_keys(self, raw: bytes) -> None:
+        """Valid assessments with a key repeated."""
+        _parses_or_fails_precisely(raw)

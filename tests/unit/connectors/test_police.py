@@ -1,0 +1,1118 @@
+"""The police connector: notification JSON and CSV batches to envelopes, or precise errors."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.base import ParseContext, ParseFailed, message_id_for
+from connectors.police import CONNECTOR, PoliceConnector
+from connectors.police.batch import COLUMNS, REQUIRED_COLUMNS
+from connectors.police.format import PoliceNotification
+from connectors.registry import connector_for
+from hub.settings import PROJECT_ROOT
+from schemas.common import (
+    Concern,
+    ConsentStatus,
+    LawfulBasis,
+    NhsNumberStatus,
+    NoConsentReason,
+    Partner,
+    Rag,
+    RiskLevel,
+    RiskTool,
+    SpecialCategoryCondition,
+    StatutoryGateway,
+    SubjectRole,
+)
+from schemas.envelope import Envelope
+
+FORMATS = PROJECT_ROOT / "docs" / "formats"
+EXAMPLES = FORMATS / "examples" / "police"
+RECEIVED = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+CONTEXT = ParseContext(received_at=RECEIVED, subject_key_secret=b"synthetic-test-secret-0123456789")
+JSON, CSV = "application/json", "text/csv"
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EXAMPLES / name).read_text())
+    return loaded
+
+
+def parse_doc(doc: dict[str, Any], context: ParseContext = CONTEXT) -> Envelope:
+    envelopes = CONNECTOR.parse(json.dumps(doc).encode(), JSON, context)
+    assert len(envelopes) == 1
+    return envelopes[0]
+
+
+def failures(raw: bytes, content_type: str = JSON) -> dict[str, str]:
+    with pytest.raises(ParseFailed) as info:
+        CONNECTOR.parse(raw, content_type, CONTEXT)
+    return {error.field: error.message for error in info.value.errors}
+
+
+def doc_failures(doc: dict[str, Any]) -> dict[str, str]:
+    return failures(json.dumps(doc).encode())
+
+
+def minimal(**changes: Any) -> dict[str, Any]:
+    """A small valid notification: one child, consent given by a parent."""
+    doc: dict[str, Any] = {
+        "force_code": "47",
+        "reference": "47/2026/000001",
+        "notification_type": "child_concern",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "risk_grade": "Green",
+        "persons": [
+            {
+                "role": "child",
+                "given_name": "Test",
+                "family_name": "Child",
+                "date_of_birth": "2016-01-01",
+            },
+            {
+                "role": "parent_carer",
+                "given_name": "Test",
+                "family_name": "Parent",
+                "consent_to_share": "yes",
+            },
+        ],
+        "summary": "Synthetic summary.",
+        "submitted_by": "PC 1",
+    }
+    doc.update(changes)
+    return doc
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ";".join(value)
+    return str(value)
+
+
+def to_csv(*docs: dict[str, Any]) -> bytes:
+    """The CSV batch export of JSON notifications: every column, one row per person."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for doc in docs:
+        shared = {k: v for k, v in doc.items() if k not in {"persons", "consent"}}
+        shared |= {f"consent_{k}": v for k, v in doc.get("consent", {}).items()}
+        for person in doc["persons"]:
+            row = shared | {f"person_{k}": v for k, v in person.items()}
+            writer.writerow([csv_cell(row.get(column)) for column in COLUMNS])
+    return buffer.getvalue().encode()
+
+
+def csv_text(*lines: str) -> bytes:
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+CSV_HEADER = (
+    "reference,force_code,notification_type,occurred_at,risk_grade,summary,submitted_by,"
+    "consent_no_consent_reason,consent_statutory_gateway,"
+    "person_role,person_given_name,person_family_name,person_date_of_birth,"
+    "person_nhs_number,person_present,person_consent_to_share"
+)
+CSV_CHILD = (
+    "R1,47,child_concern,2026-11-20T10:00:00Z,Green,Summary,PC 1,,,"
+    "child,Test,Child,2016-01-01,,yes,"
+)
+CSV_PARENT = "R1,,,,,,,,,parent_carer,Test,Parent,,,,yes"
+NHS_PATTERN = r"^\d{3} ?\d{3} ?\d{4}$"
+
+
+class TestConnector:
+    """The connector's shape, as the hub's registry sees it."""
+
+    def test_registry_returns_this_connector(self) -> None:
+        """The registry finds the police connector by partner name."""
+        assert connector_for(Partner.POLICE) is CONNECTOR
+        assert isinstance(CONNECTOR, PoliceConnector)
+
+    def test_transport_description(self) -> None:
+        """Endpoint, content types, body limit and kinds are as the design says."""
+        assert CONNECTOR.partner is Partner.POLICE
+        assert CONNECTOR.http_path == "/v1/police/notifications"
+        assert CONNECTOR.content_types == (JSON, CSV)
+        assert CONNECTOR.max_body_bytes == 20 * 1024 * 1024
+        assert CONNECTOR.kinds == {
+            "police.notification.domestic_abuse",
+            "police.notification.child_concern",
+            "police.notification.adult_at_risk",
+            "police.notification.missing_person",
+            "police.notification.person_posing_risk",
+            "police.notification.other",
+        }
+
+
+@pytest.fixture(scope="module")
+def envelope() -> Envelope:
+    """The domestic-abuse example, parsed once."""
+    return parse_doc(load("notification-domestic-abuse.json"))
+
+
+class TestGoldenDomesticAbuse:
+    """The domestic-abuse example maps to exactly the expected envelope."""
+
+    def test_identity_and_time(self, envelope: Envelope) -> None:
+        """Id, partner, source, kind and times come from the notification and the clock."""
+        assert envelope.message_id == message_id_for(Partner.POLICE, "47", "47/2026/118842", 0)
+        assert envelope.partner is Partner.POLICE
+        assert envelope.source.model_dump() == {
+            "org_code": "47",
+            "system": "Niche RMS",
+            "partner_reference": "47/2026/118842",
+            "submitted_by": "PC 4711",
+        }
+        assert envelope.kind == "police.notification.domestic_abuse"
+        assert envelope.occurred_at == datetime(2026, 11, 24, 23, 40, tzinfo=UTC)
+        assert envelope.reported_at == datetime(2026, 11, 25, 2, 15, tzinfo=UTC)
+        assert envelope.received_at == RECEIVED
+
+    def test_subjects(self, envelope: Envelope) -> None:
+        """Each person becomes a subject with role, age, flags and identifiers."""
+        facts = [
+            (s.role, s.age_years, s.present, s.witnessed, s.injured, s.resides_at_address)
+            for s in envelope.subjects
+        ]
+        assert facts == [
+            (SubjectRole.CHILD, 8, True, True, False, True),
+            (SubjectRole.CHILD, 2, True, False, False, True),
+            (SubjectRole.VICTIM, 34, None, None, True, None),
+            (SubjectRole.PERSON_CAUSING_HARM, 36, None, None, None, None),
+        ]
+        mia, leo, alexa, jordan = envelope.subjects
+        assert (mia.nhs_number, mia.nhs_number_status) == ("9990000026", NhsNumberStatus.VALID)
+        assert mia.school_urn == "999001"
+        assert mia.date_of_birth == date(2018, 3, 1)
+        assert mia.address == "1 Example Street, Testtown"
+        assert leo.nhs_number is None
+        assert alexa.nhs_number == "9990000018"
+        assert jordan.works_with_children is False
+
+    def test_subject_keys(self, envelope: Envelope) -> None:
+        """Keys are HMACs of the NHS number, else of name, birth date and postcode."""
+        mia, leo, alexa, jordan = envelope.subjects
+        assert mia.subject_key == CONTEXT.subject_key("nhs", "9990000026")
+        assert leo.subject_key == CONTEXT.subject_key(
+            "demographic", "LEO", "SAMPLE", "2024-05-10", "ZZ11AA"
+        )
+        assert alexa.subject_key == CONTEXT.subject_key("nhs", "9990000018")
+        assert jordan.subject_key == CONTEXT.subject_key(
+            "demographic", "JORDAN", "TESTPERSON", "1990-01-15", "ZZ22BB"
+        )
+        assert envelope.subject_key == mia.subject_key
+
+    def test_risk(self, envelope: Envelope) -> None:
+        """The grade is kept verbatim and mapped; the DASH score is carried."""
+        assert envelope.risk.model_dump() == {
+            "tool": RiskTool.DASH,
+            "score": 11,
+            "partner_grade": "Medium",
+            "level": RiskLevel.MEDIUM,
+            "rag": Rag.AMBER,
+            "professional_judgement": False,
+            "judgement_rationale": None,
+        }
+
+    def test_consent(self, envelope: Envelope) -> None:
+        """The victim's yes gives consent; police defaults fill the legal facts."""
+        assert envelope.consent.model_dump() == {
+            "status": ConsentStatus.GIVEN,
+            "recorded_by": "PC 4711",
+            "recorded_at": datetime(2026, 11, 25, 2, 15, tzinfo=UTC),
+            "lawful_basis": LawfulBasis.LAW_ENFORCEMENT,
+            "special_category_condition": SpecialCategoryCondition.SAFEGUARDING_POLICE,
+            "no_consent_reason": None,
+            "statutory_gateway": None,
+        }
+
+    def test_concerns_narrative_quality(self, envelope: Envelope) -> None:
+        """The type's concern comes first; the summary is the narrative; no findings."""
+        assert envelope.concerns == (Concern.DOMESTIC_ABUSE, Concern.EMOTIONAL_ABUSE)
+        assert envelope.narrative.startswith("Police called by a neighbour")
+        assert envelope.quality.score == 100
+        assert envelope.quality.findings == ()
+
+
+class TestGoldenOtherExamples:
+    """The other examples map as documented."""
+
+    def test_adults_only(self) -> None:
+        """No child: the victim keys the message; consent not sought, with reason and gateway."""
+        envelope = parse_doc(load("notification-adults-only.json"))
+        assert envelope.children == ()
+        assert envelope.subject_key == envelope.subjects[0].subject_key
+        assert envelope.source.system == "json"
+        assert envelope.reported_at == envelope.occurred_at
+        assert (envelope.risk.level, envelope.risk.rag) == (RiskLevel.STANDARD, Rag.GREEN)
+        assert envelope.consent.model_dump() == {
+            "status": ConsentStatus.NOT_SOUGHT,
+            "recorded_by": "PC 5120",
+            "recorded_at": datetime(2026, 11, 25, 9, 40, tzinfo=UTC),
+            "lawful_basis": LawfulBasis.LAW_ENFORCEMENT,
+            "special_category_condition": SpecialCategoryCondition.SAFEGUARDING_POLICE,
+            "no_consent_reason": NoConsentReason.CANNOT_REASONABLY_BE_OBTAINED,
+            "statutory_gateway": StatutoryGateway.CDA1998_S115,
+        }
+
+    def test_unborn_child(self) -> None:
+        """An unborn child and a pregnancy; amber raised to high by judgement; consent refused."""
+        envelope = parse_doc(load("notification-unborn-child.json"))
+        victim, unborn, suspect = envelope.subjects
+        assert unborn.role is SubjectRole.UNBORN_CHILD
+        assert unborn.expected_date_of_birth == date(2027, 2, 5)
+        assert unborn.age_years is None
+        assert unborn.subject_key == CONTEXT.subject_key(
+            "unmatched", "police|47|47/2026/119001|persons.1"
+        )
+        assert envelope.subject_key == unborn.subject_key
+        assert victim.role is SubjectRole.VICTIM
+        assert suspect.works_with_children is True
+        assert envelope.risk.partner_grade == "Amber"
+        assert (envelope.risk.level, envelope.risk.rag) == (RiskLevel.HIGH, Rag.RED)
+        assert envelope.risk.professional_judgement is True
+        assert envelope.risk.judgement_rationale is not None
+        assert envelope.risk.tool is RiskTool.DARA
+        assert envelope.consent.status is ConsentStatus.REFUSED
+        assert envelope.consent.no_consent_reason is NoConsentReason.WOULD_PREJUDICE_PROTECTION
+        assert envelope.consent.statutory_gateway is StatutoryGateway.CA1989_S47
+        assert envelope.concerns == (
+            Concern.DOMESTIC_ABUSE,
+            Concern.PREGNANCY,
+            Concern.ALLEGATION_AGAINST_PROFESSIONAL,
+        )
+
+    def test_batch(self) -> None:
+        """The batch example holds three notifications, the first of two rows."""
+        envelopes = CONNECTOR.parse((EXAMPLES / "batch.csv").read_bytes(), CSV, CONTEXT)
+        assert [e.source.partner_reference for e in envelopes] == [
+            "47/2026/120010",
+            "47/2026/120011",
+            "47/2026/120012",
+        ]
+        assert [e.message_id for e in envelopes] == [
+            message_id_for(Partner.POLICE, "47", e.source.partner_reference) for e in envelopes
+        ]
+        first, missing, other = envelopes
+        assert [s.role for s in first.subjects] == [SubjectRole.CHILD, SubjectRole.PARENT_CARER]
+        assert first.subjects[0].resides_at_address is True
+        assert first.subjects[0].injured is False
+        assert first.subjects[0].present is None
+        assert first.consent.status is ConsentStatus.GIVEN
+        assert first.concerns == (Concern.NEGLECT,)
+        assert first.risk.partner_grade == "Green"
+        assert missing.kind == "police.notification.missing_person"
+        assert missing.concerns == (Concern.MISSING, Concern.CHILD_CRIMINAL_EXPLOITATION)
+        assert missing.consent.statutory_gateway is StatutoryGateway.CA1989_S47
+        assert (other.risk.level, other.risk.rag) == (RiskLevel.STANDARD, Rag.BLUE)
+        assert other.source.system == "Niche RMS"
+
+
+class TestRisk:
+    """Grades are kept verbatim and mapped; judgement raises but never lowers."""
+
+    @pytest.mark.parametrize(
+        ("grade", "level", "rag"),
+        [
+            ("High", RiskLevel.HIGH, Rag.RED),
+            ("RED", RiskLevel.HIGH, Rag.RED),
+            ("Medium", RiskLevel.MEDIUM, Rag.AMBER),
+            ("amber", RiskLevel.MEDIUM, Rag.AMBER),
+            ("Standard", RiskLevel.STANDARD, Rag.GREEN),
+            ("Low", RiskLevel.STANDARD, Rag.GREEN),
+            ("Green", RiskLevel.STANDARD, Rag.GREEN),
+            ("Blue", RiskLevel.STANDARD, Rag.BLUE),
+            ("L4", RiskLevel.HIGH, Rag.RED),
+        ],
+    )
+    def test_grade_mapping(self, grade: str, level: RiskLevel, rag: Rag) -> None:
+        """Every documented grade maps to its level and RAG, and is kept as sent."""
+        risk = parse_doc(minimal(risk_grade=grade)).risk
+        assert (risk.partner_grade, risk.level, risk.rag) == (grade, level, rag)
+
+    def test_unknown_grade_names_the_field(self) -> None:
+        """An unknown grade is refused, naming risk_grade and the known grades."""
+        errors = doc_failures(minimal(risk_grade="Purple"))
+        assert errors == {
+            "risk_grade": "unknown risk grade 'Purple'; expected one of High, Medium, Low, "
+            "Standard, Red, Amber, Green, Blue"
+        }
+
+    def test_judgement_raises_to_high(self) -> None:
+        """A professional judgement of high risk raises a green grade to high and red."""
+        risk = parse_doc(
+            minimal(professional_judgement_high=True, judgement_rationale="Escalating.")
+        ).risk
+        assert (risk.partner_grade, risk.level, risk.rag) == ("Green", RiskLevel.HIGH, Rag.RED)
+        assert risk.judgement_rationale == "Escalating."
+
+    def test_no_judgement_never_lowers(self) -> None:
+        """Without a judgement of high risk a high grade stays high."""
+        risk = parse_doc(minimal(risk_grade="High", professional_judgement_high=False)).risk
+        assert (risk.level, risk.professional_judgement) == (RiskLevel.HIGH, False)
+
+    def test_judgement_needs_rationale(self) -> None:
+        """Judging the risk high without saying why is refused."""
+        errors = doc_failures(minimal(professional_judgement_high=True))
+        assert errors == {
+            "judgement_rationale": "required when professional_judgement_high is true"
+        }
+
+    def test_score_needs_a_tool(self) -> None:
+        """A score without a tool is meaningless and refused."""
+        assert doc_failures(minimal(risk_score=5)) == {
+            "risk_score": "a score needs a risk_tool (DASH or DARA)"
+        }
+        assert "risk_score" in doc_failures(minimal(risk_score=5, risk_tool="none"))
+
+    def test_dash_score_is_at_most_24(self) -> None:
+        """A DASH score above 24 is refused; 24 is accepted."""
+        assert doc_failures(minimal(risk_tool="DASH", risk_score=25)) == {
+            "risk_score": "a DASH score is 0 to 24"
+        }
+        assert parse_doc(minimal(risk_tool="DASH", risk_score=24)).risk.score == 24
+
+
+def _with_consent(answers: dict[str, str], **consent: str) -> dict[str, Any]:
+    persons = [
+        {"role": role, "given_name": "A", "family_name": "B", "consent_to_share": answer}
+        for role, answer in answers.items()
+    ]
+    doc = minimal(persons=persons)
+    if consent:
+        doc["consent"] = consent
+    return doc
+
+
+REASONS = {
+    "no_consent_reason": "would_prejudice_protection",
+    "statutory_gateway": "Children Act 1989 s47",
+}
+NOT_GIVEN = "required because consent_to_share is not yes for any person"
+
+
+class TestConsent:
+    """The consent status comes from the answers of victims, parents and children."""
+
+    @pytest.mark.parametrize("role", ["victim", "parent_carer", "child"])
+    def test_yes_from_a_consenting_role_is_given(self, role: str) -> None:
+        """A yes from a victim, a parent or carer, or a child gives consent."""
+        doc = _with_consent({role: "yes", "person_causing_harm": "no"})
+        assert parse_doc(doc).consent.status is ConsentStatus.GIVEN
+
+    def test_no_from_a_consenting_role_is_refused(self) -> None:
+        """A no, with no yes, is a refusal; reason and gateway are carried."""
+        consent = parse_doc(_with_consent({"victim": "no"}, **REASONS)).consent
+        assert consent.status is ConsentStatus.REFUSED
+        assert consent.no_consent_reason is NoConsentReason.WOULD_PREJUDICE_PROTECTION
+        assert consent.statutory_gateway is StatutoryGateway.CA1989_S47
+
+    def test_only_harm_causer_said_yes_is_not_sought(self) -> None:
+        """The person causing harm cannot consent for others."""
+        doc = _with_consent({"person_causing_harm": "yes", "victim": "not_asked"}, **REASONS)
+        assert parse_doc(doc).consent.status is ConsentStatus.NOT_SOUGHT
+
+    @pytest.mark.parametrize("answer", ["no", "not_asked"])
+    def test_without_consent_reason_and_gateway_are_required(self, answer: str) -> None:
+        """Both legal fields are required, each named, with the reason why."""
+        errors = doc_failures(_with_consent({"victim": answer}))
+        assert errors == {
+            "consent.no_consent_reason": f"{NOT_GIVEN} (victim, parent_carer or child)",
+            "consent.statutory_gateway": f"{NOT_GIVEN} (victim, parent_carer or child)",
+        }
+
+    def test_missing_gateway_alone_is_named(self) -> None:
+        """A block with a reason but no gateway names only the gateway."""
+        doc = _with_consent({"victim": "no"}, no_consent_reason="cannot_be_given")
+        assert list(doc_failures(doc)) == ["consent.statutory_gateway"]
+
+    def test_reason_refused_when_consent_given(self) -> None:
+        """A no-consent reason contradicts a yes, and is refused."""
+        doc = _with_consent({"victim": "yes"}, no_consent_reason="cannot_be_given")
+        assert doc_failures(doc) == {
+            "consent.no_consent_reason": (
+                "must be empty because consent_to_share is yes for persons.0"
+            )
+        }
+
+    def test_conflicting_answers_are_given_with_a_finding(self) -> None:
+        """A yes and a no: consent is given, and a finding flags the conflict."""
+        envelope = parse_doc(_with_consent({"victim": "yes", "parent_carer": "no"}))
+        assert envelope.consent.status is ConsentStatus.GIVEN
+        assert [(f.code, f.field) for f in envelope.quality.findings] == [
+            ("consent_conflict", "persons.1.consent_to_share")
+        ]
+        assert envelope.quality.score == 90
+
+    def test_supplied_legal_facts_override_defaults(self) -> None:
+        """A force sharing under UK GDPR says so; who and when are carried."""
+        doc = _with_consent(
+            {"victim": "yes"},
+            lawful_basis="UK GDPR 6(1)(e)",
+            special_category_condition="DPA 2018 Sch 1 para 18",
+            recorded_by="DS 9",
+            recorded_at="2026-11-20T11:00:00+00:00",
+        )
+        consent = parse_doc(doc).consent
+        assert consent.lawful_basis is LawfulBasis.PUBLIC_TASK
+        assert consent.special_category_condition is SpecialCategoryCondition.SAFEGUARDING
+        assert (consent.recorded_by, consent.recorded_at) == (
+            "DS 9",
+            datetime(2026, 11, 20, 11, tzinfo=UTC),
+        )
+
+
+class TestSubjects:
+    """Persons become subjects with keys, ages and data-quality findings."""
+
+    def _child(self, **person: Any) -> dict[str, Any]:
+        doc = minimal()
+        doc["persons"][0] |= person
+        return doc
+
+    def test_nhs_number_failing_check_digit_is_kept_with_a_finding(self) -> None:
+        """An invalid check digit is accepted, flagged, and not used for the key."""
+        envelope = parse_doc(self._child(nhs_number="9990000000", postcode="ZZ1 1AA"))
+        child = envelope.subjects[0]
+        assert (child.nhs_number, child.nhs_number_status) == (
+            "9990000000",
+            NhsNumberStatus.INVALID_CHECK_DIGIT,
+        )
+        assert child.subject_key == CONTEXT.subject_key(
+            "demographic", "TEST", "CHILD", "2016-01-01", "ZZ11AA"
+        )
+        finding = envelope.quality.findings[0]
+        assert (finding.code, finding.field, finding.severity) == (
+            "nhs_number_check_digit",
+            "persons.0.nhs_number",
+            "warning",
+        )
+        assert "invalid_check_digit" in finding.message
+        assert envelope.quality.score == 90
+
+    def test_spaced_nhs_number_is_normalised(self) -> None:
+        """An NHS number spaced 3 3 4 is stored and keyed as ten digits."""
+        child = parse_doc(self._child(nhs_number="999 000 0018")).subjects[0]
+        assert child.nhs_number == "9990000018"
+        assert child.subject_key == CONTEXT.subject_key("nhs", "9990000018")
+
+    def test_child_without_date_of_birth_is_a_finding(self) -> None:
+        """A child without a date of birth is accepted with a finding and a unique key."""
+        doc = minimal()
+        del doc["persons"][0]["date_of_birth"]
+        envelope = parse_doc(doc)
+        child = envelope.subjects[0]
+        assert child.age_years is None
+        assert child.subject_key == CONTEXT.subject_key(
+            "unmatched", "police|47|47/2026/000001|persons.0"
+        )
+        assert [(f.code, f.field) for f in envelope.quality.findings] == [
+            ("child_without_date_of_birth", "persons.0.date_of_birth")
+        ]
+
+    def test_age_is_taken_in_the_forces_offset(self) -> None:
+        """At 00:30 BST on the 16th birthday (23:30 UTC the day before) the child is 16."""
+        doc = self._child(date_of_birth="2010-07-01")
+        doc["occurred_at"] = "2026-07-01T00:30:00+01:00"
+        envelope = parse_doc(doc)
+        assert envelope.occurred_at == datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
+        assert envelope.subjects[0].age_years == 16
+
+    def test_household_member_under_18_is_a_child_by_age(self) -> None:
+        """A household member aged 10 is a child and keys the message."""
+        doc = minimal()
+        doc["persons"] = [
+            {"role": "victim", "given_name": "A", "family_name": "B", "consent_to_share": "yes"},
+            {"role": "household_member", "given_name": "C", "family_name": "B",
+             "date_of_birth": "2016-05-05", "nhs_number": "9990000107"},
+        ]  # fmt: skip
+        envelope = parse_doc(doc)
+        assert envelope.subject_key == CONTEXT.subject_key("nhs", "9990000107")
+        assert envelope.children == (envelope.subjects[1],)
+
+    def test_pregnancy_flag_adds_the_concern(self) -> None:
+        """A pregnant person adds the pregnancy concern without a subject of its own."""
+        doc = minimal()
+        doc["persons"][1]["pregnant"] = True
+        envelope = parse_doc(doc)
+        assert envelope.concerns == (Concern.PREGNANCY,)
+        assert len(envelope.subjects) == 2
+
+    def test_harm_causer_working_with_children_is_an_allegation(self) -> None:
+        """A person causing harm who works with children adds the LADO concern."""
+        doc = minimal(notification_type="person_posing_risk")
+        doc["persons"].append(
+            {"role": "person_causing_harm", "given_name": "D", "family_name": "E",
+             "works_with_children": True}
+        )  # fmt: skip
+        envelope = parse_doc(doc)
+        assert envelope.concerns == (
+            Concern.PERSON_POSING_RISK,
+            Concern.ALLEGATION_AGAINST_PROFESSIONAL,
+        )
+
+    def test_professional_subject_is_an_allegation(self) -> None:
+        """A professional subject is the subject of an allegation."""
+        doc = minimal()
+        doc["persons"].append(
+            {"role": "professional_subject", "given_name": "F", "family_name": "G"}
+        )
+        assert Concern.ALLEGATION_AGAINST_PROFESSIONAL in parse_doc(doc).concerns
+
+    @pytest.mark.parametrize(
+        ("notification_type", "concerns"),
+        [
+            ("domestic_abuse", (Concern.DOMESTIC_ABUSE,)),
+            ("adult_at_risk", (Concern.ADULT_AT_RISK,)),
+            ("missing_person", (Concern.MISSING,)),
+            ("person_posing_risk", (Concern.PERSON_POSING_RISK,)),
+            ("child_concern", ()),
+            ("other", ()),
+        ],
+    )
+    def test_kind_and_type_concern(
+        self, notification_type: str, concerns: tuple[Concern, ...]
+    ) -> None:
+        """The kind names the type; some types imply a concern."""
+        envelope = parse_doc(minimal(notification_type=notification_type))
+        assert envelope.kind == f"police.notification.{notification_type}"
+        assert envelope.concerns == concerns
+
+    def test_concerns_are_not_repeated(self) -> None:
+        """A concern the type implies and the force also sent appears once."""
+        doc = minimal(notification_type="domestic_abuse", concerns=["domestic_abuse", "neglect"])
+        assert parse_doc(doc).concerns == (Concern.DOMESTIC_ABUSE, Concern.NEGLECT)
+
+
+class TestValidationErrors:
+    """Every kind of bad input is refused with the field and the reason, all at once."""
+
+    @pytest.mark.parametrize(
+        ("change", "field", "fragment"),
+        [
+            ({"force_code": None}, "force_code", "valid string"),
+            ({"force_code": "XYZ"}, "force_code", "pattern"),
+            ({"reference": "a|b"}, "reference", "pattern"),
+            ({"notification_type": "burglary"}, "notification_type", "Input should be"),
+            ({"occurred_at": "2026-11-20T10:00:00"}, "occurred_at", "timezone"),
+            ({"occurred_at": "1800-01-01T00:00:00Z"}, "occurred_at", "between 1900 and 2199"),
+            ({"occurred_at": "yesterday"}, "occurred_at", "datetime"),
+            ({"reported_at": "2026-11-20T09:00:00Z"}, "reported_at", "before occurred_at"),
+            ({"risk_grade": ""}, "risk_grade", "at least 1"),
+            ({"risk_tool": "OASys"}, "risk_tool", "Input should be"),
+            ({"risk_score": "12"}, "risk_score", "valid integer"),
+            ({"risk_score": 10**30}, "risk_score", "less than or equal to 100"),
+            ({"risk_score": 1.5}, "risk_score", "valid integer"),
+            ({"risk_score": float("nan")}, "risk_score", "valid integer"),
+            ({"persons": []}, "persons", "at least 1"),
+            ({"persons": {}}, "persons", "valid array"),
+            ({"summary": ""}, "summary", "at least 1"),
+            ({"summary": "x" * 20_001}, "summary", "at most 20000"),
+            ({"submitted_by": 4711}, "submitted_by", "valid string"),
+            ({"concerns": ["arson"]}, "concerns.0", "Input should be"),
+            ({"concerns": "neglect"}, "concerns", "valid array"),
+            (
+                {"consent": {"statutory_gateway": "Magna Carta"}},
+                "consent.statutory_gateway",
+                "Input",
+            ),
+            ({"consent": {"colour": "red"}}, "consent.colour", "Extra inputs"),
+            ({"favourite_colour": "blue"}, "favourite_colour", "Extra inputs"),
+            ({"professional_judgement_high": "yes"}, "professional_judgement_high", "boolean"),
+        ],
+    )
+    def test_notification_field(self, change: dict[str, Any], field: str, fragment: str) -> None:
+        """A bad notification field is named with its reason."""
+        errors = doc_failures(minimal(**change))
+        assert field in errors, errors
+        assert fragment in errors[field]
+
+    @pytest.mark.parametrize(
+        ("change", "field", "fragment"),
+        [
+            ({"role": "suspect"}, "persons.0.role", "Input should be"),
+            ({"given_name": None}, "persons.0.given_name", "unless the role is unborn_child"),
+            ({"family_name": " "}, "persons.0.family_name", "at least 1"),
+            ({"date_of_birth": "2027-01-01"}, "persons.0.date_of_birth", "after the date"),
+            ({"date_of_birth": "1880-01-01"}, "persons.0.date_of_birth", "between 1890"),
+            ({"date_of_birth": "01/01/2016"}, "persons.0.date_of_birth", "valid date"),
+            (
+                {"expected_date_of_birth": "2027-01-01"},
+                "persons.0.expected_date_of_birth",
+                "unborn",
+            ),
+            ({"nhs_number": "999000001"}, "persons.0.nhs_number", "pattern"),
+            ({"nhs_number": 9990000018}, "persons.0.nhs_number", "valid string"),
+            ({"postcode": "ZZ1 ABC"}, "persons.0.postcode", "pattern"),
+            ({"postcode": "ZZ1 1AA 1AA"}, "persons.0.postcode", "at most 8"),
+            ({"school_urn": "12345"}, "persons.0.school_urn", "pattern"),
+            ({"present": "yes"}, "persons.0.present", "boolean"),
+            ({"consent_to_share": "maybe"}, "persons.0.consent_to_share", "Input should be"),
+            ({"shoe_size": 9}, "persons.0.shoe_size", "Extra inputs"),
+        ],
+    )
+    def test_person_field(self, change: dict[str, Any], field: str, fragment: str) -> None:
+        """A bad person field is named by its position and name."""
+        doc = minimal()
+        doc["persons"][0] |= change
+        errors = doc_failures(doc)
+        assert field in errors, errors
+        assert fragment in errors[field]
+
+    def test_unborn_child_has_no_date_of_birth(self) -> None:
+        """An unborn child needs no names, and a date of birth is refused."""
+        doc = minimal()
+        doc["persons"].append({"role": "unborn_child", "date_of_birth": "2026-01-01"})
+        assert doc_failures(doc) == {
+            "persons.2.date_of_birth": "an unborn child has no date of birth; "
+            "send expected_date_of_birth"
+        }
+
+    def test_missing_required_fields_are_all_listed(self) -> None:
+        """Every missing field is listed in one answer."""
+        errors = doc_failures({"persons": [{}]})
+        assert set(errors) == {
+            "force_code",
+            "reference",
+            "notification_type",
+            "occurred_at",
+            "risk_grade",
+            "summary",
+            "submitted_by",
+            "persons.0.role",
+        }
+        assert errors["force_code"] == "Field required"
+
+    def test_cross_field_errors_are_all_listed(self) -> None:
+        """Every cross-field error is listed in one answer."""
+        doc = minimal(reported_at="2026-11-19T00:00:00Z", risk_score=3)
+        doc["persons"][0]["given_name"] = None
+        doc["persons"][1]["consent_to_share"] = "no"
+        assert set(doc_failures(doc)) == {
+            "reported_at",
+            "risk_score",
+            "persons.0.given_name",
+            "consent.no_consent_reason",
+            "consent.statutory_gateway",
+        }
+
+    @pytest.mark.parametrize(
+        ("raw", "fragment"),
+        [
+            (b"", "empty"),
+            (b"   \n", "empty"),
+            (b"\xff\xfe{}", "not valid UTF-8 at byte 0"),
+            (b"{not json", "Invalid JSON"),
+            (b"[]", "Input should be an object"),
+            (b"42", "Input should be an object"),
+            (b'"text"', "Input should be an object"),
+            (b"null", "Input should be an object"),
+            (b"[" * 5000 + b"]" * 5000, "recursion limit"),
+            (b'{"risk_score": ' + b"9" * 5000 + b"}", "number out of range"),
+            (b'{"summary": "\\ud800"}', "Invalid JSON"),
+            (b"{} {}", "trailing characters"),
+        ],
+    )
+    def test_unreadable_body(self, raw: bytes, fragment: str) -> None:
+        """Bytes that are not one JSON object are refused as the body."""
+        errors = failures(raw)
+        assert fragment in errors["body"], errors
+
+    def test_byte_order_mark_is_accepted(self) -> None:
+        """A UTF-8 byte-order mark before the JSON is ignored."""
+        raw = b"\xef\xbb\xbf" + json.dumps(minimal()).encode()
+        assert len(CONNECTOR.parse(raw, JSON, CONTEXT)) == 1
+
+    def test_json_over_one_mebibyte_is_refused(self) -> None:
+        """A JSON notification is limited to 1 MiB even though a batch may be 20."""
+        raw = json.dumps(minimal(summary="x" * (1024 * 1024))).encode()
+        assert failures(raw) == {"body": "the JSON document is larger than 1048576 bytes"}
+
+    @pytest.mark.parametrize(
+        ("content_type", "accepted"),
+        [
+            ("application/json", True),
+            ("Application/JSON; charset=UTF-8", True),
+            ('application/json; charset="utf-8"', True),
+            ("application/json; charset=latin-1", False),
+            ("text/plain", False),
+            ("application/xml", False),
+            ("", False),
+        ],
+    )
+    def test_content_type(self, content_type: str, accepted: bool) -> None:
+        """Only JSON and CSV in UTF-8 are read; others are refused as content-type."""
+        raw = json.dumps(minimal()).encode()
+        if accepted:
+            assert len(CONNECTOR.parse(raw, content_type, CONTEXT)) == 1
+        else:
+            assert list(failures(raw, content_type)) == ["content-type"]
+
+
+class TestResend:
+    """A resend yields the same ids, so the hub can answer with the original ones."""
+
+    def test_same_notification_same_ids_and_keys(self) -> None:
+        """Message id and subject keys depend on the content, not on when it arrived."""
+        raw = (EXAMPLES / "notification-domestic-abuse.json").read_bytes()
+        later = ParseContext(
+            received_at=datetime(2026, 12, 1, tzinfo=UTC),
+            subject_key_secret=CONTEXT.subject_key_secret,
+        )
+        first, again = CONNECTOR.parse(raw, JSON, CONTEXT)[0], CONNECTOR.parse(raw, JSON, later)[0]
+        assert first.message_id == again.message_id
+        assert isinstance(first.message_id, uuid.UUID)
+        assert [s.subject_key for s in first.subjects] == [s.subject_key for s in again.subjects]
+
+    def test_batch_resend_same_ids(self) -> None:
+        """A batch sent twice gives the same ids in the same order."""
+        raw = (EXAMPLES / "batch.csv").read_bytes()
+        first = [e.message_id for e in CONNECTOR.parse(raw, CSV, CONTEXT)]
+        assert first == [e.message_id for e in CONNECTOR.parse(raw, CSV, CONTEXT)]
+
+    def test_other_reference_other_id(self) -> None:
+        """Another reference is another message."""
+        one = parse_doc(minimal()).message_id
+        assert parse_doc(minimal(reference="47/2026/000002")).message_id != one
+
+
+class TestCsvBatch:
+    """The CSV batch: one row per person, grouped by reference, errors by row and column."""
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "notification-domestic-abuse.json",
+            "notification-adults-only.json",
+            "notification-unborn-child.json",
+        ],
+    )
+    def test_same_envelope_as_json(self, name: str) -> None:
+        """A notification exported as CSV means exactly what its JSON means."""
+        doc = load(name)
+        from_json = parse_doc(doc)
+        (from_csv,) = CONNECTOR.parse(to_csv(doc), CSV, CONTEXT)
+        exclude: Any = {"source": {"system"}}
+        assert from_csv.model_dump(exclude=exclude) == from_json.model_dump(exclude=exclude)
+
+    def test_many_notifications_in_order_of_first_row(self) -> None:
+        """Interleaved rows are grouped by reference, in order of first appearance."""
+        raw = csv_text(CSV_HEADER, CSV_CHILD, CSV_CHILD.replace("R1", "R2", 1) + "yes", CSV_PARENT)
+        envelopes = CONNECTOR.parse(raw, CSV, CONTEXT)
+        assert [e.source.partner_reference for e in envelopes] == ["R1", "R2"]
+        assert [len(e.subjects) for e in envelopes] == [2, 1]
+        assert envelopes[0].consent.status is ConsentStatus.GIVEN
+        assert envelopes[0].source.system == "csv-batch"
+
+    def test_blank_shared_columns_inherit_but_different_values_are_errors(self) -> None:
+        """A later row may leave notification columns blank; a different value is an error."""
+        parent = CSV_PARENT.replace("R1,,,,,", "R1,47,other,,Red,", 1)
+        errors = failures(csv_text(CSV_HEADER, CSV_CHILD, parent), CSV)
+        assert errors == {
+            "row 3.notification_type": "differs from row 2 of the same reference",
+            "row 3.risk_grade": "differs from row 2 of the same reference",
+        }
+
+    def test_errors_name_row_and_column(self) -> None:
+        """Structural, conversion and cross-field errors name the row and column."""
+        child = CSV_CHILD.replace("2016-01-01", "2016-13-01").replace(",yes,", ",maybe,")
+        parent = CSV_PARENT.replace("Test,Parent", ",Parent").replace(",yes", ",no")
+        errors = failures(csv_text(CSV_HEADER, child, parent), CSV)
+        assert set(errors) == {
+            "row 2.person_date_of_birth",
+            "row 2.person_present",
+        }
+        assert errors["row 2.person_present"] == "must be yes, no or blank"
+        errors = failures(csv_text(CSV_HEADER, CSV_CHILD, parent), CSV)
+        assert errors == {
+            "row 3.person_given_name": "required unless the role is unborn_child",
+            "row 2.consent_no_consent_reason": f"{NOT_GIVEN} (victim, parent_carer or child)",
+            "row 2.consent_statutory_gateway": f"{NOT_GIVEN} (victim, parent_carer or child)",
+        }
+
+    def test_notification_error_is_placed_on_the_row_that_gave_the_value(self) -> None:
+        """A value first given on a later row is reported on that row."""
+        child = CSV_CHILD.replace("Green", "")
+        parent = CSV_PARENT.replace("R1,,,,,", "R1,,,,Purple,", 1)
+        errors = failures(csv_text(CSV_HEADER, child, parent), CSV)
+        assert list(errors) == ["row 3.risk_grade"]
+
+    def test_missing_value_is_placed_on_the_first_row(self) -> None:
+        """A required notification value that no row gives is reported on the first row."""
+        child = CSV_CHILD.replace(",Summary,", ",,")
+        assert failures(csv_text(CSV_HEADER, child, CSV_PARENT), CSV) == {
+            "row 2.summary": "Field required"
+        }
+
+    def test_findings_name_row_and_column(self) -> None:
+        """Data-quality findings are placed by row and column too."""
+        parent = CSV_PARENT.replace("Parent,,", "Parent,,9990000000", 1)
+        (envelope,) = CONNECTOR.parse(csv_text(CSV_HEADER, CSV_CHILD, parent), CSV, CONTEXT)
+        assert [(f.code, f.field) for f in envelope.quality.findings] == [
+            ("nhs_number_check_digit", "row 3.person_nhs_number")
+        ]
+
+    def test_quoted_line_breaks_do_not_shift_row_numbers(self) -> None:
+        """A quoted cell with line breaks is still one row."""
+        child = CSV_CHILD.replace(",Summary,", ',"Line one\nline two, with a comma",')
+        parent = CSV_PARENT.replace("Test,Parent", ",Parent")
+        errors = failures(csv_text(CSV_HEADER, child, parent), CSV)
+        assert "row 3.person_given_name" in errors
+
+    def test_blank_lines_and_byte_order_mark(self) -> None:
+        """Blank lines are skipped; a byte-order mark is allowed."""
+        raw = b"\xef\xbb\xbf" + csv_text(CSV_HEADER, "", CSV_CHILD, ",,,", CSV_PARENT)
+        assert len(CONNECTOR.parse(raw, CSV, CONTEXT)) == 1
+
+    def test_header_problems(self) -> None:
+        """Unknown, repeated and missing columns are named in the header."""
+        header = CSV_HEADER.replace("person_role", "colour") + ",summary"
+        errors = failures(csv_text(header, CSV_CHILD + ",x"), CSV)
+        assert errors == {
+            "header.colour": "unknown column",
+            "header.summary": "column appears more than once",
+            "header.person_role": "required column is missing",
+        }
+
+    def test_column_names_are_trimmed_and_case_insensitive(self) -> None:
+        """Reference and REFERENCE name the same column."""
+        header = CSV_HEADER.replace("reference", " Reference ").replace("risk_grade", "RISK_GRADE")
+        assert len(CONNECTOR.parse(csv_text(header, CSV_CHILD, CSV_PARENT), CSV, CONTEXT)) == 1
+
+    @pytest.mark.parametrize(
+        ("raw", "errors"),
+        [
+            (b"", {"body": "the CSV batch is empty"}),
+            (csv_text(CSV_HEADER), {"body": "the CSV batch has a header but no rows"}),
+            (
+                csv_text(CSV_HEADER, CSV_CHILD + ",extra"),
+                {"row 2": "has 17 cells; the header has 16"},
+            ),
+            (
+                csv_text(CSV_HEADER, CSV_CHILD.replace("R1", "", 1)),
+                {"row 2.reference": "required to group the rows"},
+            ),
+            (
+                csv_text(CSV_HEADER, CSV_CHILD.replace(",Summary,", ',"Sum"mary,')),
+                {"row 2": "is not readable as CSV: ',' expected after '\"'"},
+            ),
+            (
+                csv_text(CSV_HEADER, CSV_CHILD.replace(",2016-01-01,,", ",2016-01-01,1.5e3,")),
+                {"row 2.person_nhs_number": f"String should match pattern '{NHS_PATTERN}'"},
+            ),
+            (b"\x80" + csv_text(CSV_HEADER), {"body": "not valid UTF-8 at byte 0"}),
+        ],
+    )
+    def test_unreadable_batch(self, raw: bytes, errors: dict[str, str]) -> None:
+        """Empty, malformed or mis-shaped batches are refused precisely."""
+        assert failures(raw, CSV) == errors
+
+    def test_errors_before_unreadable_row_are_kept(self) -> None:
+        """A malformed row ends the reading, but earlier errors are still listed."""
+        bad = CSV_CHILD.replace(",Summary,", ',"Sum"mary,')
+        errors = failures(csv_text(CSV_HEADER, CSV_CHILD + ",x", CSV_PARENT, bad), CSV)
+        assert errors == {
+            "row 2": "has 17 cells; the header has 16",
+            "row 4": "is not readable as CSV: ',' expected after '\"'",
+        }
+
+    def test_risk_score_must_be_a_whole_number(self) -> None:
+        """A score cell that is not a small whole number is refused by row and column."""
+        header = CSV_HEADER + ",risk_tool,risk_score"
+        errors = failures(csv_text(header, CSV_CHILD + ",DASH,twelve", CSV_PARENT + ",,"), CSV)
+        assert errors == {"row 2.risk_score": "must be a whole number from 0 to 999"}
+
+    def test_batch_over_twenty_mebibytes_is_refused(self) -> None:
+        """The batch limit is 20 MiB."""
+        raw = csv_text(CSV_HEADER) + b" " * (20 * 1024 * 1024)
+        assert failures(raw, CSV) == {"body": "the CSV batch is larger than 20971520 bytes"}
+
+    def test_every_column_is_documented(self) -> None:
+        """The format document lists every CSV column and marks the required ones."""
+        text = (FORMATS / "police.md").read_text()
+        for column in COLUMNS:
+            assert f"| `{column}` |" in text, column
+        for column in REQUIRED_COLUMNS:
+            assert f"| `{column}` | yes |" in text, column
+
+
+class TestPublishedFormat:
+    """The committed JSON Schema matches the models, and every example parses."""
+
+    def test_schema_file_matches_models(self) -> None:
+        """The committed schema is the models' schema (regenerate it as police.md says)."""
+        committed = json.loads((FORMATS / "police.schema.json").read_text())
+        assert committed == PoliceNotification.model_json_schema()
+
+    @pytest.mark.parametrize("path", sorted(EXAMPLES.iterdir()), ids=lambda p: p.name)
+    def test_example_parses(self, path: Path) -> None:
+        """Each example parses without findings."""
+        content_type = CSV if path.suffix == ".csv" else JSON
+        envelopes = CONNECTOR.parse(path.read_bytes(), content_type, CONTEXT)
+        assert envelopes
+        assert all(e.quality.score == 100 for e in envelopes)
+
+
+# ---------------------------------------------------------------------- properties
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        ["", " ", "yes", "no", "child", "victim", "High", "Purple", "DASH", "9990000000",
+         "ZZ1 1AA", "2026-11-20", "2026-11-20T10:00:00", "2026-11-20T10:00:00Z",
+         "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59", "unborn_child", 10**40]
+    )
+)  # fmt: skip
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+SEEDS = [load(p.name) for p in sorted(EXAMPLES.glob("*.json"))] + [minimal()]
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _wrong_type(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true"
+    if isinstance(value, str):
+        return 1
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return {"0": value}
+    if isinstance(value, dict):
+        return list(value.values())
+    return []
+
+
+@st.composite
+def mutated_documents(draw: st.DrawFn) -> bytes:
+    """A valid notification with one to three keys dropped, replaced or mistyped."""
+    doc = copy.deepcopy(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(doc)[1:]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = doc
+        for step in path[:-1]:
+            parent = parent[step]
+        action = draw(st.sampled_from(["drop", "replace", "wrong_type"]))
+        if action == "drop":
+            del parent[path[-1]]
+        elif action == "replace":
+            parent[path[-1]] = draw(JSON_VALUES)
+        else:
+            parent[path[-1]] = _wrong_type(parent[path[-1]])
+    return json.dumps(doc).encode()
+
+
+@st.composite
+def duplicated_keys(draw: st.DrawFn) -> bytes:
+    """A valid notification whose text repeats a top-level key with another value."""
+    doc = draw(st.sampled_from(SEEDS))
+    key = draw(st.sampled_from(sorted(doc)))
+    value = draw(JSON_VALUES)
+    text = json.dumps(doc)
+    return ("{" + json.dumps(key) + ": " + json.dumps(value) + ", " + text[1:]).encode()
+
+
+@st.composite
+def mutated_batches(draw: st.DrawFn) -> bytes:
+    """The example batch with cells replaced, rows dropped or duplicated."""
+    rows = list(csv.reader(io.StringIO((EXAMPLES / "batch.csv").read_text())))
+    for _ in range(draw(st.integers(1, 4))):
+        index = draw(st.integers(0, len(rows) - 1))
+        action = draw(st.sampled_from(["cell", "drop_cell", "drop_row", "duplicate_row"]))
+        row = rows[index]
+        if action == "cell" and row:
+            row[draw(st.integers(0, len(row) - 1))] = draw(st.text(max_size=30))
+        elif action == "drop_cell" and row:
+            row.pop(draw(st.integers(0, len(row) - 1)))
+        elif action == "drop_row" and len(rows) > 1:
+            rows.pop(index)
+        else:
+            rows.insert(index, list(row))
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _parses_or_fails_precisely(raw: bytes, content_type: str) -> None:
+    try:
+        envelopes = CONNECTOR.parse(raw, content_type, CONTEXT)
+    except ParseFailed as exc:
+        errors = exc.errors
+    else:
+        assert all(isinstance(e, Envelope) for e in envelopes)
+        return
+    assert errors
+    assert all(error.field and error.message for error in errors)
+
+
+class TestNeverCrashes:
+    """Whatever arrives, parse returns envelopes or raises ParseFailed, nothing else."""
+
+    @FUZZ
+    @given(raw=st.binary(max_size=2000), content_type=st.sampled_from([JSON, CSV]))
+    def test_arbitrary_bytes(self, raw: bytes, content_type: str) -> None:
+        """Random bytes, as JSON or as CSV."""
+        _parses_or_fails_precisely(raw, content_type)
+
+    @FUZZ
+    @given(text=st.text(alphabet=st.sampled_from(',"\r\n ;yesnoR147abc\x00'), max_size=400))
+    def test_arbitrary_csv_text(self, text: str) -> None:
+        """Random text made of CSV's own characters."""
+        _parses_or_fails_precisely(csv_text(CSV_HEADER) + text.encode(), CSV)
+
+    @FUZZ
+    @given(raw=mutated_documents())
+    def test_mutated_documents(self, raw: bytes) -> None:
+        """Valid notifications with keys dropped, replaced or of the wrong type."""
+        _parses_or_fails_precisely(raw, JSON)
+
+    @FUZZ
+    @given(raw=duplicated_keys())
+    def test_duplicated_keys(self, raw: bytes) -> None:
+        """Valid notifications with a key repeated."""
+        _parses_or_fails_precisely(raw, JSON)
+
+    @FUZZ
+    @given(raw=mutated_batches())
+    def test_mutated_batches(self, raw: bytes) -> None:
+        """The example batch with cells and rows changed."""
+        _parses_or_fails_precisely(raw, CSV)
