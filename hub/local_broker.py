@@ -58,6 +58,8 @@ class LocalBroker:
         self.log_file = self._state / "broker.log"
         self._pid_file = self._state / "broker.pid"
         self._config_file = self._state / "server.properties"
+        # The JVM when this object started it; kept so it is reaped, not left a zombie.
+        self._proc: subprocess.Popen[bytes] | None = None
 
     # ------------------------------------------------------------------ install
     def libs_dir(self) -> Path:
@@ -145,6 +147,7 @@ class LocalBroker:
                 os.killpg(pid, signal.SIGKILL)
             while _alive(pid):
                 time.sleep(0.1)
+        self._reap()
         self._pid_file.unlink(missing_ok=True)
         return True
 
@@ -156,9 +159,15 @@ class LocalBroker:
                 os.killpg(pid, signal.SIGKILL)
             while _alive(pid):
                 time.sleep(0.05)
+        self._reap()
         self._pid_file.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ internals
+    def _reap(self) -> None:
+        if self._proc is not None:
+            self._proc.wait()
+            self._proc = None
+
     def _live_pid(self) -> int | None:
         try:
             pid = int(self._pid_file.read_text().strip())
@@ -243,6 +252,7 @@ class LocalBroker:
                 start_new_session=True,
             )
         self._pid_file.write_text(f"{proc.pid}\n")
+        self._proc = proc
         return proc.pid
 
     def _wait_ready(self, pid: int | None) -> None:

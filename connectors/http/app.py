@@ -22,8 +22,9 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import Connector, ParseContext, ParseFailed
@@ -155,12 +156,18 @@ class _Unauthorized(Exception):  # noqa: N818 -- internal signal to the 401 hand
     pass
 
 
+_bearer = HTTPBearer(
+    auto_error=False, description="The partner credential from `hub partners add`."
+)
+
+
 async def authenticated_partner(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Partner:
     """The partner whose credential the request carries (401 otherwise)."""
     deps: IngestDeps = request.app.state.deps
-    token = (authorization or "").removeprefix("Bearer ").strip()
+    token = credentials.credentials if credentials is not None else ""
     partner = deps.credentials.authenticate(token) if token else None
     if partner is None:
         raise _Unauthorized

@@ -7,6 +7,8 @@ import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import uvicorn
+
 
 def run_until_signalled(service: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
     """Run ``service(stop)``; SIGTERM/SIGINT set ``stop`` so it can finish cleanly."""
@@ -19,3 +21,14 @@ def run_until_signalled(service: Callable[[asyncio.Event], Coroutine[Any, Any, N
         await service(stop)
 
     asyncio.run(main())
+
+
+def serve_http(config: uvicorn.Config) -> None:
+    """Serve an ASGI app until SIGTERM; a graceful stop exits with status 0.
+
+    uvicorn re-raises the signal it stopped for once it has shut down, so that the
+    process dies of it; a no-op SIGTERM handler underneath makes that re-raise harmless
+    and the exit status honest (0 after a clean, requested shutdown).
+    """
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
+    asyncio.run(uvicorn.Server(config).serve())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import uvicorn
 
 from connectors.http.app import create_app
 from connectors.http.compose import ingest_deps
+from hub.cli._async import serve_http
 from hub.cli._common import current_hub
 
 app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
@@ -35,7 +35,7 @@ def serve(
         limit_concurrency=1000,
         timeout_graceful_shutdown=30,
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    serve_http(config)
 
 
 @app.command(name="import")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from connectors.http.openapi import DOCUMENT_PATH as OPENAPI_PATH
+from connectors.http.openapi import openapi_json
 from hub.asyncapi import DOCUMENT_PATH, asyncapi_yaml
 from hub.cli._common import fail
 from hub.settings import PROJECT_ROOT
@@ -31,6 +33,7 @@ def contract_files(root: Path) -> dict[Path, str]:
     files = {root / JSON_DIR / name: text for name, text in schema_files().items()}
     topics = load_topics_file(root / TOPICS_FILE, _PROFILE)
     files[root / DOCUMENT_PATH] = asyncapi_yaml(topics)
+    files[root / OPENAPI_PATH] = openapi_json()
     return files
 
 

@@ -10,8 +10,9 @@ from hub.settings import BrokerSettings, HubSettings, KafkaSettings
 
 
 class TestSettings:
-    def test_defaults_point_at_the_local_broker(self) -> None:
+    def test_defaults_point_at_the_local_broker(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Without environment the hub talks to the local broker in plaintext."""
+        monkeypatch.delenv("HUB_KAFKA__BOOTSTRAP_SERVERS", raising=False)
         settings = HubSettings()
         assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
         assert settings.kafka.security_protocol == "PLAINTEXT"

@@ -30,7 +30,7 @@ from schemas.envelope import Envelope
 from tests.factories import NOW
 
 REPO = Path(__file__).resolve().parents[3]
-DATA = REPO.parent / "shared" / "data"
+DATA = REPO / "tests" / "data" / "shared"
 HL7 = DATA / "hl7-fhir-r4-core-examples"
 UK_CORE = DATA / "nhs-uk-core-r4"
 EXAMPLES = REPO / "docs" / "formats" / "examples" / "health"
