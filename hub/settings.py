@@ -155,6 +155,42 @@ class ConnectorSettings(_Section):
         return self.state_dir / "credentials.json"
 
 
+class TeamSettings(_Section):
+    """The team queue web app and API (``hub teams serve``)."""
+
+    host: str = Field("127.0.0.1", description="Address the team app binds.")
+    port: int = Field(8090, ge=1, le=65535, description="Port of the team app.")
+    state_dir: Path = Field(
+        PROJECT_ROOT / ".hub" / "teams",
+        description="Practitioner accounts, API clients and the local queue cache.",
+    )
+    areas: tuple[str, ...] = Field(
+        (),
+        description="Areas this instance serves (empty: every area). Each reads only its topic.",
+    )
+    instance: str = Field(
+        "teams", pattern=r"^[A-Za-z0-9_-]+$", description="Name of this app instance."
+    )
+    session_hours: float = Field(8.0, gt=0, description="How long a sign-in lasts.")
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set when served over HTTPS)."
+    )
+
+
+class MonitorSettings(_Section):
+    """The monitor (``hub monitor run``, ``hub status``)."""
+
+    host: str = Field("127.0.0.1", description="Address /metrics and the scorecard bind.")
+    port: int = Field(9108, ge=1, le=65535, description="Port of /metrics and the scorecard.")
+    interval_s: float = Field(10.0, gt=0, description="Seconds between lag samples.")
+    window: int = Field(
+        10, ge=2, le=100, description="Samples per partition Burrow-style status uses."
+    )
+    state_dir: Path = Field(
+        PROJECT_ROOT / ".hub" / "monitor", description="The monitor's local caches."
+    )
+
+
 class HubSettings(BaseSettings):
     """Every setting of every hub component, read from ``HUB_*`` variables."""
 
@@ -173,4 +209,6 @@ class HubSettings(BaseSettings):
     crypto: CryptoSettings = Field(default_factory=CryptoSettings)
     router: RouterSettings = Field(default_factory=RouterSettings)
     connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
+    teams: TeamSettings = Field(default_factory=TeamSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
