@@ -143,13 +143,19 @@ def message_id_for(partner: Partner, org_code: str, reference: str, index: int =
 
 
 def primary_subject_key(subjects: list[Subject]) -> str:
-    """The message key: the first child's key, else the victim's, else the first subject's."""
-    for subject in subjects:
-        if subject.is_child:
-            return subject.subject_key
-    for subject in subjects:
-        if subject.role is SubjectRole.VICTIM:
-            return subject.subject_key
+    """The message key: a child's key, else the victim's, else the first subject's.
+
+    Among several children (or victims) the smallest key is taken, not the first
+    listed: two partners reporting one family list the children in different orders,
+    and must still key the message by the same child so that the router sees both
+    reports in that child's history (and can link them).
+    """
+    children = sorted(s.subject_key for s in subjects if s.is_child)
+    if children:
+        return children[0]
+    victims = sorted(s.subject_key for s in subjects if s.role is SubjectRole.VICTIM)
+    if victims:
+        return victims[0]
     return subjects[0].subject_key
 
 

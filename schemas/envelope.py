@@ -208,7 +208,9 @@ class Envelope(Contract):
     reported_at: AwareDatetime = Field(description="When the partner reported it (UTC).")
     received_at: AwareDatetime = Field(description="When the connector received it (UTC).")
     subject_key: SubjectKey = Field(
-        description="Kafka key: the first child's key, else the first subject's."
+        description=(
+            "Kafka key: the smallest child key, else the smallest victim key, else the first."
+        )
     )
     subjects: tuple[Subject, ...] = Field(min_length=1, description="People it is about.")
     risk: Risk = Field(description="The partner's risk assessment.")

@@ -77,8 +77,8 @@ CASES = [
         "r2 DA child present high risk",
         DA,
         [adult(), child(present=True)],
-        {A.DA_TRIAGE, A.MASH},
-        {"r2-da-with-child", "r2-da-escalation", "r1-significant-harm"},
+        {A.DA_TRIAGE, A.MASH, A.MARAC},
+        {"r2-da-with-child", "r2-da-escalation", "r1-significant-harm", "r3-marac"},
         level=RiskLevel.HIGH,
     ),
     Case(
