@@ -281,3 +281,15 @@ async def started(client: AIOKafkaProducer | AIOKafkaConsumer, action: str) -> A
         yield client
     finally:
         await asyncio.shield(client.stop())
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of ``topics`` (physical names), refreshing metadata when needed."""
+    with kafka_errors("reading topic metadata"):
+        await consumer._client.force_metadata_update()  # noqa: SLF001 -- no public refresh
+    found = []
+    for topic in topics:
+        found += [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+    return found

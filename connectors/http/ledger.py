@@ -26,10 +26,10 @@ from datetime import datetime
 from uuid import UUID
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from hub.errors import HubError
-from hub.kafka import kafka_errors, make_consumer
+from hub.kafka import kafka_errors, make_consumer, partitions_of
 from hub.settings import KafkaSettings
 from schemas.common import Partner
 from schemas.envelope import Envelope
@@ -135,14 +135,7 @@ class Ledger:
         consumer = make_consumer(self.kafka, "connectors-ledger", read_committed=True)
         with kafka_errors("starting the ledger"):
             await consumer.start()
-            partitions = []
-            for logical in self.topics():
-                topic = self.kafka.topic(logical)
-                found = consumer.partitions_for_topic(topic)
-                if not found:
-                    await consumer._client.force_metadata_update()  # noqa: SLF001
-                    found = consumer.partitions_for_topic(topic) or set()
-                partitions += [TopicPartition(topic, p) for p in sorted(found)]
+            partitions = await partitions_of(consumer, [self.kafka.topic(t) for t in self.topics()])
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
         self._consumer = consumer

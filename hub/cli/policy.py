@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,8 @@ from hub.policy import explain as explain_decision
 from hub.policy import load_policy
 from hub.policy.conditions import Trace
 from hub.policy.facts import FACTS
+from hub.simulate import run_simulation
+from schemas.common import Area
 from schemas.envelope import Envelope, split_envelope
 from schemas.history import HistorySummary
 from schemas.wire import MessageReceived
@@ -100,3 +103,54 @@ def explain(
     for reason in decision.returned_reasons:
         console.print(f"returned because: {reason}")
     console.print(f"policy version: {decision.policy_version}")
+
+
+def _moment(text: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{option}: {text!r} is not an ISO date or date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def simulate(
+    policy_file: Annotated[Path, typer.Option("--policy", help="The candidate policy file.")],
+    start: Annotated[str, typer.Option("--from", help="Window start (ISO date or date-time).")],
+    end: Annotated[str, typer.Option("--to", help="Window end (ISO date or date-time).")],
+    limit: Annotated[int, typer.Option(help="Changed messages to list, at most.")] = 50,
+) -> None:
+    """Replay real inbound traffic through a candidate policy; show what would change."""
+    hub = current_hub()
+    window = (_moment(start, "--from"), _moment(end, "--to"))
+    if window[0] >= window[1]:
+        raise fail("--from must be before --to")
+    candidate = load_policy(policy_file)
+    result = run_simulation(hub.settings.kafka, hub.policy(), candidate, *window)
+    console = Console()
+    console.print(
+        f"{result.messages} messages received from {window[0].isoformat()} to "
+        f"{window[1].isoformat()}; current policy {result.current_version[:12]}, "
+        f"candidate {result.candidate_version[:12]}"
+    )
+    volumes = Table(title="volume per area")
+    for column in ("area", "current", "candidate", "change"):
+        volumes.add_column(column, justify="right" if column != "area" else "left")
+    for area in Area:
+        now, then = result.current[area], result.candidate[area]
+        if now or then:
+            volumes.add_row(area.value, str(now), str(then), f"{then - now:+d}")
+    console.print(volumes)
+    changes = Table(title=f"messages that would change ({len(result.changes)})")
+    for column in ("message", "partner", "kind", "current", "candidate", "candidate rules"):
+        changes.add_column(column)
+    for change in result.changes[:limit]:
+        changes.add_row(
+            str(change.message_id),
+            change.partner,
+            change.kind,
+            ", ".join(a.value for a in change.current),
+            ", ".join(a.value for a in change.candidate),
+            ", ".join(change.candidate_rules),
+        )
+    console.print(changes)
