@@ -70,7 +70,8 @@ class TestCompose:
     def test_every_hub_service_runs_an_existing_command(self, compose: dict[str, Any]) -> None:
         """Each hub service's command resolves to a real `hub` subcommand and options."""
         services = hub_services(compose)
-        assert "topics" in services
+        assert {"topics", "router", "connectors"} <= set(services)
+        assert services["router"]["deploy"]["replicas"] == 2
         for name, service in services.items():
             ctx = parse_hub_command(service["command"])
             assert ctx.command is not None, name
