@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from hub.errors import ConfigurationError
@@ -60,11 +61,11 @@ class Hub:
         """The router's dependencies: policy, calendar, keys."""
         crypto = self.settings.crypto
         keys = self.keyring()
-        verifier = (
-            Verifier({p.value: keys.public_keys(signing_key(p)) for p in Partner})
-            if crypto.sign
-            else None
-        )
+
+        def registry() -> dict[str, dict[str, Ed25519PublicKey]]:
+            return {p.value: keys.public_keys(signing_key(p)) for p in Partner}
+
+        verifier = Verifier(registry(), registry) if crypto.sign else None
         inbound = {p.value: keys.secrets(inbound_kek(p)) for p in Partner} if crypto.encrypt else {}
         areas = {a: keys.secret(area_kek(a)) for a in Area} if crypto.encrypt else {}
         extra = {"on_dead_letter": on_dead_letter} if on_dead_letter else {}

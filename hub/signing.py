@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -50,11 +51,41 @@ class Signer:
         ]
 
 
-class Verifier:
-    """Verifies records against the registry of partner public keys."""
+Registry = Mapping[str, Mapping[str, Ed25519PublicKey]]
 
-    def __init__(self, registry: Mapping[str, Mapping[str, Ed25519PublicKey]]) -> None:
+
+class Verifier:
+    """Verifies records against the registry of partner public keys.
+
+    When a record names a key id the registry does not hold, the registry is reloaded
+    (at most once per ``reload_every_s``) before the record is refused: a new key
+    published by an operator is picked up without a restart, so partners can rotate
+    keys with no downtime while the old id stays valid until it is removed.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        reload: Callable[[], Registry] | None = None,
+        *,
+        reload_every_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._registry = registry
+        self._reload = reload
+        self._reload_every_s = reload_every_s
+        self._clock = clock
+        self._last_reload = float("-inf")
+
+    def _key(self, partner: str, key_id: str) -> Ed25519PublicKey | None:
+        key = self._registry.get(partner, {}).get(key_id)
+        if key is None and self._reload is not None:
+            now = self._clock()
+            if now - self._last_reload >= self._reload_every_s:
+                self._last_reload = now
+                self._registry = self._reload()
+                key = self._registry.get(partner, {}).get(key_id)
+        return key
 
     def verify(self, partner: str, value: bytes, headers: Headers) -> str:
         """Check the record's signature; return the key id, or raise SignatureError."""
@@ -63,7 +94,7 @@ class Verifier:
         if key_id_raw is None or signature_raw is None:
             raise SignatureError("the record is not signed (hub-key-id/hub-signature missing)")
         key_id = key_id_raw.decode("ascii", errors="replace")
-        key = self._registry.get(partner, {}).get(key_id)
+        key = self._key(partner, key_id)
         if key is None:
             raise SignatureError(f"unknown signing key id {key_id!r} for partner {partner}")
         try:
