@@ -8,14 +8,20 @@ names the first record that was edited, removed or reordered.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from hub.errors import KafkaError
+from hub.kafka import kafka_errors, make_consumer, partitions_of
+from hub.settings import KafkaSettings
 from schemas.decision import DecisionRecorded
 
 GENESIS = "0" * 64
@@ -72,3 +78,123 @@ def verify_chain(
             return count, ChainBreak(partition, offset, reason)
         expected_prev = record.hash
     return count, None
+
+
+async def read_partitions(
+    kafka: KafkaSettings, topic: str = "hub.decisions"
+) -> dict[int, list[tuple[int, bytes]]]:
+    """Every committed record of ``topic`` (logical name), by partition, in offset order."""
+    consumer = make_consumer(kafka, "hub-audit", read_committed=True)
+    by_partition: dict[int, list[tuple[int, bytes]]] = {}
+    with kafka_errors(f"reading {topic}"):
+        await consumer.start()
+        try:
+            partitions = await partitions_of(consumer, [kafka.topic(topic)])
+            if not partitions:
+                raise KafkaError(f"topic {kafka.topic(topic)} does not exist")
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            pending = {tp for tp, end in ends.items() if end > 0}
+            for tp in partitions:
+                by_partition[tp.partition] = []
+            while pending:
+                batch = await consumer.getmany(*pending, timeout_ms=500, max_records=5000)
+                for tp, records in batch.items():
+                    by_partition[tp.partition].extend(
+                        (r.offset, r.value) for r in records if r.value is not None
+                    )
+                for tp in list(pending):
+                    if await consumer.position(tp) >= ends[tp]:
+                        pending.discard(tp)
+        finally:
+            await consumer.stop()
+    return by_partition
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What ``hub audit verify`` found."""
+
+    records: int
+    partitions: int
+    breaks: tuple[ChainBreak, ...]
+
+
+async def verify_log(kafka: KafkaSettings) -> AuditReport:
+    """Verify every partition's chain of ``hub.decisions``."""
+    by_partition = await read_partitions(kafka)
+    total, breaks = 0, []
+    for partition, records in sorted(by_partition.items()):
+        count, broken = verify_chain(partition, records)
+        total += count
+        if broken is not None:
+            breaks.append(broken)
+    return AuditReport(total, len(by_partition), tuple(breaks))
+
+
+EXPORT_FIELDS = (
+    "decided_at",
+    "message_id",
+    "partner",
+    "source_reference",
+    "kind",
+    "shared_with",
+    "rules",
+    "why",
+    "consent_status",
+    "lawful_basis",
+    "shared_without_consent",
+    "returned_reasons",
+    "policy_version",
+)
+
+
+def sharing_record(record: DecisionRecorded) -> dict[str, Any]:
+    """One row of the information-sharing record: what, with whom, why, when, consent."""
+    return {
+        "decided_at": record.decided_at.isoformat(),
+        "message_id": str(record.message_id),
+        "partner": record.partner.value,
+        "source_reference": record.source_reference,
+        "kind": record.kind,
+        "shared_with": [a.value for a in record.destinations],
+        "rules": list(record.rules),
+        "why": list(record.rationale),
+        "consent_status": record.consent_status.value,
+        "lawful_basis": record.lawful_basis.value,
+        "shared_without_consent": record.shared_without_consent,
+        "returned_reasons": list(record.returned_reasons),
+        "policy_version": record.policy_version,
+    }
+
+
+async def export_sharing(
+    kafka: KafkaSettings, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The information-sharing record for decisions made in [start, end), oldest first."""
+    rows = []
+    for records in (await read_partitions(kafka)).values():
+        for _offset, value in records:
+            try:
+                record = DecisionRecorded.model_validate_json(value)
+            except ValidationError:
+                continue  # a damaged record is reported by verify, not exported
+            if start <= record.decided_at < end:
+                rows.append(sharing_record(record))
+    return sorted(rows, key=lambda r: (r["decided_at"], r["message_id"]))
+
+
+def write_export(rows: list[dict[str, Any]], out_dir: Path, stem: str) -> tuple[Path, Path]:
+    """Write the rows as JSON and CSV (lists joined with ' | ')."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, csv_path = out_dir / f"{stem}.json", out_dir / f"{stem}.csv"
+    json_path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {k: " | ".join(v) if isinstance(v, list) else v for k, v in row.items()}
+            )
+    return json_path, csv_path

@@ -11,6 +11,7 @@ import sys
 import typer
 
 from hub.cli import (
+    audit,
     broker,
     connectors,
     demo,
@@ -38,6 +39,7 @@ app.add_typer(router.app, name="router")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(partners.app, name="partners")
 app.add_typer(schemas.app, name="schemas")
+app.add_typer(audit.app, name="audit")
 app.command(name="demo")(demo.demo)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from functools import cache
 
 import click
@@ -22,6 +23,15 @@ def fail(message: str) -> typer.Exit:
     """Print a one-line reason to stderr and return the exit to raise."""
     print(f"hub: {message}", file=sys.stderr)
     return typer.Exit(code=1)
+
+
+def parse_moment(text: str, option: str) -> datetime:
+    """An ISO date or date-time from an option; UTC when no offset is given."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{option}: {text!r} is not an ISO date or date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run_guarded(app: typer.Typer) -> int:

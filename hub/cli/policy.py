@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from hub.cli._common import current_hub, fail
+from hub.cli._common import current_hub, fail, parse_moment
 from hub.policy import explain as explain_decision
 from hub.policy import load_policy
 from hub.policy.conditions import Trace
@@ -105,14 +104,6 @@ def explain(
     console.print(f"policy version: {decision.policy_version}")
 
 
-def _moment(text: str, option: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise fail(f"{option}: {text!r} is not an ISO date or date-time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 @app.command()
 def simulate(
     policy_file: Annotated[Path, typer.Option("--policy", help="The candidate policy file.")],
@@ -122,7 +113,7 @@ def simulate(
 ) -> None:
     """Replay real inbound traffic through a candidate policy; show what would change."""
     hub = current_hub()
-    window = (_moment(start, "--from"), _moment(end, "--to"))
+    window = (parse_moment(start, "--from"), parse_moment(end, "--to"))
     if window[0] >= window[1]:
         raise fail("--from must be before --to")
     candidate = load_policy(policy_file)
