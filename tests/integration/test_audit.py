@@ -42,6 +42,45 @@ async def copy_log(
     """Write the log to a fresh prefix with one record edited, removed or swapped."""
     kafka = KafkaSettings(topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
     await apply_topics([s for s in specs if s.name == "hub.decisions"], kafka)
+    partition, records = max(log.items(), key=lambda item: len(item[1]))
+    values = [v for _o, v in records]
+    assert len(values) >= 3
+    if change == "edit":
+        data = json.loads(values[1])
+        data["destinations"] = ["record-only"]
+        values[1] = json.dumps(data).encode()
+    elif change == "remove":
+        del values[1]
+    elif change == "reorder":
+        values[1], values[2] = values[2], values[1]
+    producer = make_producer(kafka, "test-audit")
+    async with started(producer, "audit copy"):
+        for value in values:
+            await producer.send_and_wait(kafka.topic("hub.decisions"), value, partition=partition)
+    return kafka
+
+
+class TestAudit:
+    @pytest.mark.parametrize(
+        ("change", "reason"),
+        [("edit", "was edited"), ("remove", "does not follow"), ("reorder", "does not follow")],
+    )
+    async def test_tampering_is_detected(
+        self,
+        hub_topics: KafkaSettings,
+        topic_specs: list[TopicSpec],
+        tmp_path: Path,
+        change: str,
+        reason: str,
+    ) -> None:
+        """The real log verifies; a copy with one record changed names that record."""
+        log = await routed_log(hub_topics, tmp_path)
+        intact = await verify_log(hub_topics)
+        assert intact.breaks == ()
+        assert intact.records == 8
+        kafka = await copy_log(topic_specs, log, change)
+        try:
+            report = await verify_log(kafka)
             assert len(report.breaks) == 1
             assert reason in report.breaks[0].reason
             assert report.breaks[0].offset == 1
@@ -55,9 +94,8 @@ async def copy_log(
     ) -> None:
         """Every decision in the window: with whom, why, when, consent and lawful basis."""
         await routed_log(hub_topics, tmp_path)
-        rows = await export_sharing(
-            hub_topics, NOW - timedelta(days=3650), NOW + timedelta(days=3650)
-        )
+        window = (NOW - timedelta(days=3650), NOW + timedelta(days=3650))
+        rows = await export_sharing(hub_topics, *window)
         assert len(rows) == 8
         assert {"mash"} <= {a for r in rows for a in r["shared_with"]}
         assert all(r["why"] and r["lawful_basis"] and r["consent_status"] for r in rows)
