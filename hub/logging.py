@@ -10,6 +10,7 @@ the output.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -51,6 +52,26 @@ _SENSITIVE_KEYS = frozenset(
 )
 REDACTED = "[redacted]"
 
+# Values that look like personal data wherever they appear in text: NHS numbers (ten
+# digits, spaced or not), calendar dates (dates of birth), UK postcodes, e-mail
+# addresses and phone numbers. Names cannot be recognised by shape, which is why
+# payloads and content are never passed to a logger in the first place.
+_PATTERNS = (
+    re.compile(r"(?<![\w-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w-])"),
+    re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w:-])"),
+    re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", re.IGNORECASE),
+    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+    re.compile(r"(?<![\w-])(?:\+44\s?|0)\d{2,4}\s?\d{3,4}\s?\d{3,4}(?![\w-])"),
+)
+_TRUSTED_KEYS = frozenset({"timestamp", "level", "event", "logger"})
+
+
+def scrub_text(text: str) -> str:
+    """Replace identifier-shaped substrings with the redaction marker."""
+    for pattern in _PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return text
+
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, Mapping):
@@ -62,6 +83,8 @@ def _scrub(value: Any) -> Any:
         return [_scrub(v) for v in value]
     if isinstance(value, bytes | bytearray):
         return REDACTED
+    if isinstance(value, str):
+        return scrub_text(value)
     return value
 
 
@@ -70,7 +93,7 @@ def redact_personal_data(
 ) -> MutableMapping[str, Any]:
     """Replace values of personal-data and secret keys, at any depth, with a marker."""
     for key in list(event_dict):
-        if key == "event":
+        if key in _TRUSTED_KEYS:
             continue
         if key.lower() in _SENSITIVE_KEYS:
             event_dict[key] = REDACTED
