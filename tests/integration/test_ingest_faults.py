@@ -1,26 +1,30 @@
-"""The ingest when Kafka goes away: 503 with Retry-After, then exactly once after a retry."""
+"""The ingest when Kafka goes away: 503 with Retry-After, then exactly once after a retry.
+
+The ingest runs as the real ``hub connectors serve`` process against a broker of this
+test's own, which the test kills and restarts; stopping the shared broker would
+disturb every other test.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from hub.keys import init_keyring
 from hub.local_broker import LocalBroker
 from hub.settings import BrokerSettings, KafkaSettings
 from hub.topics import apply_topics, load_topics_file
-from schemas.common import Partner
 from schemas.wire import MessageReceived
-from tests.integration.ingestkit import EXAMPLES, ingest_hub, running_ingest
+from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
+from tests.integration.ingestkit import EXAMPLES
 from tests.integration.routerkit import read_topic
 
 POLICE = "/v1/police/notifications"
-JSON = {"Content-Type": "application/json"}
 PORT = 29092
 
 
@@ -34,12 +38,6 @@ def own_broker(tmp_path: Path, kafka_up: str) -> Iterator[LocalBroker]:
     broker.start()
     yield broker
     broker.stop()
-    # Clients whose broker was killed under them hold sockets aiokafka never closed;
-    # collect them here, where their ResourceWarning is the expected result of the
-    # fault, rather than let them surface in whichever test runs next.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
 
 
 def notification(reference: str) -> bytes:
@@ -54,32 +52,47 @@ async def test_broker_down_gives_503_and_the_retry_lands_exactly_once(
     own_broker: LocalBroker, tmp_path: Path
 ) -> None:
     """Kafka stopped: 503 + Retry-After, nothing kept; restarted: the retry exists once."""
-    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{PORT}", request_timeout_ms=3000)
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{PORT}")
     await apply_topics(load_topics_file(Path("deploy/topics.yaml"), "local"), kafka)
-    hub = ingest_hub(kafka, tmp_path, publish_timeout_s=3.0, retry_after_s=2)
-    async with running_ingest(hub) as ingest:
-        auth = JSON | ingest.auth(Partner.POLICE)
-        before = await ingest.client.post(POLICE, content=notification("47/1"), headers=auth)
-        assert before.status_code == 202
-        own_broker.kill()
-        during = await ingest.client.post(POLICE, content=notification("47/2"), headers=auth)
-        assert during.status_code == 503
-        assert during.headers["Retry-After"] == "2"
-        again = await ingest.client.post(POLICE, content=notification("47/2"), headers=auth)
-        assert again.status_code == 503
-        own_broker.start()
-        async with asyncio.timeout(120):
-            while True:
-                retry = await ingest.client.post(POLICE, content=notification("47/2"), headers=auth)
-                if retry.status_code == 202:
-                    break
-                assert retry.status_code == 503
-                await asyncio.sleep(1)
-        assert not any(m["duplicate"] for m in retry.json()["messages"])
-        resend = await ingest.client.post(POLICE, content=notification("47/2"), headers=auth)
-        assert all(m["duplicate"] for m in resend.json()["messages"])
+    init_keyring(tmp_path / "keys")
+    env = hub_env(
+        kafka,
+        tmp_path,
+        HUB_CONNECTORS__PUBLISH_TIMEOUT_S="3",
+        HUB_CONNECTORS__RETRY_AFTER_S="2",
+        HUB_KAFKA__REQUEST_TIMEOUT_MS="3000",
+    )
+    token = hub_command("partners", "add", "police", env=env).strip().splitlines()[-1]
+    port = free_port()
+    log = tmp_path / "connectors.log"
+    proc = start(["connectors", "serve", "--port", str(port)], env, log)
+    auth = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    try:
+        wait_http_ready(f"http://127.0.0.1:{port}/health", proc, log)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            before = await client.post(POLICE, content=notification("47/1"), headers=auth)
+            assert before.status_code == 202
+            own_broker.kill()
+            during = await client.post(POLICE, content=notification("47/2"), headers=auth)
+            assert during.status_code == 503
+            assert during.headers["Retry-After"] == "2"
+            again = await client.post(POLICE, content=notification("47/2"), headers=auth)
+            assert again.status_code == 503
+            own_broker.start()
+            async with asyncio.timeout(120):
+                while True:
+                    retry = await client.post(POLICE, content=notification("47/2"), headers=auth)
+                    if retry.status_code == 202:
+                        break
+                    assert retry.status_code == 503
+                    await asyncio.sleep(1)
+            assert not any(m["duplicate"] for m in retry.json()["messages"])
+            resend = await client.post(POLICE, content=notification("47/2"), headers=auth)
+            assert all(m["duplicate"] for m in resend.json()["messages"])
+    finally:
+        assert stop(proc) == 0, log.read_text()[-2000:]
     inbound = await read_topic(kafka, "partner.police.inbound", idle_s=2.0)
-    references = [
+    references = sorted(
         MessageReceived.model_validate_json(r.value).metadata.partner_reference for r in inbound
-    ]
-    assert sorted(references) == ["47/1", "47/2"]
+    )
+    assert references == ["47/1", "47/2"]
