@@ -1,0 +1,230 @@
+"""``hub demo``: the whole hub on the local broker, fed a realistic day of partner traffic.
+
+It starts what it needs (the broker, the topics, the keyring, the router and the
+connectors as real processes), issues each partner a credential, posts the day's
+requests to the real HTTP endpoints (retrying a 503 after its Retry-After, as a
+partner system would), waits until every accepted message has its decision, and then
+prints where it all went.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+
+from connectors.http.credentials import CredentialStore
+from hub.bootstrap import Hub
+from hub.demo.traffic import PartnerRequest, generate_day
+from hub.errors import HubError
+from hub.kafka import kafka_errors, make_consumer, partitions_of
+from hub.keys import init_keyring
+from hub.topics import apply_topics, load_topics_file
+from schemas.common import Area, Partner
+from schemas.decision import DecisionRecorded
+
+
+@dataclass
+class Outcome:
+    """What happened to the day's requests."""
+
+    sent: Counter[str] = field(default_factory=Counter)
+    status: Counter[tuple[str, int]] = field(default_factory=Counter)
+    accepted: set[UUID] = field(default_factory=set)
+    duplicates: int = 0
+    refusals: list[tuple[str, str]] = field(default_factory=list)
+    retries: int = 0
+
+
+@dataclass
+class DemoOptions:
+    """What the command line chose."""
+
+    day: date
+    seed: int
+    scale: float
+    port: int
+    keep: bool
+
+
+def _env(hub: Hub) -> dict[str, str]:
+    s = hub.settings
+    return {
+        **os.environ,
+        "HUB_KAFKA__BOOTSTRAP_SERVERS": s.kafka.bootstrap_servers,
+        "HUB_KAFKA__TOPIC_PREFIX": s.kafka.topic_prefix,
+        "HUB_CRYPTO__KEYS_DIR": str(s.crypto.keys_dir),
+        "HUB_ROUTER__STATE_DIR": str(s.router.state_dir),
+        "HUB_CONNECTORS__STATE_DIR": str(s.connectors.state_dir),
+        "HUB_LOGGING__LEVEL": "WARNING",
+    }
+
+
+@contextlib.contextmanager
+def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(  # noqa: S603 -- our own console command
+            [sys.executable, "-m", "hub", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise HubError(f"a hub process exited during start-up; see {log}")
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            if httpx.get(url, timeout=1).json().get("ready"):
+                return
+        time.sleep(0.3)
+    raise HubError(f"the connectors did not become ready; see {log}")
+
+
+async def _post_all(
+    base: str, tokens: dict[Partner, str], requests: list[PartnerRequest], outcome: Outcome
+) -> None:
+    limit = asyncio.Semaphore(8)
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+        async def post(request: PartnerRequest) -> None:
+            headers = {
+                "Content-Type": request.content_type,
+                "Authorization": f"Bearer {tokens[request.partner]}",
+            }
+            async with limit:
+                for _attempt in range(30):
+                    response = await client.post(
+                        request.path, content=request.body, headers=headers
+                    )
+                    if response.status_code != 503:  # noqa: PLR2004
+                        break
+                    outcome.retries += 1
+                    await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+            partner = request.partner.value
+            outcome.sent[partner] += 1
+            outcome.status[partner, response.status_code] += 1
+            if response.status_code == 202:  # noqa: PLR2004
+                for message in response.json()["messages"]:
+                    if message["duplicate"]:
+                        outcome.duplicates += 1
+                    else:
+                        outcome.accepted.add(UUID(message["message_id"]))
+            else:
+                outcome.refusals.append((request.label, _first_reason(response)))
+
+        await asyncio.gather(*(post(r) for r in requests))
+
+
+def _first_reason(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if body.get("errors"):
+        first = body["errors"][0]
+        return f"{first['field']}: {first['message']}"
+    if body.get("resourceType") == "OperationOutcome" and body.get("issue"):
+        return str(body["issue"][0].get("diagnostics", ""))
+    return str(body.get("detail", f"HTTP {response.status_code}"))
+
+
+async def _decisions(hub: Hub, wanted: set[UUID], timeout_s: float) -> list[DecisionRecorded]:
+    kafka = hub.settings.kafka
+    consumer = make_consumer(kafka, "hub-demo", read_committed=True)
+    found: dict[UUID, DecisionRecorded] = {}
+    with kafka_errors("reading decisions"):
+        await consumer.start()
+        try:
+            partitions = await partitions_of(consumer, [kafka.topic("hub.decisions")])
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            deadline = time.monotonic() + timeout_s
+            while len(found) < len(wanted) and time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+                for records in batch.values():
+                    for record in records:
+                        decision = DecisionRecorded.model_validate_json(record.value)
+                        if decision.message_id in wanted:
+                            found[decision.message_id] = decision
+        finally:
+            await consumer.stop()
+    return list(found.values())
+
+
+def run_demo(hub: Hub, options: DemoOptions) -> tuple[Outcome, list[DecisionRecorded], float]:
+    """Run the day; return what the partners saw, the decisions, and the seconds taken."""
+    s = hub.settings
+    hub.local_broker().start()
+    asyncio.run(apply_topics(load_topics_file(s.topics.file, s.topics.profile), s.kafka))
+    init_keyring(s.crypto.keys_dir)
+    store = CredentialStore(s.connectors.credentials_file)
+    tokens = {p: store.add(p) for p in Partner}
+    requests = generate_day(options.day, seed=options.seed, scale=options.scale)
+    env = _env(hub)
+    logs = s.router.state_dir.parent / "demo"
+    outcome = Outcome()
+    started = time.monotonic()
+    with (
+        _process(["router", "run"], env, logs / "router.log"),
+        _process(
+            ["connectors", "serve", "--port", str(options.port)], env, logs / "connectors.log"
+        ) as web,
+    ):
+        base = f"http://127.0.0.1:{options.port}"
+        _wait_ready(f"{base}/health", web, logs / "connectors.log")
+        asyncio.run(_post_all(base, tokens, requests, outcome))
+        decisions = asyncio.run(_decisions(hub, outcome.accepted, timeout_s=180))
+        elapsed = time.monotonic() - started
+        if options.keep:
+            print(f"the hub keeps running: connectors at {base}; Ctrl-C stops it")  # noqa: T201
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(1)
+    return outcome, decisions, elapsed
+
+
+def default_options(port: int = 8080, scale: float = 1.0, keep: bool = False) -> DemoOptions:
+    """Today, a fresh seed (so re-running is not all resends), county scale."""
+    return DemoOptions(
+        day=datetime.now(UTC).date(),
+        seed=random.SystemRandom().randrange(1, 1_000_000),
+        scale=scale,
+        port=port,
+        keep=keep,
+    )
+
+
+def area_counts(decisions: list[DecisionRecorded]) -> Counter[Area]:
+    """Messages per area."""
+    counts: Counter[Area] = Counter()
+    for decision in decisions:
+        counts.update(decision.destinations)
+    return counts
+
+
+def police_kept_from_mash(decisions: list[DecisionRecorded]) -> tuple[int, int]:
+    """(police messages not sent to the MASH, police messages)."""
+    police = [d for d in decisions if d.partner is Partner.POLICE]
+    return sum(1 for d in police if Area.MASH not in d.destinations), len(police)
