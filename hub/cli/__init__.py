@@ -16,6 +16,7 @@ from hub.cli import (
     connectors,
     demo,
     keys,
+    monitor,
     partners,
     policy,
     router,
@@ -40,6 +41,8 @@ app.add_typer(connectors.app, name="connectors")
 app.add_typer(partners.app, name="partners")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(audit.app, name="audit")
+app.add_typer(monitor.app, name="monitor")
+app.command(name="status")(monitor.status)
 app.command(name="demo")(demo.demo)
 
 

@@ -1,0 +1,54 @@
+"""``hub monitor run`` (metrics collector, /metrics and the scorecard) and ``hub status``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from hub.cli._async import serve_http
+from hub.cli._common import current_hub
+from hub.monitor.console import print_status
+from hub.monitor.service import build_collector
+from hub.monitor.snapshot import MonitorSnapshot
+from hub.monitor.web import monitor_app
+
+app = typer.Typer(help="The monitor: lag, consumer status, SLA and the partner scorecard.")
+
+_ONE_SHOT_BUDGET_S = 300.0
+"""How long ``hub status`` may spend reading the retained decisions and outcomes."""
+
+
+@app.command()
+def run(
+    port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
+) -> None:
+    """Sample every interval and serve /metrics, /api/status and the scorecard until SIGTERM."""
+    hub = current_hub()
+    settings = hub.settings
+    monitor = settings.monitor
+    config = uvicorn.Config(
+        monitor_app(lambda: build_collector(settings), monitor.interval_s),
+        host=host or monitor.host,
+        port=port or monitor.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    serve_http(config)
+
+
+def status() -> None:
+    """Lag, consumer status, undecided messages and SLA per area, and the partner scorecard."""
+    settings = current_hub().settings
+
+    async def collect() -> MonitorSnapshot:
+        async with build_collector(settings) as collector:
+            return await collector.sample(catch_up_budget_s=_ONE_SHOT_BUDGET_S)
+
+    snapshot = asyncio.run(collect())
+    print_status(snapshot, Console())

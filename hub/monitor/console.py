@@ -1,0 +1,104 @@
+"""``hub status`` in the terminal: the scorecard page's tables, drawn with rich."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from hub.monitor import present
+from hub.monitor.evaluator import ConsumerStatus
+from hub.monitor.snapshot import MonitorSnapshot
+
+__all__ = ["print_status"]
+
+_STYLE = {
+    ConsumerStatus.OK: "green",
+    ConsumerStatus.WARN: "yellow",
+    ConsumerStatus.STOP: "bold red",
+    ConsumerStatus.STALL: "bold red",
+    ConsumerStatus.REWIND: "bold red",
+    ConsumerStatus.NOTFOUND: "dim",
+}
+
+
+def queues_table(snapshot: MonitorSnapshot) -> Table:
+    """Lag and consumer status per route queue, then the router on the inbound topics."""
+    table = Table(title="Queues: lag and consumer status", title_justify="left")
+    table.add_column("queue (group)")
+    table.add_column("status")
+    table.add_column("state")
+    for name in ("members", "lag (msgs)", "lag (age)"):
+        table.add_column(name, justify="right")
+    for group in snapshot.groups:
+        queue = group.area.value if group.area else f"inbound ({group.name})"
+        table.add_row(
+            queue,
+            f"[{_STYLE[group.status]}]{group.status.value}[/]",
+            group.state,
+            str(group.members),
+            str(group.lag),
+            present.duration(group.lag_seconds),
+        )
+    return table
+
+
+def sla_table(snapshot: MonitorSnapshot) -> Table:
+    """Undecided copies, SLA breaches and time to decision per area."""
+    table = Table(title="Decisions and SLA per area", title_justify="left")
+    table.add_column("area")
+    for name in ("undecided", "oldest", "overdue", "breaches", "decided", "p50", "p90"):
+        table.add_column(name, justify="right")
+    for a in snapshot.scorecard.areas:
+        table.add_row(
+            a.area.value,
+            str(a.undecided),
+            present.duration(a.oldest_undecided_seconds if a.undecided else None),
+            str(a.overdue),
+            str(a.sla_breaches),
+            str(a.decided),
+            present.duration(a.time_to_decision_p50_seconds),
+            present.duration(a.time_to_decision_p90_seconds),
+        )
+    return table
+
+
+def partners_table(snapshot: MonitorSnapshot) -> Table:
+    """The data-quality scorecard per partner."""
+    table = Table(title="Partner data quality", title_justify="left")
+    table.add_column("partner")
+    for name in ("messages", "returned", "rate", "quality"):
+        table.add_column(name, justify="right")
+    table.add_column("top returned reasons", overflow="fold", ratio=1)
+    for p in snapshot.scorecard.partners:
+        reasons = "; ".join(f"{r.reason} ({r.count})" for r in p.top_returned_reasons) or "-"
+        quality = "-" if p.quality_score_average is None else f"{p.quality_score_average:.1f}"
+        table.add_row(
+            p.partner.value,
+            str(p.messages),
+            str(p.returned),
+            present.percent(p.returned_ratio),
+            quality,
+            reasons,
+        )
+    return table
+
+
+def print_status(snapshot: MonitorSnapshot, console: Console) -> None:
+    """Print every table and the headline figures."""
+    card = snapshot.scorecard
+    console.print(queues_table(snapshot))
+    console.print(sla_table(snapshot))
+    console.print(partners_table(snapshot))
+    console.print(
+        f"police notifications kept from the MASH: "
+        f"{present.percent(card.police_kept_from_mash_ratio)} "
+        f"({card.police_kept_from_mash} of {card.police_messages})   "
+        f"dead letters: {card.dlq_messages}   signature failures: {card.signature_failures}"
+    )
+    note = (
+        "status from one sample: lag and membership only; "
+        "`hub monitor run` applies the windowed rules"
+    )
+    console.print(f"[dim]{snapshot.taken_at:%Y-%m-%d %H:%M:%S} UTC; {note}[/]")
+    if not card.caught_up:
+        console.print("[yellow]history not fully read: scorecard figures are incomplete[/]")

@@ -1,0 +1,203 @@
+"""Prometheus exposition of the latest snapshot, in a registry of the monitor's own.
+
+Every scrape renders the latest snapshot afresh (a custom collector), so a status
+that changed, or a group that went away, leaves no stale series behind. Names,
+types and labels are listed once in :data:`METRICS`; ``docs/operations.md`` explains
+each, and a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from hub.monitor.service import MonitorState
+from hub.monitor.snapshot import GroupLag, MonitorSnapshot, ScorecardView
+
+__all__ = ["METRICS", "MetricSpec", "monitor_registry", "render_metrics"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric family the monitor exports."""
+
+    name: str
+    kind: str  # "gauge" or "counter" (counters are exposed with the suffix _total)
+    labels: tuple[str, ...]
+    help: str
+
+    @property
+    def exposed(self) -> str:
+        """The name as it appears in the exposition."""
+        return f"{self.name}_total" if self.kind == "counter" else self.name
+
+    def family(self) -> GaugeMetricFamily | CounterMetricFamily:
+        """A new, empty family of this metric."""
+        if self.kind == "counter":
+            return CounterMetricFamily(self.name, self.help, labels=self.labels)
+        return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+
+
+def _g(name: str, labels: tuple[str, ...], text: str) -> MetricSpec:
+    return MetricSpec(name, "gauge", labels, text)
+
+
+def _c(name: str, labels: tuple[str, ...], text: str) -> MetricSpec:
+    return MetricSpec(name, "counter", labels, text)
+
+
+_GTP = ("group", "topic", "partition")
+METRICS: tuple[MetricSpec, ...] = (
+    # --- consumer lag and status
+    _g("hub_consumer_lag_messages", _GTP, "Log-end offset minus committed offset, at least 0."),
+    _g("hub_consumer_topic_lag_messages", ("group", "topic"), "Lag summed over partitions."),
+    _g("hub_consumer_lag_seconds", ("group", "topic"), "Age of the oldest unconsumed record."),
+    _g("hub_consumer_committed_offset", _GTP, "Committed offset of the group."),
+    _g("hub_consumer_commit_age_seconds", _GTP, "Since the committed offset last changed."),
+    _g("hub_topic_log_end_offset", ("topic", "partition"), "Log-end offset (high watermark)."),
+    _g("hub_topic_log_start_offset", ("topic", "partition"), "First offset still in the log."),
+    _g(
+        "hub_consumer_status",
+        ("group", "status"),
+        "Burrow-style status: 0 NOTFOUND, 1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND.",
+    ),
+    _g("hub_consumer_partition_status", (*_GTP, "status"), "Status of one partition (codes)."),
+    _g("hub_consumer_group_members", ("group",), "Members of the consumer group."),
+    _g("hub_consumer_group_state", ("group", "state"), "1 for the group's current state."),
+    # --- flow and SLA
+    _g("hub_undecided_messages", ("area",), "Routed copies with no team outcome yet."),
+    _g("hub_undecided_oldest_seconds", ("area",), "Age of the oldest undecided copy."),
+    _g("hub_sla_overdue_messages", ("area",), "Undecided copies past their due_by."),
+    _c("hub_sla_breaches", ("area",), "Copies undecided past due_by plus outcomes after due_by."),
+    _c("hub_outcomes", ("area",), "Team outcomes recorded."),
+    _g(
+        "hub_time_to_decision_seconds",
+        ("area", "quantile"),
+        "Outcome decided_at minus routed_at, over the most recent outcomes.",
+    ),
+    # --- partners and data quality
+    _c("hub_messages", ("partner", "day"), "Messages decided on, per local day received."),
+    _c("hub_partner_messages", ("partner",), "Messages decided on."),
+    _c("hub_returned_messages", ("partner",), "Messages returned to the partner."),
+    _g("hub_returned_ratio", ("partner",), "Returned messages over all messages."),
+    _c("hub_returned_reasons", ("partner", "reason"), "Returns per reason (top five)."),
+    _g("hub_quality_score_average", ("partner",), "Mean data-quality score given at the door."),
+    _c("hub_police_messages", (), "Police messages decided on."),
+    _c("hub_police_kept_from_mash", (), "Police messages not routed to the MASH."),
+    _g("hub_police_kept_from_mash_ratio", (), "Share of police messages kept from the MASH."),
+    _g("hub_dlq_messages", (), "Committed records on hub.dlq."),
+    _g("hub_dlq_messages_by_error_class", ("error_class",), "hub.dlq records per error class."),
+    _c("hub_signature_failures", (), "hub.dlq records whose error class is SignatureError."),
+    # --- the monitor itself
+    _g("hub_monitor_up", (), "1 when the last sample succeeded."),
+    _g("hub_monitor_last_sample_timestamp_seconds", (), "When the served sample was taken."),
+    _g("hub_monitor_sample_duration_seconds", (), "How long the served sample took."),
+    _c("hub_monitor_sample_errors", (), "Samples that failed."),
+    _g("hub_monitor_caught_up", (), "1 when the scorecard had read every committed record."),
+    _c("hub_monitor_unreadable_records", (), "Records the monitor could not parse."),
+)
+
+Families = dict[str, GaugeMetricFamily | CounterMetricFamily]
+
+
+class _SnapshotCollector:
+    """A prometheus_client collector over :class:`MonitorState`."""
+
+    def __init__(self, state: MonitorState) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Metric]:
+        fams: Families = {m.name: m.family() for m in METRICS}
+        state = self._state
+        _add(fams, "hub_monitor_up", (), 1.0 if state.up else 0.0)
+        _add(fams, "hub_monitor_sample_errors", (), state.sample_errors)
+        if state.latest is not None:
+            _snapshot(fams, state.latest)
+        yield from fams.values()
+
+
+def _add(fams: Families, name: str, labels: tuple[str, ...], value: float) -> None:
+    fams[name].add_metric(list(labels), value)
+
+
+def _snapshot(fams: Families, snap: MonitorSnapshot) -> None:
+    _add(fams, "hub_monitor_last_sample_timestamp_seconds", (), snap.taken_at.timestamp())
+    _add(fams, "hub_monitor_sample_duration_seconds", (), snap.duration_seconds)
+    seen: set[tuple[str, int]] = set()
+    for group in snap.groups:
+        _group(fams, group, seen)
+    _scorecard(fams, snap.scorecard)
+
+
+def _group(fams: Families, group: GroupLag, seen: set[tuple[str, int]]) -> None:
+    g = group.group
+    _add(fams, "hub_consumer_status", (g, group.status.value), group.status.code)
+    _add(fams, "hub_consumer_group_members", (g,), group.members)
+    _add(fams, "hub_consumer_group_state", (g, group.state), 1)
+    for topic in group.topics:
+        _add(fams, "hub_consumer_topic_lag_messages", (g, topic), group.topic_lag(topic))
+        _add(fams, "hub_consumer_lag_seconds", (g, topic), group.topic_lag_seconds(topic))
+    for p in group.partitions:
+        where = (g, p.topic, str(p.partition))
+        _add(fams, "hub_consumer_lag_messages", where, p.lag)
+        _add(fams, "hub_consumer_partition_status", (*where, p.status.value), p.status.code)
+        if p.committed is not None:
+            _add(fams, "hub_consumer_committed_offset", where, p.committed)
+        if p.commit_age_seconds is not None:
+            _add(fams, "hub_consumer_commit_age_seconds", where, p.commit_age_seconds)
+        if (p.topic, p.partition) not in seen:
+            seen.add((p.topic, p.partition))
+            _add(fams, "hub_topic_log_end_offset", (p.topic, str(p.partition)), p.log_end)
+            _add(fams, "hub_topic_log_start_offset", (p.topic, str(p.partition)), p.log_start)
+
+
+def _optional(fams: Families, name: str, labels: tuple[str, ...], value: float | None) -> None:
+    if value is not None:  # an undefined share or percentile is absent, not zero
+        _add(fams, name, labels, value)
+
+
+def _scorecard(fams: Families, card: ScorecardView) -> None:
+    for a in card.areas:
+        area = (a.area.value,)
+        _add(fams, "hub_undecided_messages", area, a.undecided)
+        _add(fams, "hub_undecided_oldest_seconds", area, a.oldest_undecided_seconds)
+        _add(fams, "hub_sla_overdue_messages", area, a.overdue)
+        _add(fams, "hub_sla_breaches", area, a.sla_breaches)
+        _add(fams, "hub_outcomes", area, a.decided)
+        ttd = "hub_time_to_decision_seconds"
+        _optional(fams, ttd, (*area, "0.5"), a.time_to_decision_p50_seconds)
+        _optional(fams, ttd, (*area, "0.9"), a.time_to_decision_p90_seconds)
+    for d in card.days:
+        _add(fams, "hub_messages", (d.partner.value, d.day.isoformat()), d.messages)
+    for p in card.partners:
+        who = (p.partner.value,)
+        _add(fams, "hub_partner_messages", who, p.messages)
+        _add(fams, "hub_returned_messages", who, p.returned)
+        _optional(fams, "hub_returned_ratio", who, p.returned_ratio)
+        _optional(fams, "hub_quality_score_average", who, p.quality_score_average)
+        for r in p.top_returned_reasons:
+            _add(fams, "hub_returned_reasons", (*who, r.reason), r.count)
+    _add(fams, "hub_police_messages", (), card.police_messages)
+    _add(fams, "hub_police_kept_from_mash", (), card.police_kept_from_mash)
+    _optional(fams, "hub_police_kept_from_mash_ratio", (), card.police_kept_from_mash_ratio)
+    _add(fams, "hub_dlq_messages", (), card.dlq_messages)
+    for error_class, count in card.dlq_by_error_class.items():
+        _add(fams, "hub_dlq_messages_by_error_class", (error_class,), count)
+    _add(fams, "hub_signature_failures", (), card.signature_failures)
+    _add(fams, "hub_monitor_caught_up", (), 1.0 if card.caught_up else 0.0)
+    _add(fams, "hub_monitor_unreadable_records", (), card.unreadable_records)
+
+
+def monitor_registry(state: MonitorState) -> CollectorRegistry:
+    """A registry of the monitor's own (never the process-global one)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_SnapshotCollector(state))
+    return registry
+
+
+def render_metrics(registry: CollectorRegistry) -> bytes:
+    """The text exposition of ``registry``."""
+    return generate_latest(registry)

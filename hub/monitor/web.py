@@ -1,0 +1,93 @@
+"""The monitor's HTTP app: ``/metrics``, the scorecard page ``/`` and ``/api/status``.
+
+:func:`create_app` only serves what :class:`~hub.monitor.service.MonitorState`
+holds; :func:`monitor_app` adds the lifespan that opens the collector and samples
+every interval while the app runs (``hub monitor run``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from hub.monitor.collector import Collector
+from hub.monitor.metrics import monitor_registry, render_metrics
+from hub.monitor.page import render_page
+from hub.monitor.service import MonitorState, run_monitor
+
+__all__ = ["create_app", "monitor_app"]
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    state: MonitorState, refresh_s: float = 10.0, lifespan: Lifespan | None = None
+) -> FastAPI:
+    """The app over ``state``; nothing in it talks to Kafka."""
+    registry = monitor_registry(state)
+    app = FastAPI(
+        title="Safeguarding hub monitor",
+        summary="Lag, consumer status, SLA and the partner scorecard.",
+        lifespan=lifespan,
+    )
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text exposition."""
+        return Response(render_metrics(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", response_class=HTMLResponse)
+    def scorecard() -> HTMLResponse:
+        """The scorecard page (refreshes itself)."""
+        return HTMLResponse(render_page(state, refresh_s))
+
+    @app.get("/api/status")
+    def status() -> JSONResponse:
+        """The latest snapshot as JSON; 503 until the first sample has been taken."""
+        body: dict[str, Any] = {
+            "up": state.up,
+            "sample_errors": state.sample_errors,
+            "last_error": state.last_error,
+            "snapshot": state.latest.model_dump(mode="json") if state.latest else None,
+        }
+        return JSONResponse(body, status_code=200 if state.latest else 503)
+
+    return app
+
+
+def monitor_app(
+    collector_factory: Callable[[], Collector],
+    interval_s: float,
+    state: MonitorState | None = None,
+) -> FastAPI:
+    """The app of ``hub monitor run``: samples in the background while it serves."""
+    state = state or MonitorState()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            run_monitor(collector_factory, state, interval_s, lambda: datetime.now(UTC), stop),
+            name="monitor-sampling",
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                async with asyncio.timeout(30):
+                    await task
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    return create_app(state, interval_s, lifespan)
