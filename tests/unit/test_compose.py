@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -70,7 +71,7 @@ class TestCompose:
     def test_every_hub_service_runs_an_existing_command(self, compose: dict[str, Any]) -> None:
         """Each hub service's command resolves to a real `hub` subcommand and options."""
         services = hub_services(compose)
-        assert {"topics", "router", "connectors"} <= set(services)
+        assert {"topics", "router", "connectors", "monitor"} <= set(services)
         assert services["router"]["deploy"]["replicas"] == 2
         for name, service in services.items():
             ctx = parse_hub_command(service["command"])
@@ -102,3 +103,29 @@ class TestCompose:
         for part in ("hub", "connectors", "schemas", "deploy", "constraints.txt"):
             assert f"COPY {part}" in dockerfile or f" {part} " in dockerfile
         assert compose["services"]["topics"]["build"]["dockerfile"] == "deploy/Dockerfile"
+
+
+class TestPrometheus:
+    def test_prometheus_scrapes_the_monitor(self, compose: dict[str, Any]) -> None:
+        """The scrape target is the monitor service on the port it serves."""
+        config = yaml.safe_load((PROJECT_ROOT / "deploy" / "prometheus.yml").read_text())
+        targets = [
+            t
+            for job in config["scrape_configs"]
+            for sc in job["static_configs"]
+            for t in sc["targets"]
+        ]
+        monitor = compose["services"]["monitor"]
+        port = monitor["command"][monitor["command"].index("--port") + 1]
+        assert targets == [f"monitor:{port}"]
+        mounts = compose["services"]["prometheus"]["volumes"]
+        assert any(m.startswith("./deploy/prometheus.yml:") for m in mounts)
+
+    def test_alerts_use_metrics_the_monitor_exports(self) -> None:
+        """Every metric an alert uses is documented in docs/operations.md."""
+        alerts = yaml.safe_load((PROJECT_ROOT / "deploy" / "alerts.yml").read_text())
+        documented = (PROJECT_ROOT / "docs" / "operations.md").read_text()
+        for group in alerts["groups"]:
+            for rule in group["rules"]:
+                for metric in re.findall(r"hub_[a-z_]+", rule["expr"]):
+                    assert metric in documented, metric
