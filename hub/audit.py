@@ -1,9 +1,12 @@
 """The tamper-evident decision log: hash chains over ``hub.decisions``, per partition.
 
 Each decision record carries ``prev_hash`` (the previous record's ``hash`` in the same
-partition, or :data:`GENESIS`) and ``hash`` = SHA-256 over ``prev_hash`` and the
-record's canonical JSON without ``hash``. :func:`verify_chain` walks a partition and
-names the first record that was edited, removed or reordered.
+partition, or :data:`GENESIS`) and ``hash``, its last field. ``hash`` is the SHA-256 of
+the record's exact bytes as written to Kafka with the ``"hash"`` member removed (that
+body holds ``prev_hash``, so each hash covers the whole chain before it). Hashing the
+bytes as written, rather than a re-serialisation, keeps old records verifiable when
+the schema gains fields. :func:`verify_chain` walks a partition and names the first
+record that was edited, removed or reordered.
 """
 
 from __future__ import annotations
@@ -27,21 +30,35 @@ from schemas.decision import DecisionRecorded
 GENESIS = "0" * 64
 
 
-def canonical_json(data: dict[str, Any]) -> bytes:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+_HASH_MEMBER = b',"hash":"'
+_TAIL = len(_HASH_MEMBER) + 64 + len(b'"}')
 
 
-def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
-    """The hash of a record whose fields (without ``hash``) are ``body``."""
-    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical_json(body)).hexdigest()
+def body_of(value: bytes) -> bytes | None:
+    """The record's bytes without its trailing ``"hash"`` member, or None if malformed."""
+    if len(value) < _TAIL or value[-_TAIL:].find(_HASH_MEMBER) != 0 or not value.endswith(b'"}'):
+        return None
+    return value[:-_TAIL] + b"}"
 
 
-def seal_record(fields: dict[str, Any], prev_hash: str) -> DecisionRecorded:
-    """Build a decision record chained after ``prev_hash``."""
-    unsigned = DecisionRecorded.model_validate({**fields, "prev_hash": prev_hash, "hash": GENESIS})
-    body = unsigned.model_dump(mode="json", exclude={"hash"})
-    return unsigned.model_copy(update={"hash": chain_hash(prev_hash, body)})
+def hash_of(value: bytes) -> str | None:
+    """The hash a record's bytes must carry, or None if they are malformed."""
+    body = body_of(value)
+    return None if body is None else hashlib.sha256(body).hexdigest()
+
+
+def seal_record(fields: dict[str, Any], prev_hash: str) -> tuple[str, bytes]:
+    """Serialise a decision record chained after ``prev_hash``; return (hash, value).
+
+    ``fields`` come from the router's own validated objects, so the record is built
+    without validating them again (the schema tests check the output validates).
+    """
+    draft = DecisionRecorded.model_construct(**fields, prev_hash=prev_hash, hash=GENESIS)
+    raw = draft.model_dump_json().encode()
+    digest = hash_of(raw)
+    if digest is None:  # pragma: no cover -- "hash" is the model's last field
+        raise AssertionError("DecisionRecorded must serialise 'hash' last")
+    return digest, raw[:-_TAIL] + _HASH_MEMBER + digest.encode() + b'"}'
 
 
 @dataclass(frozen=True)
@@ -67,8 +84,7 @@ def verify_chain(
             return count, ChainBreak(
                 partition, offset, f"not a decision record: {exc.errors()[0]['msg']}"
             )
-        body = record.model_dump(mode="json", exclude={"hash"})
-        if chain_hash(record.prev_hash, body) != record.hash:
+        if hash_of(value) != record.hash:
             return count, ChainBreak(partition, offset, f"record {record.message_id} was edited")
         if record.prev_hash != expected_prev:
             reason = (

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -139,6 +140,10 @@ class StateStore(Protocol):
         """Forget ``key``."""
         ...
 
+    def flush(self) -> None:
+        """Make the writes so far durable in the store (a batch boundary)."""
+        ...
+
     def __len__(self) -> int: ...
 
 
@@ -160,6 +165,9 @@ class MemoryStateStore:
         """Forget ``key``."""
         self._data.pop(key, None)
 
+    def flush(self) -> None:
+        """Nothing to do: a dict has no transactions."""
+
     def __len__(self) -> int:
         return len(self._data)
 
@@ -174,7 +182,8 @@ class SqliteStateStore:
     def __init__(self, path: Path, cache_kib: int = 16_384) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # Writes are grouped into one SQLite transaction per routing batch (flush).
+        self._db = sqlite3.connect(path, isolation_level="DEFERRED", check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
@@ -198,6 +207,10 @@ class SqliteStateStore:
         row = self._db.execute("SELECT count(*) FROM state").fetchone()
         return int(row[0])
 
+    def flush(self) -> None:
+        """End the current write transaction."""
+        self._db.commit()
+
     def close(self) -> None:
         """Close and remove the file."""
         self._db.close()
@@ -207,24 +220,45 @@ class SqliteStateStore:
 class HistoryStore:
     """The history of the subjects of one router task, with its changelog entries."""
 
-    def __init__(self, store: StateStore | None = None) -> None:
+    def __init__(self, store: StateStore | None = None, cache_size: int = 4096) -> None:
         self._store: StateStore = store if store is not None else MemoryStateStore()
+        # Parsed states of recently seen subjects: one message reads its subject's state
+        # several times, and a busy subject recurs. Bounded, and always write-through.
+        self._cache: OrderedDict[str, SubjectState] = OrderedDict()
+        self._cache_size = cache_size
 
     def __len__(self) -> int:
         return len(self._store)
 
     def state(self, subject_key: str) -> SubjectState:
         """The state of a subject (empty when unknown)."""
+        cached = self._cache.get(subject_key)
+        if cached is not None:
+            self._cache.move_to_end(subject_key)
+            return cached
         found = self._store.get(subject_key)
-        return SubjectState() if found is None else SubjectState.from_bytes(found)
+        state = SubjectState() if found is None else SubjectState.from_bytes(found)
+        self._remember(subject_key, state)
+        return state
+
+    def flush(self) -> None:
+        """End a batch: make the store's writes so far durable locally."""
+        self._store.flush()
 
     def restore(self, key: bytes, value: bytes | None) -> None:
         """Apply one changelog record (a tombstone forgets the subject)."""
         subject = key.decode()
+        self._cache.pop(subject, None)
         if value is None:
             self._store.delete(subject)
         else:
             self._store.put(subject, value)
+
+    def _remember(self, subject: str, state: SubjectState) -> None:
+        self._cache[subject] = state
+        self._cache.move_to_end(subject)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
 
     def summary(self, meta: RoutingMetadata) -> HistorySummary:
         """The summary the policy decides with, counting this message in."""
@@ -310,4 +344,5 @@ class HistoryStore:
     def _put(self, subject: str, state: SubjectState) -> bytes:
         value = state.to_bytes()
         self._store.put(subject, value)
+        self._remember(subject, state)
         return value

@@ -172,6 +172,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                 out.extend(route_record(_in_record(logical, msg), self._ctx, task.state))
                 count += 1
         structlog.contextvars.clear_contextvars()
+        task.state.history.flush()
         if task.state.chain_head != head_before:
             out.append(
                 OutRecord(
@@ -311,6 +312,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                     for tp in list(pending):
                         if await consumer.position(tp) >= ends[tp]:
                             pending.discard(tp)
+                for state in states:
+                    state.history.flush()
                 if pending:
                     raise KafkaError(
                         f"history restore did not reach the end of {sorted(map(str, pending))}"

@@ -198,7 +198,7 @@ def _routed_copies(
     ctx: RouterContext,
 ) -> list[OutRecord]:
     meta = message.metadata
-    summary = DecisionSummary(
+    summary = DecisionSummary.model_construct(
         destinations=decision.destinations,
         rules=decision.rules,
         rationale=decision.rationale,
@@ -215,7 +215,7 @@ def _routed_copies(
         if area is Area.ENCOMPASS:
             for notice in _encompass_notices(meta, opener.content()):
                 payload = notice.model_dump_json().encode()
-                routed = MessageRouted(
+                routed = MessageRouted.model_construct(
                     area=area,
                     message_id=meta.message_id,
                     metadata=meta,
@@ -226,7 +226,7 @@ def _routed_copies(
                 )
                 out.append(OutRecord(route_topic(area), key, routed.model_dump_json().encode()))
             continue
-        routed = MessageRouted(
+        routed = MessageRouted.model_construct(
             area=area,
             message_id=meta.message_id,
             metadata=meta,
@@ -312,7 +312,7 @@ def _decision_record(
     decided_at: datetime,
     task: TaskState,
 ) -> OutRecord:
-    record = seal_record(
+    digest, value = seal_record(
         {
             "message_id": meta.message_id,
             "partner": meta.partner,
@@ -333,13 +333,8 @@ def _decision_record(
         },
         task.chain_head,
     )
-    task.chain_head = record.hash
-    return OutRecord(
-        DECISIONS,
-        meta.subject_key.encode(),
-        record.model_dump_json().encode(),
-        partition=task.partition,
-    )
+    task.chain_head = digest
+    return OutRecord(DECISIONS, meta.subject_key.encode(), value, partition=task.partition)
 
 
 def _apply_outcome(record: InRecord, task: TaskState) -> list[OutRecord]:

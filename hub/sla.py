@@ -219,6 +219,7 @@ class SlaCalendar:
         self._zone = ZoneInfo(settings.timezone)
         self._extra_closures = frozenset(settings.extra_bank_holidays)
         self._bank_holidays: dict[int, frozenset[date]] = {}
+        self._intervals: dict[date, tuple[datetime, datetime]] = {}
 
     @property
     def settings(self) -> SlaSettings:
@@ -297,10 +298,14 @@ class SlaCalendar:
             day += _ONE_DAY
 
     def _working_interval(self, day: date) -> tuple[datetime, datetime]:
-        return (
-            self._local(day, self._settings.working_day_start),
-            self._local(day, self._settings.working_day_end),
-        )
+        found = self._intervals.get(day)
+        if found is None:
+            found = (
+                self._local(day, self._settings.working_day_start),
+                self._local(day, self._settings.working_day_end),
+            )
+            self._intervals[day] = found
+        return found
 
     def _local(self, day: date, wall_clock: time) -> datetime:
         return datetime.combine(day, wall_clock, tzinfo=self._zone).astimezone(UTC)

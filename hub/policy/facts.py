@@ -86,7 +86,7 @@ _FACTS: tuple[Fact, ...] = (
         str,
         "The sending partner.",
         tuple(p.value for p in Partner),
-        lambda m, _h: m.partner.value,
+        lambda m, _h: m.partner,
     ),
     Fact(
         "domestic_abuse",
@@ -99,14 +99,14 @@ _FACTS: tuple[Fact, ...] = (
         str,
         "Canonical risk level (the partner's grade mapped).",
         _LEVELS,
-        lambda m, _h: m.risk.level.value,
+        lambda m, _h: m.risk.level,
     ),
     Fact(
         "risk.tool",
         str,
         "Risk tool used.",
         tuple(t.value for t in RiskTool),
-        lambda m, _h: m.risk.tool.value,
+        lambda m, _h: m.risk.tool,
     ),
     Fact(
         "risk.dash_score",
@@ -125,7 +125,7 @@ _FACTS: tuple[Fact, ...] = (
         str,
         "Consent to share.",
         tuple(s.value for s in ConsentStatus),
-        lambda m, _h: m.consent.status.value,
+        lambda m, _h: m.consent.status,
     ),
     Fact(
         "consent.given",
@@ -138,7 +138,7 @@ _FACTS: tuple[Fact, ...] = (
         frozenset,
         "The coded concern factors.",
         tuple(c.value for c in Concern),
-        lambda m, _h: frozenset(c.value for c in m.concerns),
+        lambda m, _h: frozenset(m.concerns),
     ),
     Fact(
         "child.involved",
@@ -217,8 +217,13 @@ _FACTS: tuple[Fact, ...] = (
 )
 
 FACTS: Mapping[str, Fact] = {f.name: f for f in _FACTS}
+_COMPUTE = tuple((f.name, f.compute) for f in _FACTS)
 
 
 def compute_facts(meta: RoutingMetadata, history: HistorySummary) -> dict[str, Any]:
-    """Every fact's value for one message."""
-    return {name: fact.compute(meta, history) for name, fact in FACTS.items()}
+    """Every fact's value for one message.
+
+    Enumerated facts are returned as the enum members themselves: a ``StrEnum``
+    member compares and hashes equal to its text, so policy values match them.
+    """
+    return {name: compute(meta, history) for name, compute in _COMPUTE}

@@ -10,6 +10,7 @@ import pytest
 
 from connectors.wire import Sealer
 from hub import crypto
+from hub.audit import GENESIS, hash_of, verify_chain
 from hub.bootstrap import Hub
 from hub.history import HistoryStore
 from hub.keys import Keyring, inbound_kek, init_keyring, signing_key
@@ -161,3 +162,20 @@ def test_keys_dir_is_created_once(tmp_path: Path) -> None:
     """Initialising a keyring twice creates nothing the second time."""
     assert init_keyring(tmp_path)
     assert init_keyring(tmp_path) == []
+
+
+class TestAuditChainBytes:
+    def test_records_validate_and_chain(self, hub: Hub) -> None:
+        """Decision records are valid contracts, hash their own bytes and chain in order."""
+        task = TaskState(0, HistoryStore())
+        ctx = hub.router_context(lambda: NOW)
+        values = []
+        for i in range(3):
+            out = route_record(record_for(hub, envelope(), i), ctx, task)
+            values.append(next(o.value for o in out if o.topic == "hub.decisions"))
+        records = [DecisionRecorded.model_validate_json(v) for v in values]
+        assert records[0].prev_hash == GENESIS
+        assert [r.prev_hash for r in records[1:]] == [r.hash for r in records[:-1]]
+        assert all(hash_of(v) == r.hash for v, r in zip(values, records, strict=True))
+        assert verify_chain(0, enumerate(values)) == (3, None)
+        assert verify_chain(0, enumerate(values[::-1]))[1] is not None

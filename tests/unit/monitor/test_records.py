@@ -81,7 +81,7 @@ class TestRouted:
 class TestDecisionAndOutcome:
     def test_decision(self) -> None:
         """Partner, received time, destinations and returned reasons."""
-        record = seal_record(
+        _digest, value = seal_record(
             {
                 "message_id": uuid.uuid4(),
                 "partner": Partner.HOUSING,
@@ -102,7 +102,7 @@ class TestDecisionAndOutcome:
             },
             GENESIS,
         )
-        facts = read_decision(record.model_dump_json().encode())
+        facts = read_decision(value)
         assert facts.partner is Partner.HOUSING
         assert facts.destinations == (Area.RETURNED,)
         assert facts.returned_reasons == ("No consent.",)
