@@ -8,6 +8,7 @@ boundary with ``raise ... from exc`` and never leak past it::
     ├── ConfigurationError (also ValueError)   fails at start-up
     │   ├── TopicsFileError                    deploy/topics.yaml is invalid
     │   ├── PolicyError                        the routing policy file is invalid
+    │   ├── PrincipalsFileError                deploy/principals.yaml is invalid
     │   └── KeyMaterialError                   a key file is missing or malformed
     ├── BrokerError                            the local broker cannot be managed
     │   └── PortInUseError                     its port belongs to another process
@@ -49,6 +50,10 @@ class TopicsFileError(ConfigurationError):
 
 class PolicyError(ConfigurationError):
     """The routing policy file is invalid."""
+
+
+class PrincipalsFileError(ConfigurationError):
+    """The declarative principals (Kafka users and ACLs) file is invalid."""
 
 
 class KeyMaterialError(ConfigurationError):

@@ -5,6 +5,13 @@ outside git (once per pom content), renders ``server.properties`` into the broke
 state directory, formats the KRaft storage on first start, starts the JVM detached in
 its own process group and waits until the broker logs that it started and accepts
 connections. Start is idempotent; stop leaves no JVM behind.
+
+With ``HUB_BROKER__SASL=true`` the broker is rendered from ``server-sasl.properties``
+instead: SCRAM-SHA-256 on the client port, the StandardAuthorizer with no access by
+default, and a super user ``admin`` whose password is generated once into the state
+directory and created in the storage at format time (``StorageTool --add-scram``). Start
+then also writes ``admin.env`` (``HUB_KAFKA__*`` lines) and ``admin.properties`` (for
+Kafka's own tools) there, both mode 0600; docs/security.md says how they are used.
 """
 
 from __future__ import annotations
@@ -23,12 +30,20 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from hub.errors import BrokerError, PortInUseError
-from hub.settings import BrokerSettings
+from hub.security import new_password, read_secret, write_secret
+from hub.settings import BrokerSettings, KafkaSettings
 
 _DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "kafka"
 _STARTED_MARKER = "Kafka Server started"
 _MAIN_CLASS = "kafka.Kafka"
+_PLAINTEXT = "PLAINTEXT"
+_SASL = "SASL_PLAINTEXT"
+_MECHANISM = "SCRAM-SHA-256"
+ADMIN_USER = "admin"
+"""The local broker's super user (``super.users``), created when the storage is formatted."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +55,17 @@ class BrokerStatus:
     address: str
     log_file: Path
     data_dir: Path
+    security_protocol: str = _PLAINTEXT
+    admin_env: Path | None = None
 
     def describe(self) -> str:
         """Return a one-line human description."""
+        where = f"address={self.address} log={self.log_file}"
+        if self.security_protocol != _PLAINTEXT:
+            where += f" security={self.security_protocol} admin_env={self.admin_env}"
         if self.running:
-            return f"running pid={self.pid} address={self.address} log={self.log_file}"
-        return f"stopped address={self.address} log={self.log_file}"
+            return f"running pid={self.pid} {where}"
+        return f"stopped {where}"
 
 
 class LocalBroker:
@@ -58,6 +78,11 @@ class LocalBroker:
         self.log_file = self._state / "broker.log"
         self._pid_file = self._state / "broker.pid"
         self._config_file = self._state / "server.properties"
+        # Which listener the storage was formatted for: SASL needs the admin user in it.
+        self._storage_mode_file = self._state / "storage.security"
+        self.admin_password_file = self._state / "admin.password"
+        self.admin_env_file = self._state / "admin.env"
+        self.admin_properties_file = self._state / "admin.properties"
         # The JVM when this object started it; kept so it is reaped, not left a zombie.
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -109,7 +134,14 @@ class LocalBroker:
             address=f"{self._s.host}:{self._s.port}",
             log_file=self.log_file,
             data_dir=self.data_dir,
+            security_protocol=self.security_protocol,
+            admin_env=self.admin_env_file if self._s.sasl else None,
         )
+
+    @property
+    def security_protocol(self) -> str:
+        """The protocol clients must use on the client port."""
+        return _SASL if self._s.sasl else _PLAINTEXT
 
     def start(self, *, wipe: bool = False) -> BrokerStatus:
         """Start the broker and wait until it is ready; a running broker is left alone."""
@@ -117,6 +149,7 @@ class LocalBroker:
         if current.running:
             if wipe:
                 raise BrokerError("the broker is running; stop it before wiping its data")
+            self._check_running_protocol()
             self._wait_ready(current.pid)
             return current
         self._ensure_ports_free()
@@ -124,12 +157,31 @@ class LocalBroker:
         self._state.mkdir(parents=True, exist_ok=True)
         if wipe and self.data_dir.exists():
             shutil.rmtree(self.data_dir)
+        formatted = (self.data_dir / "meta.properties").exists()
+        if formatted:
+            self._check_storage_protocol()
         self._render_config()
-        if not (self.data_dir / "meta.properties").exists():
+        if not formatted:
             self._format(classpath)
+        if self._s.sasl:
+            self._write_admin_files()
         pid = self._spawn(classpath)
         self._wait_ready(pid)
         return self.status()
+
+    def admin_kafka_settings(self, base: KafkaSettings | None = None) -> KafkaSettings:
+        """Client settings of the super user on this broker (``base`` supplies the rest)."""
+        if not self._s.sasl:
+            raise BrokerError("the local broker runs without SASL (HUB_BROKER__SASL is false)")
+        fields = (base or KafkaSettings()).model_dump()
+        fields.update(
+            bootstrap_servers=f"{self._s.host}:{self._s.port}",
+            security_protocol=_SASL,
+            sasl_mechanism=_MECHANISM,
+            username=ADMIN_USER,
+            password=SecretStr(self._admin_password()),
+        )
+        return KafkaSettings.model_validate(fields)
 
     def stop(self, timeout_s: float = 60.0) -> bool:
         """Stop the broker (SIGTERM, then SIGKILL); return whether one was running."""
@@ -195,22 +247,71 @@ class LocalBroker:
                     ) from None
 
     def _render_config(self) -> None:
-        template = string.Template((_DEPLOY / "server.properties").read_text())
-        text = template.substitute(
-            host=self._s.host,
-            port=self._s.port,
-            controller_port=self._s.controller_port,
-            data_dir=self.data_dir,
+        values: dict[str, object] = {
+            "host": self._s.host,
+            "port": self._s.port,
+            "controller_port": self._s.controller_port,
+            "data_dir": self.data_dir,
+        }
+        if self._s.sasl:
+            template_file = _DEPLOY / "server-sasl.properties"
+            values.update(admin_user=ADMIN_USER, admin_password=self._admin_password())
+        else:
+            template_file = _DEPLOY / "server.properties"
+        text = string.Template(template_file.read_text()).substitute(values)
+        # The SASL config holds the admin password: readable by this user only.
+        write_secret(self._config_file, text)
+
+    def _admin_password(self) -> str:
+        """The super user's password, generated on first use and kept in the state dir."""
+        if not self.admin_password_file.exists():
+            write_secret(self.admin_password_file, new_password() + "\n")
+        return read_secret(self.admin_password_file)
+
+    def _write_admin_files(self) -> None:
+        password = self._admin_password()
+        write_secret(
+            self.admin_env_file,
+            f"HUB_KAFKA__BOOTSTRAP_SERVERS={self._s.host}:{self._s.port}\n"
+            f"HUB_KAFKA__SECURITY_PROTOCOL={_SASL}\n"
+            f"HUB_KAFKA__SASL_MECHANISM={_MECHANISM}\n"
+            f"HUB_KAFKA__USERNAME={ADMIN_USER}\n"
+            f"HUB_KAFKA__PASSWORD={password}\n",
         )
-        self._config_file.write_text(text)
+        write_secret(
+            self.admin_properties_file,
+            f"security.protocol={_SASL}\n"
+            f"sasl.mechanism={_MECHANISM}\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+            f'required username="{ADMIN_USER}" password="{password}";\n',
+        )
+
+    def _check_storage_protocol(self) -> None:
+        try:
+            formatted_for = self._storage_mode_file.read_text().strip()
+        except FileNotFoundError:
+            formatted_for = _PLAINTEXT  # storage formatted before SASL existed
+        if self._s.sasl and formatted_for != _SASL:
+            raise BrokerError(
+                f"the storage in {self.data_dir} was formatted without SASL users; "
+                "start once with --wipe to recreate it for SASL"
+            )
+
+    def _check_running_protocol(self) -> None:
+        try:
+            running_sasl = f"{_SASL}://" in self._config_file.read_text()
+        except FileNotFoundError:
+            return
+        if running_sasl != self._s.sasl:
+            running = _SASL if running_sasl else _PLAINTEXT
+            raise BrokerError(
+                f"the running broker uses {running}, not {self.security_protocol}; "
+                "stop it (hub broker stop) and start it again"
+            )
 
     def _format(self, classpath: str) -> None:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        cmd = [
-            "java",
-            f"-Dlog4j2.configurationFile={_DEPLOY / 'tools-log4j2.properties'}",
-            "-cp",
-            classpath,
+        args = [
             "kafka.tools.StorageTool",
             "format",
             "-t",
@@ -218,10 +319,30 @@ class LocalBroker:
             "-c",
             str(self._config_file),
         ]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+        if self._s.sasl:
+            args += [
+                "--add-scram",
+                f"{_MECHANISM}=[name={ADMIN_USER},password={self._admin_password()}]",
+            ]
+        # The arguments go through a private argument file (java @file) so that the
+        # admin password never appears in a process listing.
+        argfile = self._state / "format.args"
+        write_secret(argfile, "".join(_argfile_quote(a) + "\n" for a in args))
+        cmd = [
+            "java",
+            f"-Dlog4j2.configurationFile={_DEPLOY / 'tools-log4j2.properties'}",
+            "-cp",
+            classpath,
+            f"@{argfile}",
+        ]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+        finally:
+            argfile.unlink(missing_ok=True)
         if done.returncode != 0:
             tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
             raise BrokerError("formatting the broker storage failed: " + " | ".join(tail))
+        self._storage_mode_file.write_text(f"{self.security_protocol}\n")
 
     def _spawn(self, classpath: str) -> int:
         if self.log_file.exists():
@@ -287,6 +408,12 @@ class LocalBroker:
             return "no log written"
         errors = [ln for ln in lines if " ERROR " in ln or "Exception" in ln]
         return (errors or lines or ["empty log"])[-1][:300]
+
+
+def _argfile_quote(arg: str) -> str:
+    """Quote one argument for a java @argfile (paths may hold spaces)."""
+    escaped = arg.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def _alive(pid: int) -> bool:

@@ -21,6 +21,7 @@ from hub.cli import (
     policy,
     router,
     schemas,
+    security,
     topics,
 )
 from hub.cli._common import run_guarded
@@ -42,6 +43,7 @@ app.add_typer(partners.app, name="partners")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(audit.app, name="audit")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(security.app, name="security")
 app.command(name="status")(monitor.status)
 app.command(name="demo")(demo.demo)
 

@@ -1,4 +1,4 @@
-"""``hub broker start|stop|status``: the local single-node development broker."""
+"""``hub broker start|stop|status|install|admin-env``: the local single-node development broker."""
 
 from __future__ import annotations
 
@@ -44,3 +44,20 @@ def install() -> None:
     if not jars:
         raise fail(f"no jars in {libs}")
     print(f"{len(jars)} jars in {libs}")
+
+
+@app.command(name="admin-env")
+def admin_env() -> None:
+    """Print the path of the SASL broker's admin env file (HUB_KAFKA__* lines, mode 0600).
+
+    ``./dev test`` sources it so that the tests run as the super user:
+    ``set -a; . "$(hub broker admin-env)"; set +a``. The file holds a password; this
+    command prints only where it is.
+    """
+    hub = current_hub()
+    if not hub.settings.broker.sasl:
+        raise fail("the local broker runs without SASL (set HUB_BROKER__SASL=true)")
+    path = hub.local_broker().admin_env_file
+    if not path.exists():
+        raise fail(f"{path} does not exist yet; run `hub broker start` first")
+    print(path)
