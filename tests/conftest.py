@@ -16,6 +16,27 @@ from hub.topics import TopicSpec, apply_topics, load_topics_file
 
 SHARED = PROJECT_ROOT / "tests" / "data" / "shared"
 BOOTSTRAP = os.environ.get("HUB_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+KAFKA_CLIENT_ENV = (
+    "HUB_KAFKA__BOOTSTRAP_SERVERS",
+    "HUB_KAFKA__SECURITY_PROTOCOL",
+    "HUB_KAFKA__SASL_MECHANISM",
+    "HUB_KAFKA__USERNAME",
+    "HUB_KAFKA__PASSWORD",
+)
+"""How the test command reaches the broker (the admin's credentials when it runs with
+SASL, from ``hub broker admin-env``)."""
+BROKER_ENV = (
+    "HUB_BROKER__SASL",
+    "HUB_BROKER__PORT",
+    "HUB_BROKER__CONTROLLER_PORT",
+    "HUB_BROKER__STATE_DIR",
+)
+"""Which local broker the test command started (for tests that run ``hub demo``)."""
+KAFKA_CLIENT = {
+    name.removeprefix("HUB_KAFKA__").lower(): os.environ[name]
+    for name in KAFKA_CLIENT_ENV
+    if name in os.environ
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,9 +51,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_hub_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Keep the developer's HUB_* variables out of tests (except the broker address)."""
+    """Keep the developer's HUB_* variables out of tests (except how to reach Kafka)."""
     for name in list(os.environ):
-        if name.startswith("HUB_") and name != "HUB_KAFKA__BOOTSTRAP_SERVERS":
+        if name.startswith("HUB_") and name not in KAFKA_CLIENT_ENV + BROKER_ENV:
             monkeypatch.delenv(name)
     return
 
@@ -59,7 +80,9 @@ def kafka_up() -> str:
 @pytest.fixture
 def kafka_settings(kafka_up: str) -> KafkaSettings:
     """Settings with a topic prefix of this test's own."""
-    return KafkaSettings(bootstrap_servers=kafka_up, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+    return KafkaSettings.model_validate(
+        KAFKA_CLIENT | {"bootstrap_servers": kafka_up, "topic_prefix": f"t{uuid.uuid4().hex[:10]}."}
+    )
 
 
 @pytest.fixture

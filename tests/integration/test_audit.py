@@ -37,10 +37,13 @@ async def routed_log(
 
 
 async def copy_log(
-    specs: list[TopicSpec], log: dict[int, list[tuple[int, bytes]]], change: str
+    base: KafkaSettings,
+    specs: list[TopicSpec],
+    log: dict[int, list[tuple[int, bytes]]],
+    change: str,
 ) -> KafkaSettings:
     """Write the log to a fresh prefix with one record edited, removed or swapped."""
-    kafka = KafkaSettings(topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+    kafka = base.model_copy(update={"topic_prefix": f"t{uuid.uuid4().hex[:10]}."})
     await apply_topics([s for s in specs if s.name == "hub.decisions"], kafka)
     partition, records = max(log.items(), key=lambda item: len(item[1]))
     values = [v for _o, v in records]
@@ -78,7 +81,7 @@ class TestAudit:
         intact = await verify_log(hub_topics)
         assert intact.breaks == ()
         assert intact.records == 8
-        kafka = await copy_log(topic_specs, log, change)
+        kafka = await copy_log(hub_topics, topic_specs, log, change)
         try:
             report = await verify_log(kafka)
             assert len(report.breaks) == 1

@@ -61,6 +61,8 @@ async def test_broker_down_gives_503_and_the_retry_lands_exactly_once(
         HUB_CONNECTORS__PUBLISH_TIMEOUT_S="3",
         HUB_CONNECTORS__RETRY_AFTER_S="2",
         HUB_KAFKA__REQUEST_TIMEOUT_MS="3000",
+        # This test's own broker is a plain one, whatever the shared broker is.
+        HUB_KAFKA__SECURITY_PROTOCOL="PLAINTEXT",
     )
     token = hub_command("partners", "add", "police", env=env).strip().splitlines()[-1]
     port = free_port()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from hub.settings import BrokerSettings, KafkaSettings, MonitorSettings
 from schemas.common import Area, ConsentStatus, Partner, RiskLevel, SubjectRole
 from schemas.outcome import Outcome, OutcomeRecorded
 from schemas.routed import MessageRouted
-from tests.conftest import BOOTSTRAP
+from tests.conftest import BOOTSTRAP, KAFKA_CLIENT
 from tests.factories import consent, envelope, risk, subject
 from tests.integration.routerkit import hub_for, produce, read_topic, running_router
 
@@ -86,6 +87,17 @@ def kafka_tool_lag(group: str) -> dict[tuple[str, int], int | None]:
     libs = LocalBroker(BrokerSettings()).libs_dir()
     assert libs.is_dir(), f"no Kafka jars at {libs}: ./dev test installs them"
     command = [java, "-cp", f"{libs}/*", TOOL, "--bootstrap-server", BOOTSTRAP]
+    if KAFKA_CLIENT.get("security_protocol", "PLAINTEXT").startswith("SASL"):
+        # The test command's broker runs with SASL: the tool logs in as the admin too.
+        config = Path(tempfile.mkdtemp()) / "admin.properties"
+        config.write_text(
+            f"security.protocol={KAFKA_CLIENT['security_protocol']}\n"
+            f"sasl.mechanism={KAFKA_CLIENT.get('sasl_mechanism', 'SCRAM-SHA-256')}\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{KAFKA_CLIENT["username"]}" password="{KAFKA_CLIENT["password"]}";\n'
+        )
+        config.chmod(0o600)
+        command += ["--command-config", str(config)]
     done = subprocess.run(
         [*command, "--describe", "--group", group],
         capture_output=True,

@@ -14,7 +14,23 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 class TestCommandLine:
-    @pytest.mark.parametrize("group", ["broker", "topics"])
+    @pytest.mark.parametrize(
+        "group",
+        [
+            "broker",
+            "topics",
+            "keys",
+            "router",
+            "connectors",
+            "partners",
+            "policy",
+            "audit",
+            "schemas",
+            "monitor",
+            "security",
+            "teams",
+        ],
+    )
     def test_every_group_has_help(self, group: str) -> None:
         """Each subcommand group answers --help with exit status 0."""
         done = run(group, "--help")

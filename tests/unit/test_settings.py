@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from hub.settings import BrokerSettings, HubSettings, KafkaSettings
 class TestSettings:
     def test_defaults_point_at_the_local_broker(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Without environment the hub talks to the local broker in plaintext."""
-        monkeypatch.delenv("HUB_KAFKA__BOOTSTRAP_SERVERS", raising=False)
+        for name in list(os.environ):
+            if name.startswith("HUB_"):
+                monkeypatch.delenv(name)
         settings = HubSettings()
         assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
         assert settings.kafka.security_protocol == "PLAINTEXT"
