@@ -20,7 +20,8 @@ from hub.local_broker import LocalBroker
 from hub.logging import configure_logging
 from hub.policy import Policy, load_policy
 from hub.routing import RouterContext
-from hub.settings import HubSettings
+from hub.security import SecretStore, principal_settings
+from hub.settings import HubSettings, KafkaSettings
 from hub.signing import Verifier
 from hub.sla import SlaCalendar
 from schemas.common import Area, Partner
@@ -40,6 +41,17 @@ class Hub:
     def local_broker(self) -> LocalBroker:
         """Return the manager of the local development broker."""
         return LocalBroker(self.settings.broker)
+
+    def kafka_as(self, principal: str) -> KafkaSettings:
+        """How the component ``principal`` reaches Kafka.
+
+        With ``HUB_SECURITY__PER_COMPONENT`` each component logs in as its own principal
+        (least privilege); otherwise every component uses the process's credentials.
+        """
+        security = self.settings.security
+        if not security.per_component:
+            return self.settings.kafka
+        return principal_settings(self.settings.kafka, principal, SecretStore(security.secrets_dir))
 
     def keyring(self) -> Keyring:
         """The keyring of this process."""

@@ -191,6 +191,26 @@ class MonitorSettings(_Section):
     )
 
 
+class SecuritySettings(_Section):
+    """Kafka principals: who each component authenticates as (docs/security.md)."""
+
+    principals_file: Path = Field(
+        PROJECT_ROOT / "deploy" / "principals.yaml", description="The declarative principals."
+    )
+    secrets_dir: Path = Field(
+        PROJECT_ROOT / ".hub" / "secrets" / "kafka",
+        description="One password file per principal (mode 0600), from `hub security apply`.",
+    )
+    per_component: bool = Field(
+        default=False,
+        description=(
+            "Each component authenticates as its own principal with the password in "
+            "secrets_dir (router, connector-<partner>, team-<area>, monitor); off: every "
+            "component uses HUB_KAFKA__USERNAME/PASSWORD."
+        ),
+    )
+
+
 class HubSettings(BaseSettings):
     """Every setting of every hub component, read from ``HUB_*`` variables."""
 
@@ -211,4 +231,5 @@ class HubSettings(BaseSettings):
     connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
     teams: TeamSettings = Field(default_factory=TeamSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)

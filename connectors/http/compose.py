@@ -30,12 +30,16 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
     """Everything the ingest app needs."""
     s = hub.settings
     c = s.connectors
+    # Each partner's producer and ledger reader log in as that partner's principal when
+    # components have principals of their own (a partner's may write only its topic).
+    identity = {p: hub.kafka_as(f"connector-{p.value}") for p in partners}
+    readers = identity if s.security.per_component else {}
     return IngestDeps(
         credentials=CredentialStore(c.credentials_file),
-        ledger=Ledger(s.kafka, partners),
+        ledger=Ledger(s.kafka, partners, readers=readers),
         publishers={
             p: TransactionalPublisher(
-                s.kafka, f"connector-{p.value}-{c.instance}", timeout_s=c.publish_timeout_s
+                identity[p], f"connector-{p.value}-{c.instance}", timeout_s=c.publish_timeout_s
             )
             for p in partners
         },

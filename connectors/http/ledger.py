@@ -62,9 +62,11 @@ class Ledger:
     _messages: dict[UUID, MessageStatus] = field(default_factory=dict)
     _pending_decisions: dict[UUID, dict[str, object]] = field(default_factory=dict)
     _in_flight: set[tuple[str, str, str]] = field(default_factory=set)
+    readers: dict[Partner, KafkaSettings] = field(default_factory=dict)
+    """Per-partner identities (a principal each); empty: the app's one identity."""
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-    _consumer: AIOKafkaConsumer | None = None
-    _task: asyncio.Task[None] | None = None
+    _consumers: list[AIOKafkaConsumer] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     synced: asyncio.Event = field(default_factory=asyncio.Event)
 
     # ------------------------------------------------------------------ queries
@@ -126,59 +128,69 @@ class Ledger:
         found.decided_at = datetime.fromisoformat(str(decided)) if decided else None
 
     # ------------------------------------------------------------------ feed
-    def topics(self) -> list[str]:
-        """The logical topics the ledger reads."""
-        return [f"partner.{p.value}.inbound" for p in self.partners] + [DECISIONS]
+    def sources(self) -> list[tuple[KafkaSettings, list[str]]]:
+        """Which identity reads which logical topics.
+
+        With one identity for the app (development, tests) one consumer reads every
+        partner's inbound topic and ``hub.decisions``. With a principal per partner
+        (``readers``), each reads only its own inbound topic, and the first also reads
+        the decisions: a partner's principal may read nothing of another partner.
+        """
+        if not self.readers:
+            topics = [f"partner.{p.value}.inbound" for p in self.partners] + [DECISIONS]
+            return [(self.kafka, topics)]
+        out = []
+        for index, (partner, kafka) in enumerate(sorted(self.readers.items())):
+            topics = [f"partner.{partner.value}.inbound"] + ([DECISIONS] if index == 0 else [])
+            out.append((kafka, topics))
+        return out
 
     async def start(self) -> None:
         """Start tailing; :meth:`sync` waits until it has caught up."""
-        consumer = make_consumer(self.kafka, "connectors-ledger", read_committed=True)
-        with kafka_errors("starting the ledger"):
-            await consumer.start()
-            partitions = await partitions_of(consumer, [self.kafka.topic(t) for t in self.topics()])
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-        self._consumer = consumer
-        self._task = asyncio.create_task(self._tail(), name="ledger-tail")
+        for kafka, topics in self.sources():
+            consumer = make_consumer(kafka, "connectors-ledger", read_committed=True)
+            with kafka_errors("starting the ledger"):
+                await consumer.start()
+                partitions = await partitions_of(consumer, [kafka.topic(t) for t in topics])
+                consumer.assign(partitions)
+                await consumer.seek_to_beginning(*partitions)
+            self._consumers.append(consumer)
+            self._tasks.append(asyncio.create_task(self._tail(consumer), name="ledger-tail"))
 
     async def stop(self) -> None:
         """Stop tailing."""
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
+                await task
+        for consumer in self._consumers:
+            await consumer.stop()
+        self._tasks.clear()
+        self._consumers.clear()
 
     async def sync(self, timeout_s: float = 60.0) -> None:
         """Wait until every committed inbound record up to now has been read."""
-        assert self._consumer is not None
         self.synced.clear()
-        consumer = self._consumer
         async with asyncio.timeout(timeout_s):
-            with kafka_errors("reading the ledger's end offsets"):
-                ends = await consumer.end_offsets(list(consumer.assignment()))
-            while True:
-                behind = False
+            for consumer in self._consumers:
+                with kafka_errors("reading the ledger's end offsets"):
+                    ends = await consumer.end_offsets(list(consumer.assignment()))
                 for tp, end in ends.items():
-                    with kafka_errors("reading the ledger position"):
-                        if await consumer.position(tp) < end:
-                            behind = True
-                            break
-                if not behind:
-                    break
-                await asyncio.sleep(0.1)
+                    while True:
+                        with kafka_errors("reading the ledger position"):
+                            if await consumer.position(tp) >= end:
+                                break
+                        await asyncio.sleep(0.1)
         self.synced.set()
         log.info("ledger_synced", messages=len(self._messages))
 
-    async def _tail(self) -> None:
-        assert self._consumer is not None
+    async def _tail(self, consumer: AIOKafkaConsumer) -> None:
         prefix = self.kafka.topic_prefix
         decisions = self.kafka.topic(DECISIONS)
         while True:
             try:
                 with kafka_errors("tailing the ledger"):
-                    batch = await self._consumer.getmany(timeout_ms=500, max_records=2000)
+                    batch = await consumer.getmany(timeout_ms=500, max_records=2000)
             except HubError as exc:
                 log.warning("ledger_tail_failed", error=str(exc)[:200])
                 await asyncio.sleep(1.0)

@@ -32,7 +32,9 @@ def run(
     settings = hub.settings
     monitor = settings.monitor
     config = uvicorn.Config(
-        monitor_app(lambda: build_collector(settings), monitor.interval_s),
+        monitor_app(
+            lambda: build_collector(settings, kafka=hub.kafka_as("monitor")), monitor.interval_s
+        ),
         host=host or monitor.host,
         port=port or monitor.port,
         log_config=None,
@@ -44,10 +46,11 @@ def run(
 
 def status() -> None:
     """Lag, consumer status, undecided messages and SLA per area, and the partner scorecard."""
-    settings = current_hub().settings
+    hub = current_hub()
+    settings = hub.settings
 
     async def collect() -> MonitorSnapshot:
-        async with build_collector(settings) as collector:
+        async with build_collector(settings, kafka=hub.kafka_as("monitor")) as collector:
             return await collector.sample(catch_up_budget_s=_ONE_SHOT_BUDGET_S)
 
     snapshot = asyncio.run(collect())

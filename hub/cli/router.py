@@ -19,7 +19,7 @@ def run() -> None:
     hub = current_hub()
     settings = hub.settings
     router = Router(
-        settings.kafka,
+        hub.kafka_as("router"),
         hub.router_context(),
         settings.router.state_dir,
         instance=settings.router.instance,

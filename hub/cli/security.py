@@ -14,8 +14,6 @@ from hub.bootstrap import Hub
 from hub.cli._common import current_hub, fail
 from hub.principals import Principal, load_principals_file
 from hub.security import (
-    DEFAULT_PRINCIPALS_FILE,
-    DEFAULT_SECRETS_DIR,
     SecretStore,
     apply_security,
     broker_acls,
@@ -27,16 +25,23 @@ from hub.topics import load_topics_file
 
 app = typer.Typer(help="Kafka principals, credentials and ACLs (deploy/principals.yaml).")
 
-FileOption = Annotated[Path, typer.Option("--file", help="The principals file.")]
+FileOption = Annotated[
+    Path | None, typer.Option("--file", help="The principals file (default: settings).")
+]
 SecretsOption = Annotated[
-    Path, typer.Option("--secrets-dir", help="Where principals' passwords are kept.")
+    Path | None,
+    typer.Option("--secrets-dir", help="Where principals' passwords are kept (default: settings)."),
 ]
 
 
-def _principals(hub: Hub, path: Path) -> list[Principal]:
+def _principals(hub: Hub, path: Path | None) -> list[Principal]:
     settings = hub.settings
     topics = load_topics_file(settings.topics.file, settings.topics.profile)
-    return load_principals_file(path, [t.name for t in topics])
+    return load_principals_file(path or settings.security.principals_file, [t.name for t in topics])
+
+
+def _store(hub: Hub, directory: Path | None) -> SecretStore:
+    return SecretStore(directory or hub.settings.security.secrets_dir)
 
 
 def _admin_kafka(hub: Hub) -> KafkaSettings:
@@ -49,8 +54,8 @@ def _admin_kafka(hub: Hub) -> KafkaSettings:
 
 @app.command()
 def apply(
-    file: FileOption = DEFAULT_PRINCIPALS_FILE,
-    secrets_dir: SecretsOption = DEFAULT_SECRETS_DIR,
+    file: FileOption = None,
+    secrets_dir: SecretsOption = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Also remove ACLs the file does not grant.")
     ] = False,
@@ -61,7 +66,7 @@ def apply(
     principals = _principals(hub, file)
     changes = asyncio.run(
         apply_security(
-            principals, _admin_kafka(hub), SecretStore(secrets_dir), prune=prune, dry_run=dry_run
+            principals, _admin_kafka(hub), _store(hub, secrets_dir), prune=prune, dry_run=dry_run
         )
     )
     table = Table(title="principals" + (" (dry run)" if dry_run else ""))
@@ -78,7 +83,7 @@ def apply(
 
 
 @app.command()
-def check(file: FileOption = DEFAULT_PRINCIPALS_FILE) -> None:
+def check(file: FileOption = None) -> None:
     """Validate the principals file against the topics file, without touching Kafka."""
     principals = _principals(current_hub(), file)
     grants = sum(len(p.grants) for p in principals)
@@ -86,7 +91,7 @@ def check(file: FileOption = DEFAULT_PRINCIPALS_FILE) -> None:
 
 
 @app.command()
-def acls(file: FileOption = DEFAULT_PRINCIPALS_FILE) -> None:
+def acls(file: FileOption = None) -> None:
     """List the ACLs the broker holds for the file's principals."""
     hub = current_hub()
     held = asyncio.run(broker_acls(_admin_kafka(hub), _principals(hub, file)))
@@ -97,11 +102,11 @@ def acls(file: FileOption = DEFAULT_PRINCIPALS_FILE) -> None:
 @app.command()
 def credentials(
     principal: Annotated[str, typer.Argument(help="The principal, e.g. connector-police.")],
-    secrets_dir: SecretsOption = DEFAULT_SECRETS_DIR,
+    secrets_dir: SecretsOption = None,
 ) -> None:
     """Print HUB_KAFKA__USERNAME/PASSWORD lines for one principal (this shows a secret)."""
     hub = current_hub()
-    store = SecretStore(secrets_dir)
+    store = _store(hub, secrets_dir)
     password = store.get(principal)
     if password is None and hub.settings.broker.sasl:
         admin = hub.local_broker().admin_kafka_settings()
@@ -115,14 +120,14 @@ def credentials(
 @app.command()
 def rotate(
     principal: Annotated[str, typer.Argument(help="The principal, e.g. connector-police.")],
-    file: FileOption = DEFAULT_PRINCIPALS_FILE,
-    secrets_dir: SecretsOption = DEFAULT_SECRETS_DIR,
+    file: FileOption = None,
+    secrets_dir: SecretsOption = None,
 ) -> None:
     """Issue a new password for one principal; restart its processes with the new one."""
     hub = current_hub()
     found = {p.name: p for p in _principals(hub, file)}
     if principal not in found:
         raise fail(f"unknown principal {principal} (known: {', '.join(sorted(found))})")
-    store = SecretStore(secrets_dir)
+    store = _store(hub, secrets_dir)
     asyncio.run(rotate_credential(found[principal], _admin_kafka(hub), store))
     print(f"{principal}: new password stored in {store.path(principal)}")

@@ -31,6 +31,8 @@ from hub.demo.traffic import PartnerRequest, generate_day
 from hub.errors import HubError
 from hub.kafka import kafka_errors, make_consumer, partitions_of
 from hub.keys import init_keyring
+from hub.principals import load_principals_file
+from hub.security import SecretStore, apply_security
 from hub.topics import apply_topics, load_topics_file
 from schemas.common import Area, Partner
 from schemas.decision import DecisionRecorded
@@ -59,9 +61,9 @@ class DemoOptions:
     keep: bool
 
 
-def _env(hub: Hub) -> dict[str, str]:
+def _env(hub: Hub, *, per_component: bool) -> dict[str, str]:
     s = hub.settings
-    return {
+    env = {
         **os.environ,
         "HUB_KAFKA__BOOTSTRAP_SERVERS": s.kafka.bootstrap_servers,
         "HUB_KAFKA__TOPIC_PREFIX": s.kafka.topic_prefix,
@@ -70,6 +72,23 @@ def _env(hub: Hub) -> dict[str, str]:
         "HUB_CONNECTORS__STATE_DIR": str(s.connectors.state_dir),
         "HUB_LOGGING__LEVEL": "WARNING",
     }
+    if per_component:
+        # Least privilege: the router logs in as `router`, each partner's producer as
+        # `connector-<partner>`, with the passwords `hub security apply` issued.
+        env["HUB_SECURITY__PER_COMPONENT"] = "true"
+        env["HUB_SECURITY__SECRETS_DIR"] = str(s.security.secrets_dir)
+    return env
+
+
+def _secure(hub: Hub) -> bool:
+    """Issue every principal's credential and ACLs when the broker runs with SASL."""
+    s = hub.settings
+    if not s.kafka.security_protocol.startswith("SASL"):
+        return False
+    topics = load_topics_file(s.topics.file, s.topics.profile)
+    principals = load_principals_file(s.security.principals_file, [t.name for t in topics])
+    asyncio.run(apply_security(principals, s.kafka, SecretStore(s.security.secrets_dir)))
+    return True
 
 
 @contextlib.contextmanager
@@ -178,11 +197,12 @@ def run_demo(hub: Hub, options: DemoOptions) -> tuple[Outcome, list[DecisionReco
     s = hub.settings
     hub.local_broker().start()
     asyncio.run(apply_topics(load_topics_file(s.topics.file, s.topics.profile), s.kafka))
+    per_component = _secure(hub)
     init_keyring(s.crypto.keys_dir)
     store = CredentialStore(s.connectors.credentials_file)
     tokens = {p: store.add(p) for p in Partner}
     requests = generate_day(options.day, seed=options.seed, scale=options.scale)
-    env = _env(hub)
+    env = _env(hub, per_component=per_component)
     logs = s.router.state_dir.parent / "demo"
     outcome = Outcome()
     started = time.monotonic()

@@ -20,7 +20,7 @@ import structlog
 from hub.errors import HubError
 from hub.monitor.collector import Clock, Collector
 from hub.monitor.snapshot import MonitorSnapshot
-from hub.settings import HubSettings
+from hub.settings import HubSettings, KafkaSettings
 
 __all__ = ["MonitorState", "build_collector", "run_monitor", "sample_forever"]
 
@@ -50,12 +50,19 @@ class MonitorState:
         self.last_error_at = at
 
 
-def build_collector(settings: HubSettings, clock: Clock | None = None) -> Collector:
-    """The collector for these settings (the composition root calls this)."""
+def build_collector(
+    settings: HubSettings, clock: Clock | None = None, kafka: KafkaSettings | None = None
+) -> Collector:
+    """The collector for these settings (the composition root calls this).
+
+    ``kafka`` is the monitor's own identity when components have principals of their
+    own; by default the process's Kafka settings.
+    """
     zone = ZoneInfo(settings.sla.timezone)
+    kafka = kafka or settings.kafka
     if clock is None:
-        return Collector(settings.kafka, settings.monitor, zone)
-    return Collector(settings.kafka, settings.monitor, zone, clock=clock)
+        return Collector(kafka, settings.monitor, zone)
+    return Collector(kafka, settings.monitor, zone, clock=clock)
 
 
 async def sample_forever(
