@@ -107,7 +107,7 @@ _NAME = r"^[a-z][a-z0-9-]*[a-z0-9]$"
 def known_principals() -> frozenset[str]:
     """Every principal name the hub's components use."""
     return frozenset(
-        {"admin", "router", "monitor", "policy-simulate"}
+        {"admin", "router", "monitor", "policy-simulate", "connectors-status"}
         | {f"connector-{p.value}" for p in Partner}
         | {f"team-{a.value}" for a in Area}
     )

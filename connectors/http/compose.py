@@ -36,7 +36,12 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
     readers = identity if s.security.per_component else {}
     return IngestDeps(
         credentials=CredentialStore(c.credentials_file),
-        ledger=Ledger(s.kafka, partners, readers=readers),
+        ledger=Ledger(
+            s.kafka,
+            partners,
+            readers=readers,
+            status_reader=hub.kafka_as("connectors-status") if readers else None,
+        ),
         publishers={
             p: TransactionalPublisher(
                 identity[p], f"connector-{p.value}-{c.instance}", timeout_s=c.publish_timeout_s

@@ -64,6 +64,8 @@ class Ledger:
     _in_flight: set[tuple[str, str, str]] = field(default_factory=set)
     readers: dict[Partner, KafkaSettings] = field(default_factory=dict)
     """Per-partner identities (a principal each); empty: the app's one identity."""
+    status_reader: KafkaSettings | None = None
+    """The identity that reads ``hub.decisions`` when partners have principals."""
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _consumers: list[AIOKafkaConsumer] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -133,16 +135,15 @@ class Ledger:
 
         With one identity for the app (development, tests) one consumer reads every
         partner's inbound topic and ``hub.decisions``. With a principal per partner
-        (``readers``), each reads only its own inbound topic, and the first also reads
-        the decisions: a partner's principal may read nothing of another partner.
+        (``readers``), each reads only its own inbound topic, and ``status_reader``
+        (the ``connectors-status`` principal) reads the decisions: a partner's principal
+        may read nothing of another partner's.
         """
         if not self.readers:
             topics = [f"partner.{p.value}.inbound" for p in self.partners] + [DECISIONS]
             return [(self.kafka, topics)]
-        out = []
-        for index, (partner, kafka) in enumerate(sorted(self.readers.items())):
-            topics = [f"partner.{partner.value}.inbound"] + ([DECISIONS] if index == 0 else [])
-            out.append((kafka, topics))
+        out = [(kafka, [f"partner.{p.value}.inbound"]) for p, kafka in self.readers.items()]
+        out.append((self.status_reader or self.kafka, [DECISIONS]))
         return out
 
     async def start(self) -> None:
