@@ -92,9 +92,8 @@ def client_options(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
     if settings.security_protocol.startswith("SASL"):
         options["sasl_mechanism"] = settings.sasl_mechanism
         options["sasl_plain_username"] = settings.username
-        options["sasl_plain_password"] = (
-            settings.password.get_secret_value() if settings.password else None
-        )
+        secret = settings.secret()
+        options["sasl_plain_password"] = secret.get_secret_value() if secret else None
     return options
 
 

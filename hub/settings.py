@@ -38,6 +38,17 @@ class KafkaSettings(_Section):
     )
     username: str | None = Field(None, description="SASL principal of this component.")
     password: SecretStr | None = Field(None, description="SASL password of this component.")
+    password_file: Path | None = Field(
+        None, description="A file holding the SASL password (a container secret), if no password."
+    )
+
+    def secret(self) -> SecretStr | None:
+        """The SASL password: ``password``, else the first line of ``password_file``."""
+        if self.password is not None:
+            return self.password
+        if self.password_file is not None:
+            return SecretStr(self.password_file.read_text().strip())
+        return None
     topic_prefix: str = Field(
         "",
         description="Prefix added to every topic and group name; tests use it to isolate runs.",

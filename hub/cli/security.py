@@ -18,7 +18,10 @@ from hub.security import (
     apply_security,
     broker_acls,
     credential_env,
+    new_password,
+    read_secret,
     rotate_credential,
+    write_secret,
 )
 from hub.settings import KafkaSettings
 from hub.topics import load_topics_file
@@ -131,3 +134,36 @@ def rotate(
     store = _store(hub, secrets_dir)
     asyncio.run(rotate_credential(found[principal], _admin_kafka(hub), store))
     print(f"{principal}: new password stored in {store.path(principal)}")
+
+
+@app.command(name="compose-files")
+def compose_files(
+    out: Annotated[Path, typer.Option(help="Where compose.yaml reads its secrets.")] = Path(
+        ".hub/compose"
+    ),
+) -> None:
+    """Write the Kafka admin secrets compose.yaml mounts (kept if they exist; mode 0600)."""
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    admin_file = out / "kafka_admin"
+    if not admin_file.exists():
+        write_secret(admin_file, new_password() + "\n")
+    password = read_secret(admin_file)
+    write_secret(
+        out / "kafka_jaas.conf",
+        "sasl_plaintext.KafkaServer {\n"
+        "  org.apache.kafka.common.security.scram.ScramLoginModule required\n"
+        f'  username="admin" password="{password}";\n'
+        "};\n"
+        "controller.KafkaServer {\n"
+        "  org.apache.kafka.common.security.plain.PlainLoginModule required\n"
+        f'  username="admin" password="{password}" user_admin="{password}";\n'
+        "};\n",
+    )
+    write_secret(
+        out / "kafka_client.properties",
+        "security.protocol=SASL_PLAINTEXT\n"
+        "sasl.mechanism=SCRAM-SHA-256\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="admin" password="{password}";\n',
+    )
+    print(f"compose secrets in {out}: kafka_admin, kafka_jaas.conf, kafka_client.properties")

@@ -33,6 +33,7 @@ def brokers(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
         n: s
         for n, s in compose["services"].items()
         if str(s.get("image", "")).startswith("apache/kafka:")
+        and "KAFKA_NODE_ID" in s.get("environment", {})
     }
 
 
@@ -129,3 +130,40 @@ class TestPrometheus:
             for rule in group["rules"]:
                 for metric in re.findall(r"hub_[a-z_]+", rule["expr"]):
                     assert metric in documented, metric
+
+
+class TestSecuredCluster:
+    def test_brokers_authenticate_and_deny_by_default(self, compose: dict[str, Any]) -> None:
+        """SASL/SCRAM for clients, PLAIN on the controller, admin-only super user, deny."""
+        for service in brokers(compose).values():
+            env = service["environment"]
+            assert env["KAFKA_LISTENERS"].startswith("SASL_PLAINTEXT://")
+            assert env["KAFKA_ADVERTISED_LISTENERS"].startswith("SASL_PLAINTEXT://")
+            assert env["KAFKA_SUPER_USERS"] == "User:admin"
+            assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+            assert env["KAFKA_SASL_MECHANISM_CONTROLLER_PROTOCOL"] == "PLAIN"
+            assert "kafka_jaas" in service["secrets"]
+            init = service["depends_on"]
+            assert all(v["condition"] == "service_completed_successfully" for v in init.values())
+
+    def test_every_broker_is_formatted_with_the_admin_user(self, compose: dict[str, Any]) -> None:
+        """Each broker's volume is formatted with --add-scram for admin before it starts."""
+        for name, service in brokers(compose).items():
+            init_name = next(iter(service["depends_on"]))
+            init = compose["services"][init_name]
+            assert "--add-scram" in init["command"][0]
+            assert init["volumes"] == service["volumes"], name
+
+    def test_components_log_in_as_their_own_principals(self, compose: dict[str, Any]) -> None:
+        """Long-running hub services use per-component principals from the security job."""
+        security = compose["services"]["security"]
+        assert security["command"] == ["security", "apply"]
+        for name in ("router", "connectors", "monitor"):
+            service = compose["services"][name]
+            env = service["environment"]
+            assert env["HUB_SECURITY__PER_COMPONENT"] == "true"
+            assert "HUB_KAFKA__USERNAME" not in env, name
+            assert any(v.startswith("hub-secrets:") for v in service["volumes"]), name
+            assert (
+                service["depends_on"]["security"]["condition"] == "service_completed_successfully"
+            )
