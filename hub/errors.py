@@ -16,6 +16,11 @@ boundary with ``raise ... from exc`` and never leak past it::
     │   ├── KafkaUnavailableError  (retriable) the cluster cannot be reached now
     │   ├── KafkaAuthorizationError            the principal lacks an ACL
     │   └── ProducerFencedError                a newer instance owns this transactional id
+    ├── AccountError (also ValueError)         a team account cannot be created as asked
+    ├── OutcomeError                           a team outcome cannot be recorded
+    │   ├── NotInQueueError                    no such message in the area's queue
+    │   ├── AlreadyDecidedError                decided already; a decision is recorded once
+    │   └── DecisionInProgressError            someone else is recording one right now
     └── MessageError                           one message cannot be processed
         ├── PermanentMessageError              goes to hub.dlq, never retried
         │   ├── DecodeError                    bytes are not the expected encoding
@@ -84,6 +89,26 @@ class KafkaAuthorizationError(KafkaError):
 
 class ProducerFencedError(KafkaError):
     """Another process started the same transactional id; this one must stop using it."""
+
+
+class AccountError(HubError, ValueError):
+    """A team account cannot be created as asked (invalid or taken username)."""
+
+
+class OutcomeError(HubError):
+    """An outcome cannot be recorded for this queue row."""
+
+
+class NotInQueueError(OutcomeError):
+    """No such message in this area's queue."""
+
+
+class AlreadyDecidedError(OutcomeError):
+    """The message was already decided; a decision is recorded once."""
+
+
+class DecisionInProgressError(OutcomeError):
+    """Someone else is recording a decision on this message right now."""
 
 
 class MessageError(HubError):

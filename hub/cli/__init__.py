@@ -22,6 +22,7 @@ from hub.cli import (
     router,
     schemas,
     security,
+    teams,
     topics,
 )
 from hub.cli._common import run_guarded
@@ -44,6 +45,7 @@ app.add_typer(schemas.app, name="schemas")
 app.add_typer(audit.app, name="audit")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(security.app, name="security")
+app.add_typer(teams.app, name="teams")
 app.command(name="status")(monitor.status)
 app.command(name="demo")(demo.demo)
 

@@ -1,0 +1,122 @@
+"""``hub teams serve|add-user|add-client``: the team queue web app and its accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from hub.cli._async import serve_http
+from hub.cli._common import current_hub, fail, run_guarded
+from schemas.common import Area
+
+app = typer.Typer(help="The team queue: web app and API, practitioner accounts, API clients.")
+
+
+def _area(text: str) -> Area:
+    try:
+        return Area(text)
+    except ValueError:
+        raise fail(f"unknown area {text!r}; areas: {', '.join(a.value for a in Area)}") from None
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
+) -> None:
+    """Serve the team queue pages and API, and consume the areas' routes, until SIGTERM."""
+    from hub.teams.app import create_app  # noqa: PLC0415 -- heavy, only for this command
+    from hub.teams.compose import team_deps  # noqa: PLC0415
+
+    hub = current_hub()
+    t = hub.settings.teams
+    config = uvicorn.Config(
+        create_app(team_deps(hub)),
+        host=host or t.host,
+        port=port or t.port,
+        log_config=None,
+        access_log=False,
+        limit_concurrency=1000,
+        timeout_graceful_shutdown=30,
+    )
+    serve_http(config)
+
+
+@app.command(name="add-user")
+def add_user(
+    username: Annotated[str, typer.Argument(help="Sign-in name: letters, digits, '.', '_', '-'.")],
+    area: Annotated[str, typer.Argument(help="The area whose queue they work, e.g. mash.")],
+) -> None:
+    """Create a practitioner; the generated password is printed once, alone on the last line."""
+    from hub.teams.accounts import AccountStore  # noqa: PLC0415
+    from hub.teams.compose import accounts_file  # noqa: PLC0415
+
+    which = _area(area)
+    store = AccountStore(accounts_file(current_hub().settings.teams))
+    try:
+        password = store.add_user(username, which)
+    finally:
+        store.close()
+    print(f"practitioner {username.strip().lower()} of {which.value} created; the password")
+    print("is shown only now: give it to them safely.")
+    print(password)
+
+
+@app.command(name="add-client")
+def add_client(
+    area: Annotated[str, typer.Argument(help="The area the client may read and decide for.")],
+) -> None:
+    """Issue an API token for a case-management system; printed once, alone on the last line."""
+    from hub.teams.accounts import AccountStore  # noqa: PLC0415
+    from hub.teams.compose import accounts_file  # noqa: PLC0415
+
+    which = _area(area)
+    store = AccountStore(accounts_file(current_hub().settings.teams))
+    try:
+        token = store.add_client(which)
+    finally:
+        store.close()
+    print(f"API client token issued for {which.value}; it is shown only now, store it safely:")
+    print(token)
+
+
+@app.command(name="disable-user")
+def disable_user(
+    username: Annotated[str, typer.Argument(help="The practitioner to stop.")],
+) -> None:
+    """Stop a practitioner signing in; their open sessions end on their next request."""
+    from hub.teams.accounts import AccountStore  # noqa: PLC0415
+    from hub.teams.compose import accounts_file  # noqa: PLC0415
+
+    store = AccountStore(accounts_file(current_hub().settings.teams))
+    try:
+        found = store.disable_user(username)
+    finally:
+        store.close()
+    if not found:
+        raise fail(f"no user {username.strip().lower()!r}")
+    print(f"practitioner {username.strip().lower()} disabled")
+
+
+@app.command(name="revoke-client")
+def revoke_client(
+    client_id: Annotated[str, typer.Argument(help="The id part of a token: hubt_<id>.<secret>.")],
+) -> None:
+    """Revoke an API token at once."""
+    from hub.teams.accounts import AccountStore  # noqa: PLC0415
+    from hub.teams.compose import accounts_file  # noqa: PLC0415
+
+    store = AccountStore(accounts_file(current_hub().settings.teams))
+    try:
+        found = store.revoke_client(client_id)
+    finally:
+        store.close()
+    if not found:
+        raise fail(f"no API client {client_id!r}")
+    print(f"API client {client_id} revoked")
+
+
+if __name__ == "__main__":  # ``python -m hub.cli.teams`` until ``hub teams`` is registered
+    raise SystemExit(run_guarded(app))

@@ -1,0 +1,152 @@
+"""The JSON API for case-management systems: an area's queue, one message, its outcome.
+
+Authenticated by a per-area bearer token (``hub teams add-client <area>``). Errors
+are RFC 9457 problem details: ``401`` no or unknown token, ``403`` another area's
+path, ``404`` no such message in this area's queue, ``409`` already decided, ``422``
+invalid outcome (every field named; a blank rationale is refused), ``503`` with
+``Retry-After`` when Kafka did not take the outcome (nothing was recorded).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import structlog
+from fastapi import APIRouter, Query, Request
+
+from hub.errors import AlreadyDecidedError, DecisionInProgressError, KafkaError, NotInQueueError
+from hub.teams.auth import ApiCaller, ProblemError, deps_of
+from hub.teams.content import try_open
+from hub.teams.deps import TeamDeps
+from hub.teams.outcomes import record_outcome
+from hub.teams.store import QueueItem, Status
+from hub.teams.views import MessageView, QueuePage, queue_entry
+from schemas.common import Area
+from schemas.outcome import OutcomeRecorded, RecordOutcome
+
+log = structlog.get_logger("hub.teams")
+
+Child = Annotated[
+    int, Query(ge=0, le=1000, description="Encompass: position of the child; else 0.")
+]
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or unknown API token"},
+    403: {"description": "The token is for another area"},
+}
+
+
+def api_router() -> APIRouter:
+    """The ``/api/v1`` routes."""
+    router = APIRouter(prefix="/api/v1", tags=["team queue"])
+
+    @router.get(
+        "/areas/{area}/queue",  # noqa: FAST003 -- `area` is read by api_area
+        response_model=QueuePage,
+        summary="An area's queue: undecided first, then oldest first",
+        responses={**_AUTH, 404: {"description": "Area not served here"}},
+    )
+    async def queue(
+        request: Request,
+        caller: ApiCaller,
+        status: Status = Status.UNDECIDED,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> QueuePage:
+        deps = deps_of(request)
+        items, total = deps.store.page(caller.area.value, status, limit=limit, offset=offset)
+        now = deps.clock()
+        return QueuePage(
+            area=caller.area,
+            status=status.value,
+            total=total,
+            limit=limit,
+            offset=offset,
+            items=tuple(queue_entry(i, deps.calendar, now) for i in items),
+        )
+
+    @router.get(
+        "/areas/{area}/messages/{message_id}",  # noqa: FAST003 -- `area` is read by api_area
+        response_model=MessageView,
+        summary="One message of the area's queue, decrypted",
+        responses={**_AUTH, 404: {"description": "Not in this area's queue"}},
+    )
+    async def message(
+        request: Request, caller: ApiCaller, message_id: str, child: Child = 0
+    ) -> MessageView:
+        deps = deps_of(request)
+        item = _item(deps, caller.area, message_id, child)
+        return _open(deps, item, caller.name)
+
+    @router.post(
+        "/areas/{area}/messages/{message_id}/outcome",  # noqa: FAST003 -- `area` is read by api_area
+        status_code=201,
+        response_model=OutcomeRecorded,
+        summary="Record the area's decision; written to team.outcomes",
+        responses={
+            **_AUTH,
+            404: {"description": "Not in this area's queue"},
+            409: {"description": "Already decided, or a decision is being recorded"},
+            422: {"description": "Invalid outcome: every error by field"},
+            503: {"description": "Kafka did not take it; nothing recorded. Retry later"},
+        },
+    )
+    async def outcome(
+        request: Request,
+        caller: ApiCaller,
+        message_id: str,
+        command: RecordOutcome,
+        child: Child = 0,
+    ) -> OutcomeRecorded:
+        deps = deps_of(request)
+        item = _item(deps, caller.area, message_id, child)
+        if command.message_id != item.message_id:
+            raise ProblemError(
+                422,
+                "Unprocessable Content",
+                "The outcome is for another message than the path names.",
+                errors=[{"field": "message_id", "message": "must equal the message in the path"}],
+            )
+        try:
+            return await record_outcome(
+                deps.store, deps.publisher, item, command, decided_by=caller.name, clock=deps.clock
+            )
+        except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
+            raise ProblemError(409, "Conflict", f"{exc}.") from None
+        except KafkaError:
+            raise ProblemError(
+                503,
+                "Service Unavailable",
+                "Kafka did not take the outcome; nothing was recorded. Retry later.",
+                headers={"Retry-After": str(deps.retry_after_s)},
+            ) from None
+
+    return router
+
+
+def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
+    try:
+        key = UUID(message_id)
+    except ValueError:
+        key = None
+    item = deps.store.get(area.value, key, child) if key is not None else None
+    if item is None:
+        raise ProblemError(404, "Not Found", "No such message in this area's queue.")
+    return item
+
+
+def _open(deps: TeamDeps, item: QueueItem, reader: str) -> MessageView:
+    routed = item.routed()
+    opened = try_open(routed, deps.keks.get(routed.area, {}))
+    if opened is None:
+        raise ProblemError(
+            500, "Internal Server Error", "The message does not open with this area's key."
+        )
+    log.info("message_opened", message_id=str(item.message_id), area=item.area, user=reader)
+    entry = queue_entry(item, deps.calendar, deps.clock())
+    return MessageView(
+        **dict(entry),
+        payload_type=routed.payload_type,
+        envelope=opened.envelope,
+        notice=opened.notice,
+    )

@@ -1,0 +1,69 @@
+"""What the team app needs, built once by :mod:`hub.teams.compose` (or by a test)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from hub.bootstrap import utc_now
+from hub.keys import SecretKey
+from hub.sla import SlaCalendar
+from hub.teams.accounts import AccountStore
+from hub.teams.outcomes import OutcomePublisher
+from hub.teams.ratelimit import SignInLimiter
+from hub.teams.sessions import SessionStore
+from hub.teams.store import QueueStore
+from schemas.common import Area
+
+
+class ManagedPublisher(OutcomePublisher, Protocol):
+    """An outcome publisher the app starts and stops with itself."""
+
+    async def start(self) -> None:
+        """Connect."""
+
+    async def stop(self) -> None:
+        """Flush and close."""
+
+
+class Consumer(Protocol):
+    """The area subscribers (:class:`~hub.teams.consumer.TeamConsumer`)."""
+
+    @property
+    def ready(self) -> bool:
+        """Every area's subscriber has joined its group."""
+
+    async def start(self) -> None:
+        """Start consuming."""
+
+    async def stop(self) -> None:
+        """Stop consuming."""
+
+
+@dataclass
+class TeamDeps:
+    """Everything the app uses; the app itself holds no other state."""
+
+    store: QueueStore
+    accounts: AccountStore
+    sessions: SessionStore
+    publisher: ManagedPublisher
+    consumer: Consumer | None
+    keks: Mapping[Area, Mapping[str, SecretKey]] = field(repr=False)
+    calendar: SlaCalendar
+    areas: tuple[Area, ...]
+    clock: Callable[[], datetime] = utc_now
+    limiter: SignInLimiter = field(default_factory=SignInLimiter)
+    secure_cookies: bool = False
+    retry_after_s: int = 5
+    hashing: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    """Bounds concurrent password hashes (each takes 32 MiB)."""
+
+    def close(self) -> None:
+        """Close the local files."""
+        self.store.close()
+        self.sessions.close()
+        self.accounts.close()

@@ -1,0 +1,84 @@
+"""The consumer's handler: one record of ``route.<area>`` in, one queue row stored.
+
+:func:`accept_routed` is a plain function of the record and the store, with no Kafka
+in it; :mod:`hub.teams.consumer` is the FastStream shim around it. It never decrypts:
+the content stays sealed until a practitioner opens the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from hub.errors import SchemaViolationError
+from hub.teams.store import Added, Incoming, QueueStore
+from schemas.common import Area
+from schemas.envelope import RoutingMetadata
+from schemas.routed import MessageRouted
+
+SCHOOL_AGE = range(4, 18)
+"""Ages (whole years) of the children Operation Encompass notifies schools about."""
+
+
+@dataclass(frozen=True)
+class RoutedRecord:
+    """A consumed record of ``route.<area>`` (only what the handler needs)."""
+
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+def parse_routed(value: bytes | None, area: Area) -> MessageRouted:
+    """The routed copy in ``value``, checked to be for ``area``.
+
+    Raises :class:`SchemaViolationError` naming the field, never quoting the input.
+    """
+    if value is None:
+        raise SchemaViolationError("value: empty record")
+    try:
+        routed = MessageRouted.model_validate_json(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        raise SchemaViolationError(f"{where}: {first['type']}") from exc
+    if routed.area is not area:
+        raise SchemaViolationError(f"area: {routed.area.value} on the {area.value} topic")
+    if routed.sealed is None and routed.payload is None:
+        raise SchemaViolationError("sealed: neither sealed nor clear content")
+    return routed
+
+
+def child_positions(routed: MessageRouted) -> tuple[int, ...]:
+    """The rows a routed copy may become: one per notified child for Encompass, else (0,)."""
+    if routed.payload_type != "encompass_notice":
+        return (0,)
+    return encompass_children(routed.metadata) or (0,)
+
+
+def encompass_children(meta: RoutingMetadata) -> tuple[int, ...]:
+    """Positions, in ``meta.subjects``, of the children the router writes a notice for."""
+    return tuple(
+        i
+        for i, s in enumerate(meta.subjects)
+        if s.is_child and s.age_years in SCHOOL_AGE and s.has_school
+    )
+
+
+def accept_routed(
+    store: QueueStore, area: Area, record: RoutedRecord, now: datetime
+) -> tuple[Added, UUID]:
+    """Store one routed record (idempotently); raise a permanent error for a bad one."""
+    routed = parse_routed(record.value, area)
+    assert record.value is not None  # parse_routed refuses an empty record
+    incoming = Incoming(
+        routed=routed,
+        routed_json=record.value.decode(),
+        partition=record.partition,
+        offset=record.offset,
+        child_positions=child_positions(routed),
+    )
+    return store.add(incoming, now), routed.message_id

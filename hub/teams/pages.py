@@ -1,0 +1,378 @@
+"""The practitioners' pages: sign in, the area's queue, one message, recording an outcome.
+
+Server-rendered HTML (Jinja2, autoescaped) with plain forms: no script is needed.
+Every form carries a CSRF token; the sign-in form's token is bound to a short-lived
+cookie (there is no session yet), the others to the session. Sign-in is rate-limited
+per username and per address, and the password check runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import math
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import jinja2
+import structlog
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from hub.errors import AlreadyDecidedError, DecisionInProgressError, KafkaError, NotInQueueError
+from hub.teams.accounts import Practitioner, verify_password
+from hub.teams.auth import (
+    PageArea,
+    PageError,
+    PageSession,
+    check_csrf,
+    current_session,
+    deps_of,
+    session_cookie_name,
+)
+from hub.teams.content import try_open
+from hub.teams.deps import TeamDeps
+from hub.teams.outcomes import record_outcome
+from hub.teams.sessions import Session
+from hub.teams.store import QueueItem, Status
+from hub.teams.validation import field_errors
+from hub.teams.views import (
+    AREA_NAMES,
+    CLOCK_NAMES,
+    OUTCOME_NAMES,
+    history_text,
+    local_time,
+    queue_entry,
+    words,
+)
+from schemas.common import Area
+from schemas.outcome import Outcome, RecordOutcome
+
+log = structlog.get_logger("hub.teams")
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SIGN_IN_COOKIE = "hub_team_sign_in"
+PAGE_SIZE = 25
+MAX_FORM_BYTES = 64 * 1024
+Child = Annotated[int, Query(ge=0, le=1000, description="Encompass: the child's position.")]
+
+
+def templates() -> Jinja2Templates:
+    """The page templates, autoescaped, failing on an undefined name."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        area_names=AREA_NAMES,
+        clock_names=CLOCK_NAMES,
+        outcome_names=OUTCOME_NAMES,
+        outcomes=list(Outcome),
+    )
+    env.filters.update(local_time=local_time, words=words, history_text=history_text)
+    return Jinja2Templates(env=env)
+
+
+def page_router(pages: Jinja2Templates) -> APIRouter:
+    """The HTML routes."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/")
+    async def home(request: Request) -> Response:
+        session = current_session(request)
+        target = "/sign-in" if session is None else _queue_url(session.area)
+        return RedirectResponse(target, status_code=303)
+
+    @router.get("/sign-in")
+    async def sign_in_form(request: Request) -> Response:
+        session = current_session(request)
+        if session is not None:
+            return RedirectResponse(_queue_url(session.area), status_code=303)
+        return _sign_in_page(pages, request)
+
+    @router.post("/sign-in")
+    async def sign_in(request: Request) -> Response:
+        return await _sign_in(pages, request)
+
+    @router.post("/sign-out")
+    async def sign_out(request: Request, session: PageSession) -> Response:
+        deps = deps_of(request)
+        check_csrf(session, (await _form(request)).get("csrf_token"))
+        cookie_name = session_cookie_name(deps)
+        deps.sessions.delete(request.cookies.get(cookie_name, ""))
+        log.info("signed_out", user=session.username, area=session.area.value)
+        response = RedirectResponse("/sign-in", status_code=303)
+        response.delete_cookie(cookie_name, path="/", secure=deps.secure_cookies, httponly=True)
+        return response
+
+    @router.get("/areas/{area}/queue")
+    async def queue(
+        request: Request,
+        area: PageArea,
+        session: PageSession,
+        status: Status = Status.UNDECIDED,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    ) -> Response:
+        deps = deps_of(request)
+        items, total = deps.store.page(
+            area.value, status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        now = deps.clock()
+        undecided, decided = deps.store.counts().get(area.value, (0, 0))
+        context = {
+            "session": session,
+            "area": area,
+            "status": status.value,
+            "entries": [queue_entry(i, deps.calendar, now) for i in items],
+            "total": total,
+            "page": page,
+            "pages": max(1, math.ceil(total / PAGE_SIZE)),
+            "undecided": undecided,
+            "decided": decided,
+        }
+        return pages.TemplateResponse(request, "queue.html", context)
+
+    @router.get("/areas/{area}/messages/{message_id}")
+    async def message(
+        request: Request,
+        area: PageArea,
+        session: PageSession,
+        message_id: str,
+        *,
+        child: Child = 0,
+        recorded: bool = False,
+    ) -> Response:
+        item = _item(deps_of(request), area, message_id, child)
+        banner = "The outcome was recorded." if recorded and item.decided else None
+        return _message_page(pages, request, session, item, banner=banner)
+
+    @router.post("/areas/{area}/messages/{message_id}/outcome")
+    async def outcome(
+        request: Request, area: PageArea, session: PageSession, message_id: str, child: Child = 0
+    ) -> Response:
+        return await _record(pages, request, session, (area, message_id, child))
+
+    return router
+
+
+# ---------------------------------------------------------------------- sign-in
+
+
+def _sign_in_page(
+    pages: Jinja2Templates,
+    request: Request,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    username: str = "",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    deps = deps_of(request)
+    token = secrets.token_urlsafe(32)
+    context = {"session": None, "csrf_token": token, "error": error, "username": username}
+    response = pages.TemplateResponse(
+        request, "sign_in.html", context, status_code=status, headers=headers
+    )
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        token,
+        max_age=900,
+        path="/sign-in",
+        httponly=True,
+        samesite="strict",
+        secure=deps.secure_cookies,
+    )
+    return response
+
+
+async def _sign_in(pages: Jinja2Templates, request: Request) -> Response:
+    deps = deps_of(request)
+    form = await _form(request)
+    username = str(form.get("username", "")).strip()[:200]
+    password = str(form.get("password", ""))[:1024]
+    refused = _refusal(request, form, username, password)
+    if refused is not None:
+        status, error, headers = refused
+        return _sign_in_page(
+            pages, request, status=status, error=error, username=username, headers=headers
+        )
+    who, stored = deps.accounts.sign_in_record(username)
+    async with deps.hashing:
+        matches = await asyncio.to_thread(verify_password, password, stored)
+    if who is None or not matches:
+        log.info("sign_in_failed", address=_address(request))
+        error = "The username or password is not right."
+        return _sign_in_page(pages, request, status=401, error=error, username=username)
+    return _signed_in(deps, who)
+
+
+def _refusal(
+    request: Request, form: FormData, username: str, password: str
+) -> tuple[int, str, dict[str, str] | None] | None:
+    """Why a sign-in attempt is refused before any password check, if it is."""
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    token = form.get("csrf_token")
+    if not expected or not isinstance(token, str) or not hmac.compare_digest(token, expected):
+        return 400, "The sign-in form expired. Please sign in again.", None
+    wait = deps_of(request).limiter.wait_s(username, _address(request))
+    if wait > 0:
+        log.warning("sign_in_rate_limited", address=_address(request))
+        seconds = str(math.ceil(wait))
+        error = f"Too many sign-in attempts. Wait {seconds} seconds, then try again."
+        return 429, error, {"Retry-After": seconds}
+    if not username or not password:
+        return 422, "Enter your username and your password.", None
+    return None
+
+
+def _signed_in(deps: TeamDeps, who: Practitioner) -> Response:
+    cookie, _session = deps.sessions.create(who.username, who.area, deps.clock())
+    log.info("signed_in", user=who.username, area=who.area.value)
+    response = RedirectResponse(_queue_url(who.area), status_code=303)
+    response.set_cookie(
+        session_cookie_name(deps),
+        cookie,
+        max_age=int(deps.sessions.lifetime.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=deps.secure_cookies,
+    )
+    response.delete_cookie(SIGN_IN_COOKIE, path="/sign-in", secure=deps.secure_cookies)
+    return response
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+# ---------------------------------------------------------------------- messages
+
+
+def _message_page(
+    pages: Jinja2Templates,
+    request: Request,
+    session: Session,
+    item: QueueItem,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    banner: str | None = None,
+    problem: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    deps = deps_of(request)
+    routed = item.routed()
+    opened = try_open(routed, deps.keks.get(routed.area, {}))
+    if opened is None:
+        raise PageError(
+            500,
+            "This message cannot be opened",
+            "Its content does not open with this area's key. Operators can see why in the log.",
+        )
+    log.info(
+        "message_opened", message_id=str(item.message_id), area=item.area, user=session.username
+    )
+    subjects = routed.metadata.subjects
+    context: dict[str, Any] = {
+        "session": session,
+        "area": routed.area,
+        "entry": queue_entry(item, deps.calendar, deps.clock()),
+        "metadata": routed.metadata,
+        "envelope": opened.envelope,
+        "notice": opened.notice,
+        "child": subjects[item.child_index]
+        if opened.notice and item.child_index < len(subjects)
+        else None,
+        "errors": errors or {},
+        "form": form or {"outcome": "", "rationale": ""},
+        "banner": banner,
+        "problem": problem,
+        "action": _outcome_url(item),
+    }
+    return pages.TemplateResponse(
+        request, "message.html", context, status_code=status, headers=headers
+    )
+
+
+async def _record(
+    pages: Jinja2Templates,
+    request: Request,
+    session: Session,
+    which: tuple[Area, str, int],
+) -> Response:
+    deps = deps_of(request)
+    area, message_id, child = which
+    form = await _form(request)
+    check_csrf(session, form.get("csrf_token"))
+    item = _item(deps, area, message_id, child)
+    typed = {"outcome": str(form.get("outcome", "")), "rationale": str(form.get("rationale", ""))}
+    try:
+        command = RecordOutcome(message_id=item.message_id, **typed)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        errors = field_errors(exc.errors())
+        return _message_page(pages, request, session, item, status=422, errors=errors, form=typed)
+    try:
+        await record_outcome(
+            deps.store,
+            deps.publisher,
+            item,
+            command,
+            decided_by=session.username,
+            clock=deps.clock,
+        )
+    except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
+        fresh = _item(deps, area, message_id, child)
+        problem = f"The outcome was not recorded: {exc}."
+        return _message_page(pages, request, session, fresh, status=409, problem=problem)
+    except KafkaError:
+        problem = (
+            "The outcome could not be recorded because the hub cannot reach its message "
+            "store. Nothing was saved: please try again in a moment."
+        )
+        retry = {"Retry-After": str(deps.retry_after_s)}
+        return _message_page(
+            pages, request, session, item, status=503, form=typed, problem=problem, headers=retry
+        )
+    return RedirectResponse(_outcome_url(item, recorded=True), status_code=303)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
+    try:
+        key = UUID(message_id)
+    except ValueError:
+        key = None
+    item = deps.store.get(area.value, key, child) if key is not None else None
+    if item is None:
+        raise PageError(404, "Message not found", "There is no such message in your queue.")
+    return item
+
+
+async def _form(request: Request) -> FormData:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise PageError(413, "Too much text", "The form is larger than this page accepts.")
+    return await request.form(max_files=0, max_fields=20)
+
+
+def _queue_url(area: Area) -> str:
+    return f"/areas/{area.value}/queue"
+
+
+def _outcome_url(item: QueueItem, *, recorded: bool = False) -> str:
+    base = f"/areas/{item.area}/messages/{item.message_id}"
+    if recorded:
+        return f"{base}?child={item.child_index}&recorded=true"
+    return f"{base}/outcome?child={item.child_index}"

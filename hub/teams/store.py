@@ -1,0 +1,393 @@
+"""The local queue of one team app instance: routed messages and their decisions, in SQLite.
+
+The file (``TeamSettings.state_dir/<instance>.sqlite``) holds each routed copy as it
+arrived from Kafka, content still sealed, plus what the team decided. A row is keyed
+by ``(message_id, area, child_index)``: ``child_index`` is the position, in the
+message's subjects, of the child an Encompass notice is about (one notice per child),
+and 0 for every other area. Storing is idempotent, so a record redelivered after a
+crash (its offset was not yet committed) is recognised and not queued twice.
+
+Writes are durable before they return (WAL, ``synchronous=FULL``): the consumer
+commits an offset only after :meth:`QueueStore.add` returned, so a stored row is never
+lost to a crash after the commit.
+
+Recording a decision is three steps: :meth:`QueueStore.claim` (one decision at a time
+per row; a claim older than :data:`CLAIM_TIMEOUT` is considered abandoned),
+producing the outcome to Kafka, then :meth:`QueueStore.decide` (or
+:meth:`QueueStore.release` when producing failed).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import NamedTuple
+from uuid import UUID
+
+from hub.errors import HubError
+from schemas.outcome import Outcome
+from schemas.routed import MessageRouted
+
+CLAIM_TIMEOUT = timedelta(minutes=2)
+"""How long a claim holds; longer than any producer request timeout."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    area TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    child_index INTEGER NOT NULL,
+    kafka_partition INTEGER NOT NULL,
+    kafka_offset INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    subject_key TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    routed_at TEXT NOT NULL,
+    due_by TEXT,
+    routed TEXT NOT NULL,
+    stored_at TEXT NOT NULL,
+    claim_id TEXT,
+    claimed_at TEXT,
+    outcome_id TEXT,
+    outcome TEXT,
+    rationale TEXT,
+    decided_by TEXT,
+    decided_at TEXT,
+    PRIMARY KEY (message_id, area, child_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_queue ON items (area, decided_at, routed_at);
+CREATE TABLE IF NOT EXISTS rejected (
+    area TEXT NOT NULL,
+    kafka_partition INTEGER NOT NULL,
+    kafka_offset INTEGER NOT NULL,
+    error_class TEXT NOT NULL,
+    error TEXT NOT NULL,
+    rejected_at TEXT NOT NULL,
+    PRIMARY KEY (area, kafka_partition, kafka_offset)
+) WITHOUT ROWID;
+"""
+
+_COLUMNS = (
+    "area, message_id, child_index, kind, partner, subject_key, received_at, routed_at, "
+    "due_by, routed, outcome_id, outcome, rationale, decided_by, decided_at"
+)
+
+
+def _iso(moment: datetime) -> str:
+    """UTC ISO-8601 with a fixed width, so text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class Status(StrEnum):
+    """Which rows a queue listing shows."""
+
+    UNDECIDED = "undecided"
+    DECIDED = "decided"
+    ALL = "all"
+
+
+class Added(StrEnum):
+    """What :meth:`QueueStore.add` did with a record."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+
+
+class Claim(StrEnum):
+    """The answer to a claim: the caller may decide only on ``CLAIMED``."""
+
+    CLAIMED = "claimed"
+    MISSING = "missing"
+    DECIDED = "decided"
+    BUSY = "busy"
+
+
+class RowKey(NamedTuple):
+    """Which row: an area's copy of a message (and, for Encompass, which child)."""
+
+    area: str
+    message_id: UUID
+    child_index: int = 0
+
+    def args(self) -> tuple[str, str, int]:
+        """The key as SQL parameters."""
+        return self.area, str(self.message_id), self.child_index
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What the team decided about a row."""
+
+    outcome_id: UUID
+    outcome: Outcome
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of an area's queue; ``routed`` is the record as it came, still sealed."""
+
+    area: str
+    message_id: UUID
+    child_index: int
+    kind: str
+    partner: str
+    subject_key: str
+    received_at: datetime
+    routed_at: datetime
+    due_by: datetime | None
+    routed_json: str
+    decided: Decided | None
+
+    @property
+    def key(self) -> RowKey:
+        """Which row this is."""
+        return RowKey(self.area, self.message_id, self.child_index)
+
+    def routed(self) -> MessageRouted:
+        """The routed record (metadata in clear, content sealed)."""
+        return MessageRouted.model_validate_json(self.routed_json)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A routed record to store, with where it was read from."""
+
+    routed: MessageRouted
+    routed_json: str
+    partition: int
+    offset: int
+    child_positions: tuple[int, ...] = (0,)
+    """Rows this record may become, in order: one per Encompass child, else (0,)."""
+
+
+class QueueStore:
+    """The SQLite queue of one instance; every method is short and runs on the caller's thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Created private first: SQLite gives its -wal and -shm files the same mode.
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()
+
+    # ------------------------------------------------------------------ intake
+    def add(self, incoming: Incoming, now: datetime) -> Added:
+        """Store a routed record once; a redelivered record is a ``DUPLICATE``.
+
+        A redelivery is the same Kafka position for the same message and area; a row
+        is also never stored beyond the positions the message allows (a replay of the
+        whole message under new offsets is a duplicate too).
+        """
+        routed = incoming.routed
+        key = (str(routed.message_id), routed.area.value)
+        with self._transaction():
+            rows = self._db.execute(
+                "SELECT child_index, kafka_partition, kafka_offset FROM items "
+                "WHERE message_id = ? AND area = ?",
+                key,
+            ).fetchall()
+            if any((p, o) == (incoming.partition, incoming.offset) for _c, p, o in rows):
+                return Added.DUPLICATE
+            taken = {c for c, _p, _o in rows}
+            free = [c for c in incoming.child_positions if c not in taken]
+            if not free:
+                return Added.DUPLICATE
+            self._insert(incoming, free[0], now)
+        return Added.STORED
+
+    def _insert(self, incoming: Incoming, child_index: int, now: datetime) -> None:
+        routed, meta = incoming.routed, incoming.routed.metadata
+        self._db.execute(
+            "INSERT INTO items (area, message_id, child_index, kafka_partition, "
+            "kafka_offset, kind, partner, subject_key, received_at, routed_at, due_by, "
+            "routed, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                routed.area.value,
+                str(routed.message_id),
+                child_index,
+                incoming.partition,
+                incoming.offset,
+                meta.kind,
+                meta.partner.value,
+                meta.subject_key,
+                _iso(meta.received_at),
+                _iso(routed.decision.decided_at),
+                _iso(routed.due_by) if routed.due_by else None,
+                incoming.routed_json,
+                _iso(now),
+            ),
+        )
+
+    def reject(self, area: str, position: tuple[int, int], error: HubError, now: datetime) -> None:
+        """Note a record (partition, offset) that can never be queued; no content is kept."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?, ?)",
+            (area, *position, type(error).__name__, str(error)[:500], _iso(now)),
+        )
+
+    def rejected_count(self) -> int:
+        """How many records could not be queued; operators re-read them by position."""
+        return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])
+
+    # ------------------------------------------------------------------ reading
+    def page(
+        self, area: str, status: Status = Status.UNDECIDED, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[QueueItem], int]:
+        """One page of an area's queue (undecided first, then oldest first) and the total."""
+        where, args = self._where(area, status)
+        count = f"SELECT count(*) FROM items WHERE {where}"  # noqa: S608 -- fixed fragments
+        total = int(self._db.execute(count, args).fetchone()[0])
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM items WHERE {where} "  # noqa: S608 -- fixed fragments
+            "ORDER BY decided_at IS NOT NULL, routed_at, message_id, child_index "
+            "LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ).fetchall()
+        return [_item(r) for r in rows], total
+
+    def get(self, area: str, message_id: UUID, child_index: int = 0) -> QueueItem | None:
+        """One row of ``area``'s queue, or None (another area's message is never returned)."""
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM items "  # noqa: S608 -- fixed fragment
+            "WHERE area = ? AND message_id = ? AND child_index = ?",
+            (area, str(message_id), child_index),
+        ).fetchone()
+        return None if row is None else _item(row)
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Per area: (undecided, decided) rows."""
+        rows = self._db.execute(
+            "SELECT area, sum(decided_at IS NULL), sum(decided_at IS NOT NULL) "
+            "FROM items GROUP BY area"
+        ).fetchall()
+        return {area: (int(u), int(d)) for area, u, d in rows}
+
+    # ------------------------------------------------------------------ deciding
+    def claim(self, key: RowKey, claim_id: UUID, now: datetime) -> Claim:
+        """Reserve an undecided row for one decision in progress."""
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT decided_at, claim_id, claimed_at FROM items "
+                "WHERE area = ? AND message_id = ? AND child_index = ?",
+                key.args(),
+            ).fetchone()
+            if row is None:
+                return Claim.MISSING
+            decided_at, held, claimed_at = row
+            if decided_at is not None:
+                return Claim.DECIDED
+            if held is not None and datetime.fromisoformat(claimed_at) > now - CLAIM_TIMEOUT:
+                return Claim.BUSY
+            self._db.execute(
+                "UPDATE items SET claim_id = ?, claimed_at = ? "
+                "WHERE area = ? AND message_id = ? AND child_index = ?",
+                (str(claim_id), _iso(now), *key.args()),
+            )
+        return Claim.CLAIMED
+
+    def release(self, key: RowKey, claim_id: UUID) -> None:
+        """Give up a claim (producing the outcome failed)."""
+        self._db.execute(
+            "UPDATE items SET claim_id = NULL, claimed_at = NULL "
+            "WHERE area = ? AND message_id = ? AND child_index = ? AND claim_id = ?",
+            (*key.args(), str(claim_id)),
+        )
+
+    def decide(self, key: RowKey, claim_id: UUID, decided: Decided) -> None:
+        """Mark a claimed row decided, once its outcome is on Kafka."""
+        self._db.execute(
+            "UPDATE items SET claim_id = NULL, claimed_at = NULL, outcome_id = ?, outcome = ?, "
+            "rationale = ?, decided_by = ?, decided_at = ? "
+            "WHERE area = ? AND message_id = ? AND child_index = ? AND claim_id = ?",
+            (
+                str(decided.outcome_id),
+                decided.outcome.value,
+                decided.rationale,
+                decided.decided_by,
+                _iso(decided.decided_at),
+                *key.args(),
+                str(claim_id),
+            ),
+        )
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _where(area: str, status: Status) -> tuple[str, tuple[str, ...]]:
+        clause = {
+            Status.UNDECIDED: " AND decided_at IS NULL",
+            Status.DECIDED: " AND decided_at IS NOT NULL",
+            Status.ALL: "",
+        }[status]
+        return "area = ?" + clause, (area,)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _item(row: tuple[object, ...]) -> QueueItem:
+    (
+        area,
+        message_id,
+        child_index,
+        kind,
+        partner,
+        subject_key,
+        received_at,
+        routed_at,
+        due_by,
+        routed,
+        outcome_id,
+        outcome,
+        rationale,
+        decided_by,
+        decided_at,
+    ) = row
+    decided = None
+    if decided_at is not None:
+        decided = Decided(
+            outcome_id=UUID(str(outcome_id)),
+            outcome=Outcome(str(outcome)),
+            rationale=str(rationale),
+            decided_by=str(decided_by),
+            decided_at=datetime.fromisoformat(str(decided_at)),
+        )
+    return QueueItem(
+        area=str(area),
+        message_id=UUID(str(message_id)),
+        child_index=int(str(child_index)),
+        kind=str(kind),
+        partner=str(partner),
+        subject_key=str(subject_key),
+        received_at=datetime.fromisoformat(str(received_at)),
+        routed_at=datetime.fromisoformat(str(routed_at)),
+        due_by=None if due_by is None else datetime.fromisoformat(str(due_by)),
+        routed_json=str(routed),
+        decided=decided,
+    )

@@ -1,0 +1,193 @@
+"""What the pages and the API show of a queue row: the same models for both.
+
+A :class:`QueueEntry` is everything about a row that needs no key: metadata, the
+decision summary, the SLA clock and the recorded outcome. :class:`MessageView` adds
+the decrypted content when one message is opened. The wording of enums for people
+(area names, outcomes, clock states) lives here too, so the templates hold no logic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from hub.sla import ClockState, SlaCalendar, clock_state
+from hub.teams.store import QueueItem
+from schemas.common import Area, Partner, RiskLevel
+from schemas.envelope import Envelope
+from schemas.history import HistorySummary
+from schemas.outcome import Outcome
+from schemas.routed import DecisionSummary, EncompassNotice
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RecordedOutcome(_View):
+    """The decision recorded on a row."""
+
+    outcome_id: UUID = Field(description="Id of the outcome on team.outcomes.")
+    outcome: Outcome = Field(description="What was decided.")
+    rationale: str = Field(description="Why.")
+    decided_by: str = Field(description="Who decided.")
+    decided_at: AwareDatetime = Field(description="When.")
+    on_time: bool | None = Field(description="Decided before the SLA deadline; None without one.")
+
+
+class QueueEntry(_View):
+    """One message in an area's queue, without its sensitive content."""
+
+    message_id: UUID = Field(description="The inbound message.")
+    child_index: int = Field(
+        description="Encompass: position of the notified child in the subjects; else 0."
+    )
+    area: Area = Field(description="The area whose queue this is.")
+    kind: str = Field(description="Message kind.")
+    partner: Partner = Field(description="The sending partner.")
+    partner_reference: str = Field(description="The partner's own reference.")
+    risk_level: RiskLevel = Field(description="Canonical risk level.")
+    received_at: AwareDatetime = Field(description="When the hub received it.")
+    routed_at: AwareDatetime = Field(description="When it was routed to this area.")
+    due_by: AwareDatetime | None = Field(description="SLA deadline; None where nobody must act.")
+    clock: ClockState | None = Field(
+        description="on_time, due_soon or overdue while undecided; None when decided or no SLA."
+    )
+    status: Literal["undecided", "decided"] = Field(description="Whether a decision is recorded.")
+    decision: DecisionSummary = Field(description="Why the router sent it here.")
+    outcome: RecordedOutcome | None = Field(description="The recorded decision, once decided.")
+
+
+class QueuePage(_View):
+    """A page of an area's queue."""
+
+    area: Area = Field(description="The area.")
+    status: Literal["undecided", "decided", "all"] = Field(description="Which rows are listed.")
+    total: int = Field(description="Rows matching the status.")
+    limit: int = Field(description="Page size.")
+    offset: int = Field(description="Rows skipped.")
+    items: tuple[QueueEntry, ...] = Field(description="Undecided first, then oldest first.")
+
+
+class MessageView(QueueEntry):
+    """One message with its decrypted content."""
+
+    payload_type: Literal["envelope", "encompass_notice"] = Field(
+        description="Which of envelope and notice is set."
+    )
+    envelope: Envelope | None = Field(description="The full message (every area but encompass).")
+    notice: EncompassNotice | None = Field(description="The Operation Encompass notice.")
+
+
+def queue_entry(item: QueueItem, calendar: SlaCalendar, now: datetime) -> QueueEntry:
+    """The view of a row at ``now``."""
+    routed = item.routed()
+    outcome = None
+    clock = None
+    if item.decided is not None:
+        d = item.decided
+        outcome = RecordedOutcome(
+            outcome_id=d.outcome_id,
+            outcome=d.outcome,
+            rationale=d.rationale,
+            decided_by=d.decided_by,
+            decided_at=d.decided_at,
+            on_time=None if item.due_by is None else d.decided_at <= item.due_by,
+        )
+    else:
+        clock = clock_state(item.due_by, now, item.routed_at, calendar)
+    return QueueEntry(
+        message_id=item.message_id,
+        child_index=item.child_index,
+        area=routed.area,
+        kind=item.kind,
+        partner=routed.metadata.partner,
+        partner_reference=routed.metadata.partner_reference,
+        risk_level=routed.metadata.risk.level,
+        received_at=item.received_at,
+        routed_at=item.routed_at,
+        due_by=item.due_by,
+        clock=clock,
+        status="undecided" if outcome is None else "decided",
+        decision=routed.decision,
+        outcome=outcome,
+    )
+
+
+# ---------------------------------------------------------------------- wording
+
+AREA_NAMES = {
+    Area.MASH: "MASH",
+    Area.EARLY_HELP: "Early help",
+    Area.DA_TRIAGE: "Domestic abuse triage",
+    Area.MARAC: "MARAC",
+    Area.ENCOMPASS: "Operation Encompass",
+    Area.HOUSING: "Housing options",
+    Area.LADO: "LADO",
+    Area.ADULT_SERVICES: "Adult services",
+    Area.ALLOCATED_TEAM: "Allocated team",
+    Area.RECORD_ONLY: "Record only",
+    Area.RETURNED: "Returned",
+}
+
+CLOCK_NAMES = {
+    ClockState.ON_TIME: "On time",
+    ClockState.DUE_SOON: "Due soon",
+    ClockState.OVERDUE: "Overdue",
+}
+
+OUTCOME_NAMES = {
+    Outcome.NO_FURTHER_ACTION: "No further action",
+    Outcome.INFORMATION_RECORDED: "Information recorded",
+    Outcome.EARLY_HELP: "Early help",
+    Outcome.S17_ASSESSMENT: "Section 17 assessment",
+    Outcome.STRATEGY_DISCUSSION: "Strategy discussion",
+    Outcome.OPEN_CASE: "Open case",
+    Outcome.CASE_CLOSED: "Case closed",
+    Outcome.REFERRED_ON: "Referred on",
+    Outcome.MARAC_LISTED: "Listed for MARAC",
+    Outcome.HOUSING_ASSESSMENT: "Housing assessment",
+}
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def local_time(moment: datetime | None) -> str:
+    """A moment as UK local time for people, e.g. ``Wed 25 Nov 2026, 14:30``."""
+    if moment is None:
+        return "none"
+    return moment.astimezone(LONDON).strftime("%a %d %b %Y, %H:%M")
+
+
+def words(value: object) -> str:
+    """An enum value or code for people: ``person_causing_harm`` -> ``person causing harm``."""
+    if value is None:
+        return "not known"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = getattr(value, "value", value)
+    return str(text).replace("_", " ")
+
+
+def history_text(history: HistorySummary) -> str:
+    """The subject's history as one sentence, for the queue table."""
+    parts = [f"{history.contacts_12m} contact(s) in 12 months"]
+    if history.contacts_by_partner_12m:
+        by = ", ".join(f"{p.value} {n}" for p, n in sorted(history.contacts_by_partner_12m.items()))
+        parts[0] += f" ({by})"
+    if history.da_incidents_12m:
+        parts.append(f"{history.da_incidents_12m} domestic-abuse incident(s) in 12 months")
+    if history.low_level_3m > 1:
+        parts.append(f"{history.low_level_3m} low-level notifications in 3 months")
+    if history.open_case:
+        where = AREA_NAMES[history.open_case_area] if history.open_case_area else "a team"
+        parts.append(f"open case with {where}")
+    if history.last_marac_referral_at is not None:
+        parts.append(f"last MARAC referral {local_time(history.last_marac_referral_at)}")
+    if history.last_contact_at is not None:
+        parts.append(f"previous contact {local_time(history.last_contact_at)}")
+    return "; ".join(parts) + "."

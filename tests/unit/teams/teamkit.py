@@ -1,0 +1,136 @@
+"""Helpers for team app tests without a broker: real routed copies, the app in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from connectors.wire import Sealer
+from hub.bootstrap import Hub
+from hub.history import HistoryStore
+from hub.keys import Keyring, inbound_kek, signing_key
+from hub.routing import InRecord, TaskState, route_record
+from hub.signing import Signer
+from hub.teams.accounts import AccountStore
+from hub.teams.app import create_app
+from hub.teams.compose import area_keys
+from hub.teams.deps import TeamDeps
+from hub.teams.intake import RoutedRecord, accept_routed
+from hub.teams.ratelimit import SignInLimiter, TokenBuckets
+from hub.teams.sessions import SessionStore
+from hub.teams.store import QueueStore
+from hub.teams.testing import FakeOutcomePublisher
+from schemas.common import Area
+from schemas.envelope import Envelope
+from tests.factories import NOW
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def routed_values(
+    hub: Hub, env: Envelope, now: datetime = NOW, history: HistoryStore | None = None
+) -> dict[str, list[bytes]]:
+    """The router's routed copies of ``env``, by logical topic (real signing and sealing)."""
+    keys = Keyring(hub.settings.crypto.keys_dir)
+    kid, private = keys.private_key(signing_key(env.partner))
+    sealer = Sealer(keys.secret(inbound_kek(env.partner)), Signer(env.partner.value, kid, private))
+    rec = sealer.encode(env)
+    out = route_record(
+        InRecord(rec.topic, 0, 0, rec.key, rec.value, rec.headers),
+        hub.router_context(lambda: now),
+        TaskState(0, history if history is not None else HistoryStore()),
+    )
+    found: dict[str, list[bytes]] = {}
+    for o in out:
+        if o.topic.startswith("route."):
+            found.setdefault(o.topic, []).append(o.value)
+    return found
+
+
+def queue(
+    store: QueueStore,
+    hub: Hub,
+    env: Envelope,
+    area: Area,
+    *,
+    now: datetime = NOW,
+    offset: int = 0,
+    history: HistoryStore | None = None,
+) -> int:
+    """Route ``env`` and store its copies for ``area``; return how many rows were stored."""
+    values = routed_values(hub, env, now, history).get(f"route.{area.value}", [])
+    for i, value in enumerate(values):
+        accept_routed(store, area, RoutedRecord(0, offset + i, value), now)
+    return len(values)
+
+
+def make_deps(
+    hub: Hub,
+    state: Path,
+    areas: tuple[Area, ...],
+    clock: Callable[[], datetime] = lambda: NOW,
+    limiter: SignInLimiter | None = None,
+) -> TeamDeps:
+    accounts = state / "accounts.sqlite"
+    return TeamDeps(
+        store=QueueStore(state / "teams.sqlite"),
+        accounts=AccountStore(accounts),
+        sessions=SessionStore(accounts, b"k" * 32, timedelta(hours=8)),
+        publisher=FakeOutcomePublisher(),
+        consumer=None,
+        keks=area_keys(hub, areas),
+        calendar=hub.calendar(),
+        areas=areas,
+        clock=clock,
+        limiter=limiter or SignInLimiter(TokenBuckets(100, 1), TokenBuckets(100, 1)),
+    )
+
+
+@dataclass
+class TeamApp:
+    client: httpx.AsyncClient
+    deps: TeamDeps
+
+    @property
+    def published(self) -> FakeOutcomePublisher:
+        assert isinstance(self.deps.publisher, FakeOutcomePublisher)
+        return self.deps.publisher
+
+    async def sign_in(self, username: str, password: str) -> httpx.Response:
+        form = await self.client.get("/sign-in")
+        token = csrf_of(form.text)
+        return await self.client.post(
+            "/sign-in", data={"username": username, "password": password, "csrf_token": token}
+        )
+
+    async def csrf(self, path: str) -> str:
+        return csrf_of((await self.client.get(path)).text)
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
+@contextlib.asynccontextmanager
+async def running_app(deps: TeamDeps) -> AsyncIterator[TeamApp]:
+    app = create_app(deps)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://teams.test") as client:
+            yield TeamApp(client, deps)
+
+
+def teams_command() -> list[str]:
+    """``hub teams`` once it is registered; until then the module runs on its own."""
+    from hub.cli import app  # noqa: PLC0415 -- only to see what is registered
+
+    registered = any(group.name == "teams" for group in app.registered_groups)
+    return ["-m", "hub", "teams"] if registered else ["-m", "hub.cli.teams"]
