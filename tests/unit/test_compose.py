@@ -72,7 +72,7 @@ class TestCompose:
     def test_every_hub_service_runs_an_existing_command(self, compose: dict[str, Any]) -> None:
         """Each hub service's command resolves to a real `hub` subcommand and options."""
         services = hub_services(compose)
-        assert {"topics", "router", "connectors", "monitor"} <= set(services)
+        assert {"topics", "router", "connectors", "monitor", "teams"} <= set(services)
         assert services["router"]["deploy"]["replicas"] == 2
         for name, service in services.items():
             ctx = parse_hub_command(service["command"])
@@ -158,7 +158,7 @@ class TestSecuredCluster:
         """Long-running hub services use per-component principals from the security job."""
         security = compose["services"]["security"]
         assert security["command"] == ["security", "apply"]
-        for name in ("router", "connectors", "monitor"):
+        for name in ("router", "connectors", "monitor", "teams"):
             service = compose["services"][name]
             env = service["environment"]
             assert env["HUB_SECURITY__PER_COMPONENT"] == "true"
