@@ -21,8 +21,10 @@ from hub.demo.run import (
 from schemas.common import Area, Partner
 
 
-def demo(
+def demo(  # noqa: PLR0917 -- typer maps each option to a parameter
     port: Annotated[int, typer.Option(help="Port of the connectors' HTTP ingest.")] = 8080,
+    teams_port: Annotated[int, typer.Option(help="Port of the team queue.")] = 8090,
+    monitor_port: Annotated[int, typer.Option(help="Port of the scorecard.")] = 9108,
     scale: Annotated[float, typer.Option(help="1.0 is a county-sized day (~350 requests).")] = 1.0,
     seed: Annotated[int | None, typer.Option(help="Seed of the synthetic day.")] = None,
     day: Annotated[str | None, typer.Option(help="The day to simulate (ISO date).")] = None,
@@ -36,6 +38,8 @@ def demo(
         scale=scale,
         port=port,
         keep=keep,
+        teams_port=teams_port,
+        monitor_port=monitor_port,
     )
     console = Console()
     console.print(

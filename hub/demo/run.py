@@ -59,6 +59,8 @@ class DemoOptions:
     scale: float
     port: int
     keep: bool
+    teams_port: int = 8090
+    monitor_port: int = 9108
 
 
 def _env(hub: Hub, *, per_component: bool) -> dict[str, str]:
@@ -70,6 +72,7 @@ def _env(hub: Hub, *, per_component: bool) -> dict[str, str]:
         "HUB_CRYPTO__KEYS_DIR": str(s.crypto.keys_dir),
         "HUB_ROUTER__STATE_DIR": str(s.router.state_dir),
         "HUB_CONNECTORS__STATE_DIR": str(s.connectors.state_dir),
+        "HUB_TEAMS__STATE_DIR": str(s.teams.state_dir),
         "HUB_LOGGING__LEVEL": "WARNING",
     }
     if per_component:
@@ -206,11 +209,14 @@ def run_demo(hub: Hub, options: DemoOptions) -> tuple[Outcome, list[DecisionReco
     logs = s.router.state_dir.parent / "demo"
     outcome = Outcome()
     started = time.monotonic()
+    connectors = ["connectors", "serve", "--port", str(options.port)]
+    teams = ["teams", "serve", "--port", str(options.teams_port)]
+    monitor = ["monitor", "run", "--port", str(options.monitor_port)]
     with (
         _process(["router", "run"], env, logs / "router.log"),
-        _process(
-            ["connectors", "serve", "--port", str(options.port)], env, logs / "connectors.log"
-        ) as web,
+        _process(connectors, env, logs / "connectors.log") as web,
+        _process(teams, env, logs / "teams.log"),
+        _process(monitor, env, logs / "monitor.log"),
     ):
         base = f"http://127.0.0.1:{options.port}"
         _wait_ready(f"{base}/health", web, logs / "connectors.log")
@@ -218,11 +224,33 @@ def run_demo(hub: Hub, options: DemoOptions) -> tuple[Outcome, list[DecisionReco
         decisions = asyncio.run(_decisions(hub, outcome.accepted, timeout_s=180))
         elapsed = time.monotonic() - started
         if options.keep:
-            print(f"the hub keeps running: connectors at {base}; Ctrl-C stops it")  # noqa: T201
-            with contextlib.suppress(KeyboardInterrupt):
-                while True:
-                    time.sleep(1)
+            _keep_running(hub, options, base)
     return outcome, decisions, elapsed
+
+
+def _keep_running(hub: Hub, options: DemoOptions, base: str) -> None:
+    """Leave the processes up for a person to explore, with a MASH sign-in."""
+    from hub.teams.accounts import AccountStore  # noqa: PLC0415 -- only with --keep
+    from hub.teams.compose import accounts_file  # noqa: PLC0415
+
+    store = AccountStore(accounts_file(hub.settings.teams))
+    try:
+        username = f"demo-mash-{random.SystemRandom().randrange(10_000)}"
+        password = store.add_user(username, Area.MASH)
+    finally:
+        store.close()
+    lines = (
+        "The hub keeps running; Ctrl-C stops it.\n"
+        f"  partner ingest:  {base}/docs\n"
+        f"  team queue:      http://127.0.0.1:{options.teams_port}/  "
+        f"(sign in as {username} / {password})\n"
+        f"  scorecard:       http://127.0.0.1:{options.monitor_port}/  "
+        "(/metrics for Prometheus)\n"
+    )
+    print(lines)  # noqa: T201
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(1)
 
 
 def default_options(port: int = 8080, scale: float = 1.0, keep: bool = False) -> DemoOptions:
