@@ -30,6 +30,8 @@ def hub_env(kafka: KafkaSettings, tmp: Path, **extra: str) -> dict[str, str]:
         "HUB_CRYPTO__KEYS_DIR": str(tmp / "keys"),
         "HUB_ROUTER__STATE_DIR": str(tmp / "router"),
         "HUB_CONNECTORS__STATE_DIR": str(tmp / "connectors"),
+        "HUB_TEAMS__STATE_DIR": str(tmp / "teams"),
+        "HUB_MONITOR__STATE_DIR": str(tmp / "monitor"),
         "HUB_LOGGING__LEVEL": "INFO",
         **extra,
     }
