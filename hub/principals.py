@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hub.errors import PrincipalsFileError
 from hub.settings import KafkaSettings
+from hub.yamlfile import describe_entry_error
 from schemas.common import Area, Partner
 
 
@@ -213,7 +214,9 @@ def resolve_principals(
     try:
         parsed = PrincipalsFile.model_validate(raw)
     except ValidationError as exc:
-        raise PrincipalsFileError(f"{source}: {_describe_error(raw, exc)}") from exc
+        raise PrincipalsFileError(
+            f"{source}: {describe_entry_error(raw, exc, 'principals')}"
+        ) from exc
     topic_names = sorted(set(topics))
     group_names = sorted({g for e in parsed.principals for g in e.groups if not _is_pattern(g)})
     known = known_principals()
@@ -331,21 +334,3 @@ def _no_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
-
-
-def _describe_error(raw: Any, exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    loc = list(first["loc"])
-    where = ".".join(str(p) for p in loc) or "file"
-    if len(loc) >= 2 and loc[0] == "principals" and isinstance(loc[1], int):  # noqa: PLR2004
-        entries = raw.get("principals") if isinstance(raw, dict) else None
-        name = "?"
-        if (
-            isinstance(entries, list)
-            and loc[1] < len(entries)
-            and isinstance(entries[loc[1]], dict)
-        ):
-            name = str(entries[loc[1]].get("name", "?"))
-        field = ".".join(str(p) for p in loc[2:]) or "entry"
-        where = f"principals[{loc[1]}] ({name}): {field}"
-    return f"{where}: {first['msg']}"

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hub.errors import KafkaUnavailableError, TopicsFileError
 from hub.kafka import KafkaAdmin
 from hub.settings import KafkaSettings
+from hub.yamlfile import describe_entry_error
 
 CO_PARTITIONED = (
     "partner.police.inbound",
@@ -129,7 +130,7 @@ def resolve_topics(raw: Any, profile: str, *, source: str = "topics file") -> li
     try:
         parsed = TopicsFile.model_validate(raw)
     except ValidationError as exc:
-        raise TopicsFileError(f"{source}: {_describe_error(raw, exc)}") from exc
+        raise TopicsFileError(f"{source}: {describe_entry_error(raw, exc, 'topics')}") from exc
     if profile not in parsed.profiles:
         known = ", ".join(sorted(parsed.profiles))
         raise TopicsFileError(f"{source}: unknown profile {profile!r} (known: {known})")
@@ -166,24 +167,6 @@ def _check_co_partitioned(specs: list[TopicSpec], source: str) -> None:
             f"{source}: {CO_PARTITIONED[-1]} and the inbound topics must have the same "
             f"partition count ({detail})"
         )
-
-
-def _describe_error(raw: Any, exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    loc = list(first["loc"])
-    where = ".".join(str(p) for p in loc) or "file"
-    if len(loc) >= 2 and loc[0] == "topics" and isinstance(loc[1], int):  # noqa: PLR2004
-        entries = raw.get("topics") if isinstance(raw, dict) else None
-        name = "?"
-        if (
-            isinstance(entries, list)
-            and loc[1] < len(entries)
-            and isinstance(entries[loc[1]], dict)
-        ):
-            name = str(entries[loc[1]].get("name", "?"))
-        field = ".".join(str(p) for p in loc[2:]) or "entry"
-        where = f"topics[{loc[1]}] ({name}): {field}"
-    return f"{where}: {first['msg']}"
 
 
 @dataclass(frozen=True)

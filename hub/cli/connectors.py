@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from connectors.http.app import create_app
 from connectors.http.compose import ingest_deps
-from hub.cli._async import serve_http
+from hub.cli._async import http_config, serve_http
 from hub.cli._common import current_hub
 
 app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
@@ -24,18 +23,12 @@ def serve(
     """Serve every partner's HTTP endpoints until SIGTERM."""
     hub = current_hub()
     c = hub.settings.connectors
-    config = uvicorn.Config(
-        create_app(ingest_deps(hub)),
-        host=host or c.host,
-        port=port or c.port,
-        log_config=None,
-        access_log=False,
-        ssl_certfile=str(c.tls_certfile) if c.tls_certfile else None,
-        ssl_keyfile=str(c.tls_keyfile) if c.tls_keyfile else None,
-        limit_concurrency=1000,
-        timeout_graceful_shutdown=30,
+    app_ = create_app(ingest_deps(hub))
+    serve_http(
+        http_config(
+            app_, host or c.host, port or c.port, certfile=c.tls_certfile, keyfile=c.tls_keyfile
+        )
     )
-    serve_http(config)
 
 
 @app.command(name="import")

@@ -6,10 +6,9 @@ import asyncio
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
-from hub.cli._async import serve_http
+from hub.cli._async import http_config, serve_http
 from hub.cli._common import current_hub
 from hub.monitor.console import print_status
 from hub.monitor.service import build_collector
@@ -31,17 +30,10 @@ def run(
     hub = current_hub()
     settings = hub.settings
     monitor = settings.monitor
-    config = uvicorn.Config(
-        monitor_app(
-            lambda: build_collector(settings, kafka=hub.kafka_as("monitor")), monitor.interval_s
-        ),
-        host=host or monitor.host,
-        port=port or monitor.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
+    app_ = monitor_app(
+        lambda: build_collector(settings, kafka=hub.kafka_as("monitor")), monitor.interval_s
     )
-    serve_http(config)
+    serve_http(http_config(app_, host or monitor.host, port or monitor.port))
 
 
 def status() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from hub.cli._async import serve_http
+from hub.cli._async import http_config, serve_http
 from hub.cli._common import current_hub, fail, run_guarded
 from schemas.common import Area
 
@@ -32,16 +31,7 @@ def serve(
 
     hub = current_hub()
     t = hub.settings.teams
-    config = uvicorn.Config(
-        create_app(team_deps(hub)),
-        host=host or t.host,
-        port=port or t.port,
-        log_config=None,
-        access_log=False,
-        limit_concurrency=1000,
-        timeout_graceful_shutdown=30,
-    )
-    serve_http(config)
+    serve_http(http_config(create_app(team_deps(hub)), host or t.host, port or t.port))
 
 
 @app.command(name="add-user")
