@@ -49,6 +49,7 @@ class KafkaSettings(_Section):
         if self.password_file is not None:
             return SecretStr(self.password_file.read_text().strip())
         return None
+
     topic_prefix: str = Field(
         "",
         description="Prefix added to every topic and group name; tests use it to isolate runs.",
