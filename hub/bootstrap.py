@@ -7,7 +7,7 @@ import time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,7 +15,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from hub.errors import ConfigurationError
-from hub.keys import SUBJECT_KEY, Keyring, area_kek, inbound_kek, signing_key
+from hub.keys import (
+    SUBJECT_KEY,
+    CurrentKeys,
+    KeyIds,
+    Keyring,
+    SecretKey,
+    inbound_kek,
+    signing_key,
+)
 from hub.local_broker import LocalBroker
 from hub.logging import configure_logging
 from hub.policy import Policy, load_policy
@@ -78,8 +86,10 @@ class Hub:
             return {p.value: keys.public_keys(signing_key(p)) for p in Partner}
 
         verifier = Verifier(registry(), registry) if crypto.sign else None
-        inbound = {p.value: keys.secrets(inbound_kek(p)) for p in Partner} if crypto.encrypt else {}
-        areas = {a: keys.secret(area_kek(a)) for a in Area} if crypto.encrypt else {}
+        inbound: dict[str, Mapping[str, SecretKey]] = (
+            {p.value: KeyIds(keys, inbound_kek(p)) for p in Partner} if crypto.encrypt else {}
+        )
+        areas: Mapping[Area, SecretKey] = CurrentKeys(keys) if crypto.encrypt else {}
         extra = {"on_dead_letter": on_dead_letter} if on_dead_letter else {}
         return RouterContext(
             policy=self.policy(),

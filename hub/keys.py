@@ -20,6 +20,8 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,3 +193,74 @@ def rotate(root: Path, name: str) -> str:
     if name.startswith("signing-"):
         return create_signing_pair(root, name)
     return create_secret(root, name)
+
+
+class KeyIds(Mapping[str, SecretKey]):
+    """Every key id of one name, re-read when an unknown id is asked for.
+
+    A key added by rotation (or published ahead of it) is found without a restart;
+    the keyring is re-read at most once every ``reload_every_s``.
+    """
+
+    def __init__(
+        self,
+        keyring: Keyring,
+        name: str,
+        *,
+        reload_every_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._keyring = keyring
+        self._name = name
+        self._every = reload_every_s
+        self._clock = clock
+        self._keys = keyring.secrets(name)
+        self._loaded = clock()
+
+    def __getitem__(self, key_id: str) -> SecretKey:
+        found = self._keys.get(key_id)
+        if found is None and self._clock() - self._loaded >= self._every:
+            self._keys = self._keyring.secrets(self._name)
+            self._loaded = self._clock()
+            found = self._keys.get(key_id)
+        if found is None:
+            raise KeyError(key_id)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+class CurrentKeys(Mapping[Area, SecretKey]):
+    """The current key of each area, re-read every ``refresh_s`` (rotation, no restart)."""
+
+    def __init__(
+        self,
+        keyring: Keyring,
+        *,
+        refresh_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._keyring = keyring
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._keys = self._load()
+        self._loaded = clock()
+
+    def _load(self) -> dict[Area, SecretKey]:
+        return {a: self._keyring.secret(area_kek(a)) for a in Area}
+
+    def __getitem__(self, area: Area) -> SecretKey:
+        if self._clock() - self._loaded >= self._refresh_s:
+            self._keys = self._load()
+            self._loaded = self._clock()
+        return self._keys[area]
+
+    def __iter__(self) -> Iterator[Area]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
