@@ -2,7 +2,8 @@
 
 Headless Chromium from Debian (``/usr/bin/chromium``, installed with ``apt-get install -y
 chromium``) driven by Playwright's Python package: sign in, see the queue, open a
-message, be refused a blank rationale, record an outcome, see it decided.
+message, be refused a blank rationale, record an outcome, see it decided; and the
+manager's scorecard (``hub monitor run``) changes when the outcome is recorded.
 """
 
 from __future__ import annotations
@@ -137,6 +138,19 @@ async def practitioner_session(browser: Browser, base: str, password: str) -> No
     await page.close()
 
 
+async def undecided_on_scorecard(
+    page: Page, monitor: str, want: int, timeout_s: float = 90
+) -> None:
+    """Reload the scorecard until its "routed, not yet decided" figure is ``want``."""
+    figure = page.locator(".figure", has_text="routed, not yet decided").locator("b")
+    async with asyncio.timeout(timeout_s):
+        while True:
+            await page.goto(f"{monitor}/")
+            if await figure.count() and (await figure.inner_text()).strip() == str(want):
+                return
+            await asyncio.sleep(1.0)
+
+
 @pytest.mark.timeout(300)
 async def test_practitioner_records_an_outcome_in_the_browser(
     hub_topics: KafkaSettings, tmp_path: Path, browser: Browser
@@ -154,18 +168,29 @@ async def test_practitioner_records_an_outcome_in_the_browser(
     early = envelope("health.safeguarding_concern", [subject(label="eh-child")])
     password = teams_cli(["add-user", "mia", "mash"], env).strip().splitlines()[-1]
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    port, monitor_port = free_port(), free_port()
+    base, monitor = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{monitor_port}"
     router_log, teams_log = tmp_path / "router.log", tmp_path / "teams.log"
+    monitor_log = tmp_path / "monitor.log"
     router = start(["router", "run"], env, router_log)
     teams = run_teams(["serve", "--port", str(port)], env, teams_log)
+    scorecard = start(
+        ["monitor", "run", "--port", str(monitor_port)],
+        env | {"HUB_MONITOR__INTERVAL_S": "1"},
+        monitor_log,
+    )
     try:
         await produce(hub, [mash, early])
         await read_topic(hub_topics, "hub.decisions", expected=2, timeout_s=120)
         wait_http_ready(f"{base}/health", teams, teams_log)
         await wait_queued(base, Area.MASH.value, 1)
 
+        # The manager's scorecard, before and after the practitioner decides.
+        manager = await browser.new_page()
+        await undecided_on_scorecard(manager, monitor, 2)
         await practitioner_session(browser, base, password)
+        await undecided_on_scorecard(manager, monitor, 1)
+        await manager.close()
         records = await read_topic(hub_topics, "team.outcomes", expected=1, idle_s=1.0)
         outcome = OutcomeRecorded.model_validate_json(records[0].value)
         assert outcome.message_id == mash.message_id
@@ -174,6 +199,8 @@ async def test_practitioner_records_an_outcome_in_the_browser(
     finally:
         teams_status = stop(teams)
         router_status = stop(router)
+        monitor_status = stop(scorecard)
+    assert monitor_status == 0, monitor_log.read_text()[-2000:]
     assert teams_status == 0, teams_log.read_text()[-2000:]
     assert router_status == 0, router_log.read_text()[-2000:]
     assert "Testchild" not in teams_log.read_text()
