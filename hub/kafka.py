@@ -9,9 +9,11 @@ catches an aiokafka exception.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Self
 
 import aiokafka.errors as ak_errors
@@ -19,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.partitioner import murmur2
 
 from hub.errors import (
     KafkaAuthorizationError,
@@ -97,6 +100,23 @@ def client_options(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
     return options
 
 
+@lru_cache(maxsize=131_072)
+def _key_hash(key: bytes) -> int:
+    return int(murmur2(key)) & 0x7FFFFFFF
+
+
+def keyed_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """Kafka's default partitioning (murmur2 of the key), with the hash of a key cached.
+
+    aiokafka computes murmur2 in pure Python for every record; the hub keys every record
+    by a subject key and writes several records per key, so the cache pays. Records
+    land exactly where Java clients would put them (connectors and router agree).
+    """
+    if key is None:
+        return random.choice(available or all_partitions)  # noqa: S311 -- not security
+    return all_partitions[_key_hash(key) % len(all_partitions)]
+
+
 def make_producer(
     settings: KafkaSettings, client_id: str, *, transactional_id: str | None = None, **extra: Any
 ) -> AIOKafkaProducer:
@@ -105,6 +125,7 @@ def make_producer(
     options.update(
         enable_idempotence=True,
         acks="all",
+        partitioner=keyed_partitioner,
         linger_ms=extra.pop("linger_ms", 5),
         max_batch_size=extra.pop("max_batch_size", 262_144),
     )

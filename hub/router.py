@@ -81,7 +81,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         state_dir: Path,
         *,
         instance: str = "router",
-        max_batch: int = 500,
+        max_batch: int = 2000,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self._kafka = kafka
@@ -141,11 +141,15 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                 # of this batch rather than process records of a previous assignment.
                 self._rewind(batch)
                 return
-            for partition, task_records in by_task.items():
-                task = self._tasks.get(partition)
-                if task is None:
-                    continue
-                await self._process_task(task, task_records)
+            # The tasks' transactions run side by side: while one waits for the broker
+            # another routes, so round trips overlap instead of adding up.
+            await asyncio.gather(
+                *(
+                    self._process_task(self._tasks[partition], task_records)
+                    for partition, task_records in by_task.items()
+                    if partition in self._tasks
+                )
+            )
 
     def _rewind(self, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
         assert self._consumer is not None

@@ -136,7 +136,9 @@ class RouterSettings(_Section):
     instance: str = Field(
         "router", pattern=r"^[A-Za-z0-9_-]+$", description="Name of this router process."
     )
-    max_batch: int = Field(500, ge=1, le=10_000, description="Records per transaction, at most.")
+    max_batch: int = Field(
+        2000, ge=1, le=20_000, description="Records fetched per poll, at most (all tasks)."
+    )
     metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Port of the router's /metrics; off when unset."
     )
