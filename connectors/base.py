@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import unicodedata
 import uuid
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
@@ -257,6 +258,34 @@ def decode_text(raw: bytes) -> str:
         raise ParseFailed([FieldError("body", f"not valid UTF-8 at byte {exc.start}")]) from exc
 
 
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> None:
+    seen: set[str] = set()
+    for key, _value in pairs:
+        if key in seen:
+            raise _DuplicateKeyError(key)
+        seen.add(key)
+
+
+def duplicate_key_errors(text: str | bytes) -> list[FieldError]:
+    """An error for a key repeated in one JSON object (JSON parsers disagree on which wins).
+
+    Only duplicates are looked for here; every other defect is left to the validating
+    parser, which names it precisely.
+    """
+    try:
+        json.loads(text, object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKeyError as exc:
+        key = str(exc.args[0])[:60]
+        return [FieldError("body", f"the key {key!r} appears twice in one object")]
+    except (ValueError, RecursionError):
+        return []
+    return []
+
+
 def parse_json_model(model: type[_ModelT], raw: bytes, limit: int = JSON_MAX_BYTES) -> _ModelT:
     """Validate a JSON document against a native-format model, or raise every error.
 
@@ -266,6 +295,9 @@ def parse_json_model(model: type[_ModelT], raw: bytes, limit: int = JSON_MAX_BYT
     """
     check_size(raw, limit, "the JSON document")
     text = decode_text(raw)
+    duplicates = duplicate_key_errors(text)
+    if duplicates:
+        raise ParseFailed(duplicates)
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:

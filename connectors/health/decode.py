@@ -32,7 +32,14 @@ from fhir.resources.R4B.resource import Resource
 from lxml import etree
 from pydantic import ValidationError
 
-from connectors.base import MIB, FieldError, ParseFailed, check_size, media_type
+from connectors.base import (
+    MIB,
+    FieldError,
+    ParseFailed,
+    check_size,
+    duplicate_key_errors,
+    media_type,
+)
 from connectors.health.codes import CONCERN_TYPES, FHIR_NS, FHIR_VERSIONS, XHTML_NS
 from connectors.health.issues import FhirFieldError, refuse, validation_issues
 
@@ -83,6 +90,9 @@ def _from_json(raw: bytes) -> Resource:
         data = pydantic_core.from_json(raw)
     except ValueError as exc:
         refuse("body", f"not valid JSON: {exc}")
+    duplicates = duplicate_key_errors(raw)
+    if duplicates:
+        raise ParseFailed(duplicates)
     if not isinstance(data, dict):
         refuse("body", "a FHIR resource is a JSON object")
     name = data.get("resourceType")
