@@ -192,6 +192,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         except (HubError, Exception) as exc:  # noqa: BLE001 -- any failure aborts the batch
             await self._recover(task, records, exc)
             return
+        log.info("batch_committed", task=task.state.partition, messages=count, records=len(out))
         self.stats.transactions += 1
         self.stats.routed += sum(1 for o in out if o.topic == "hub.decisions")
         self.stats.dead_lettered += sum(1 for o in out if o.topic == "hub.dlq")

@@ -10,6 +10,7 @@ unverifiable or unknown becomes exactly one dead-letter record with context head
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +31,7 @@ from schemas.common import KINDS, Area, Partner
 from schemas.envelope import RoutingMetadata, SensitiveContent
 from schemas.history import HistorySummary
 from schemas.outcome import OutcomeRecorded
-from schemas.routed import DecisionSummary, EncompassNotice, MessageRouted
+from schemas.routed import DecisionSummary, EncompassNotice
 from schemas.wire import MessageReceived, Sealed
 
 log = structlog.get_logger("hub.router")
@@ -170,7 +171,7 @@ def _route(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRec
             partition=task.partition,
         )
     )
-    log.info(
+    log.debug(
         "message_routed",
         kind=meta.kind,
         destinations=[a.value for a in decision.destinations],
@@ -210,32 +211,43 @@ def _routed_copies(
     opener = _Opener(message, ctx)
     out = []
     key = meta.subject_key.encode()
+    # Every copy carries the same metadata and decision: serialise them once.
+    shared = _SharedParts(str(meta.message_id), meta.model_dump_json(), summary.model_dump_json())
     for area in decision.destinations:
         due = due_by(area, decided_at, meta.risk.level, ctx.calendar)
         if area is Area.ENCOMPASS:
             for notice in _encompass_notices(meta, opener.content()):
                 payload = notice.model_dump_json().encode()
-                routed = MessageRouted.model_construct(
-                    area=area,
-                    message_id=meta.message_id,
-                    metadata=meta,
-                    payload_type="encompass_notice",
-                    decision=summary,
-                    due_by=due,
-                    **opener.seal_new(payload, area),
-                )
-                out.append(OutRecord(route_topic(area), key, routed.model_dump_json().encode()))
+                value = shared.copy(area, "encompass_notice", due, opener.seal_new(payload, area))
+                out.append(OutRecord(route_topic(area), key, value))
             continue
-        routed = MessageRouted.model_construct(
-            area=area,
-            message_id=meta.message_id,
-            metadata=meta,
-            decision=summary,
-            due_by=due,
-            **opener.for_area(area),
-        )
-        out.append(OutRecord(route_topic(area), key, routed.model_dump_json().encode()))
+        value = shared.copy(area, "envelope", due, opener.for_area(area))
+        out.append(OutRecord(route_topic(area), key, value))
     return out
+
+
+@dataclass(frozen=True)
+class _SharedParts:
+    """The JSON of a routed copy that is the same for every area."""
+
+    message_id: str
+    metadata: str
+    decision: str
+
+    def copy(
+        self, area: Area, payload_type: str, due: datetime | None, content: dict[str, Any]
+    ) -> bytes:
+        """The ``MessageRouted`` JSON of one copy (tests validate it against the model)."""
+        sealed = content.get("sealed")
+        payload = content.get("payload")
+        return (
+            f'{{"area":"{area.value}","message_id":"{self.message_id}",'
+            f'"metadata":{self.metadata},"payload_type":"{payload_type}",'
+            f'"sealed":{sealed.model_dump_json() if sealed is not None else "null"},'
+            f'"payload":{json.dumps(payload) if payload is not None else "null"},'
+            f'"decision":{self.decision},'
+            f'"due_by":{json.dumps(due.isoformat()) if due is not None else "null"}}}'
+        ).encode()
 
 
 class _Opener:

@@ -67,6 +67,15 @@ class TestRouteRecord:
             next(o.value for o in out if o.topic == "hub.decisions")
         )
         assert set(decision.destinations) == {Area.DA_TRIAGE, Area.ENCOMPASS}
+        copies = [
+            MessageRouted.model_validate_json(o.value) for o in out if o.topic.startswith("route.")
+        ]
+        assert {c.area for c in copies} == {Area.DA_TRIAGE, Area.ENCOMPASS}
+        for copy in copies:
+            assert copy.message_id == env.message_id
+            assert copy.decision.rules == decision.rules
+            assert copy.due_by is not None
+            assert copy.metadata.kind == env.kind
         assert decision.prev_hash == "0" * 64
         assert task.chain_head == decision.hash
 
