@@ -40,6 +40,10 @@ from schemas.envelope import QualityFinding
 
 log = structlog.get_logger("connectors.http")
 PROBLEM = "application/problem+json"
+PARSE_INLINE_BYTES = 256 * 1024
+"""Bodies larger than this are parsed in a worker thread."""
+MAX_RECORD_BYTES = 900_000
+"""The largest sealed message written to Kafka (the brokers' limit is 1 MiB per batch)."""
 
 
 class AcceptedMessage(BaseModel):
@@ -294,7 +298,12 @@ async def _ingest(
     started = time.perf_counter()
     context = ParseContext(received_at=deps.clock(), subject_key_secret=deps.subject_key_secret)
     try:
-        envelopes = connector.parse(raw, content_type, context)
+        if len(raw) > PARSE_INLINE_BYTES:
+            # A large batch parses in a worker thread, so other partners' requests keep
+            # being served meanwhile.
+            envelopes = await asyncio.to_thread(connector.parse, raw, content_type, context)
+        else:
+            envelopes = connector.parse(raw, content_type, context)
     except ParseFailed as exc:
         log.info("input_refused", partner=connector.partner.value, errors=len(exc.errors))
         return _refusal(connector, exc)
@@ -307,8 +316,17 @@ async def _ingest(
     sealer = deps.sealers[connector.partner]
     async with deps.ledger.claim(envelopes):
         fresh = [e for e in envelopes if deps.ledger.status(e.partner, e.message_id) is None]
+        records = [sealer.encode(e) for e in fresh]
+        too_big = next((r for r in records if len(r.value) > MAX_RECORD_BYTES), None)
+        if too_big is not None:
+            return problem(
+                413,
+                "Payload Too Large",
+                f"A message is {len(too_big.value)} bytes once sealed; the hub stores at most "
+                f"{MAX_RECORD_BYTES} bytes per message. Send it in parts or with less text.",
+            )
         try:
-            await publisher.publish([sealer.encode(e) for e in fresh])
+            await publisher.publish(records)
         except KafkaUnavailableError:
             return problem(
                 503,

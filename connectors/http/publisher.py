@@ -134,7 +134,12 @@ class TransactionalPublisher:
             log.warning("publish_failed", transactional_id=self._txn_id, error=str(exc)[:200])
             self.healthy.clear()
             self._failed = True
-            self._fail(group, KafkaUnavailableError("Kafka did not acknowledge; retry later"))
+            # Requests queued behind this transaction fail now too: they would otherwise
+            # wait out the whole outage instead of getting a prompt 503.
+            waiting, self._queue = self._queue, []
+            self._fail(
+                group + waiting, KafkaUnavailableError("Kafka did not acknowledge; retry later")
+            )
             await self._close_producer()
             return
         for _records, future in group:
