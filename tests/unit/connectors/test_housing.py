@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from schemas.common import (
     SubjectRole,
 )
 from schemas.envelope import Envelope
+from tests.unit.connectors.fuzzkit import duplicated_keys, mutated_documents
 
 FORMATS = PROJECT_ROOT / "docs" / "formats"
 EXAMPLES = FORMATS / "examples" / "housing"
@@ -505,62 +505,6 @@ JSON_VALUES = st.recursive(
 SEEDS = [load(p.name) for p in sorted(EXAMPLES.glob("*.json"))]
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found += _paths(value, (*prefix, index))
-    return found
-
-
-def _wrong_type(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true"
-    if isinstance(value, str):
-        return 1
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        return {"0": value}
-    if isinstance(value, dict):
-        return list(value.values())
-    return []
-
-
-@st.composite
-def mutated_documents(draw: st.DrawFn) -> bytes:
-    """A valid referral with one to three keys dropped, replaced or mistyped."""
-    doc = copy.deepcopy(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(doc)[1:]
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        parent = doc
-        for step in path[:-1]:
-            parent = parent[step]
-        action = draw(st.sampled_from(["drop", "replace", "wrong_type"]))
-        if action == "drop":
-            del parent[path[-1]]
-        elif action == "replace":
-            parent[path[-1]] = draw(JSON_VALUES)
-        else:
-            parent[path[-1]] = _wrong_type(parent[path[-1]])
-    return json.dumps(doc).encode()
-
-
-@st.composite
-def duplicated_keys(draw: st.DrawFn) -> bytes:
-    """A valid referral whose text repeats a top-level key with another value."""
-    doc = draw(st.sampled_from(SEEDS))
-    key = draw(st.sampled_from(sorted(doc)))
-    text = json.dumps(doc)
-    return ("{" + json.dumps(key) + ": " + json.dumps(draw(JSON_VALUES)) + ", " + text[1:]).encode()
-
-
 def _parses_or_fails_precisely(raw: bytes) -> None:
     try:
         envelopes = CONNECTOR.parse(raw, JSON, CONTEXT)
@@ -583,13 +527,13 @@ class TestNeverCrashes:
         _parses_or_fails_precisely(raw)
 
     @FUZZ
-    @given(raw=mutated_documents())
+    @given(raw=mutated_documents(SEEDS, JSON_VALUES))
     def test_mutated_documents(self, raw: bytes) -> None:
         """Valid referrals with keys dropped, replaced or of the wrong type."""
         _parses_or_fails_precisely(raw)
 
     @FUZZ
-    @given(raw=duplicated_keys())
+    @given(raw=duplicated_keys(SEEDS, JSON_VALUES))
     def test_duplicated_keys(self, raw: bytes) -> None:
         """Valid referrals with a key repeated."""
         _parses_or_fails_precisely(raw)
