@@ -125,3 +125,24 @@ class TestIngest:
                 f"/v1/health/messages/{message_id}", headers=ingest.auth(Partner.HEALTH)
             )
             assert other_own.status_code == 404
+
+
+async def test_a_partner_over_its_rate_gets_429(hub_topics: KafkaSettings, tmp_path: Path) -> None:
+    """Beyond its burst a partner is told to retry later; other partners are unaffected."""
+    hub = ingest_hub(hub_topics, tmp_path, rate_per_s=0.01, rate_burst=1)
+    body = DA_SAMPLE.read_bytes()
+    async with running_ingest(hub) as ingest:
+        first = await ingest.client.post(
+            POLICE, content=body, headers=JSON | ingest.auth(Partner.POLICE)
+        )
+        assert first.status_code == 202
+        second = await ingest.client.post(
+            POLICE, content=body, headers=JSON | ingest.auth(Partner.POLICE)
+        )
+        assert second.status_code == 429
+        assert second.headers["Retry-After"]
+        housing = (EXAMPLES / "housing" / "referral-family.json").read_bytes()
+        other = await ingest.client.post(
+            "/v1/housing/referrals", content=housing, headers=JSON | ingest.auth(Partner.HOUSING)
+        )
+        assert other.status_code == 202
