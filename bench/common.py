@@ -26,12 +26,13 @@ from typing import Any
 
 import httpx
 
-from connectors.http.credentials import CredentialStore
 from hub.bootstrap import Hub
+from hub.broker.local import LocalBroker
+from hub.broker.topics import apply_topics, load_topics_file
+from hub.ingest.credentials import CredentialStore
 from hub.kafka import KafkaAdmin
-from hub.keys import init_keyring
-from hub.local_broker import LocalBroker
 from hub.logging import configure_logging
+from hub.security.keys import init_keyring
 from hub.settings import (
     PROJECT_ROOT,
     BrokerSettings,
@@ -42,7 +43,6 @@ from hub.settings import (
     LoggingSettings,
     RouterSettings,
 )
-from hub.topics import apply_topics, load_topics_file
 from schemas.common import Partner
 
 KAFKA_CLIENT_ENV = (

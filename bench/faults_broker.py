@@ -32,7 +32,7 @@ import httpx
 
 from bench.common import free_port, rig, wait_http_ready
 from bench.partner import Delivery, PartnerClient, inbound_references, summarise
-from hub.local_broker import LocalBroker
+from hub.broker.local import LocalBroker
 from hub.settings import BrokerSettings, KafkaSettings
 from schemas.common import Partner
 

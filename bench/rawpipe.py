@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import kafka_from_env
 from hub.kafka import TopicPartition, make_consumer, make_producer
-from hub.routing import INBOUND_PARTNER
+from hub.router.handler import INBOUND_PARTNER
 from hub.settings import KafkaSettings
 
 GROUP = "rawpipe"

@@ -21,16 +21,17 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from connectors.base import ParseContext, ParseFailed
-from connectors.http.compose import sealer_for
+from connectors.errors import ParseFailed
+from connectors.protocol import ParseContext
 from connectors.registry import connector_for
-from connectors.wire import InboundRecord
 from hub.audit import verify_chain
 from hub.bootstrap import Hub
 from hub.demo.traffic import generate_day
 from hub.errors import KafkaUnavailableError
+from hub.ingest.compose import sealer_for
 from hub.kafka import KafkaAdmin, TopicPartition, make_consumer, make_producer, started
-from hub.routing import INBOUND_PARTNER
+from hub.router.handler import INBOUND_PARTNER
+from hub.security.envelope import InboundRecord
 from hub.settings import KafkaSettings
 from schemas.common import Area, Partner
 from schemas.decision import DecisionRecorded

@@ -8,7 +8,7 @@ records are pre-produced to a fresh 6-partition layout, then drained by:
 
 Each drain is timed by polling the group's committed offsets every 100 ms: from the
 first commit (process start-up and group join excluded) to lag 0. Finally a cProfile of
-:func:`hub.routing.route_record` on pre-built records, in-process and without Kafka,
+:func:`hub.router.handler.route_record` on pre-built records, in-process and without Kafka,
 shows where the router's time goes.
 """
 
@@ -25,9 +25,9 @@ from typing import Any
 from bench.common import Rig, Usage, quiet_logging, rig, router_stats, rss_kib, stop_process
 from bench.records import Drain, drain, encode, envelopes, produce
 from bench.report import table
-from connectors.wire import InboundRecord
-from hub.history import HistoryStore, SqliteStateStore
-from hub.routing import InRecord, TaskState, route_record
+from hub.router.handler import InRecord, TaskState, route_record
+from hub.router.history import HistoryStore, SqliteStateStore
+from hub.security.envelope import InboundRecord
 from hub.settings import RouterSettings
 
 PROFILE_LINES = 15

@@ -19,8 +19,8 @@ from typing import Any
 from bench.common import Usage, hub_with_keys, rig, router_stats, stop_process
 from bench.records import OnceCheck, drain, encode, envelopes, exactly_once, produce
 from bench.report import table
-from connectors.wire import InboundRecord
-from hub.keys import init_keyring
+from hub.security.envelope import InboundRecord
+from hub.security.keys import init_keyring
 from schemas.envelope import Envelope
 
 COUNTS = (1, 2, 3)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import kafka_from_env
 from hub.kafka import TopicPartition, make_consumer, partitions_of
-from hub.routing import route_topic
+from hub.router.handler import route_topic
 from hub.settings import KafkaSettings
 from schemas.common import Area
 

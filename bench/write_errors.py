@@ -19,9 +19,9 @@ import httpx
 from bench.common import TOPICS_FILE, free_port, rig, wait_http_ready
 from bench.faults_broker import FAST_FAILURE
 from bench.partner import PartnerClient, inbound_references, summarise
+from hub.broker.topics import TopicSpec, load_topics_file
 from hub.kafka import KafkaAdmin, make_producer, started
 from hub.settings import KafkaSettings
-from hub.topics import TopicSpec, load_topics_file
 from schemas.common import Partner
 
 CASES = {

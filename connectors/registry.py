@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from connectors.base import Connector
+from connectors.protocol import Connector
 from hub.errors import ConfigurationError
 from schemas.common import Partner
 

@@ -14,8 +14,13 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
+from hub.broker.local import LocalBroker
 from hub.errors import ConfigurationError
-from hub.keys import (
+from hub.logging import configure_logging
+from hub.policy import Policy, load_policy
+from hub.router.handler import RouterContext
+from hub.security.credentials import SecretStore, principal_settings
+from hub.security.keys import (
     SUBJECT_KEY,
     CurrentKeys,
     KeyIds,
@@ -24,13 +29,8 @@ from hub.keys import (
     inbound_kek,
     signing_key,
 )
-from hub.local_broker import LocalBroker
-from hub.logging import configure_logging
-from hub.policy import Policy, load_policy
-from hub.routing import RouterContext
-from hub.security import SecretStore, principal_settings
+from hub.security.signing import Verifier
 from hub.settings import HubSettings, KafkaSettings
-from hub.signing import Verifier
 from hub.sla import SlaCalendar
 from schemas.common import Area, Partner
 

@@ -117,7 +117,7 @@ class CryptoSettings(_Section):
 
     keys_dir: Path = Field(
         PROJECT_ROOT / ".hub" / "keys",
-        description="Keyring directory (hub/keys.py); give each process only its keys.",
+        description="Keyring directory (hub/security/keys.py); give each process only its keys.",
     )
     encrypt: bool = Field(default=True, description="Seal sensitive content in transit.")
     sign: bool = Field(default=True, description="Sign and verify inbound records.")

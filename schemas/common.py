@@ -191,3 +191,20 @@ KIND_PARTNER: dict[str, Partner] = {
 
 CHILD_AGE_LIMIT = 18
 """A person under this age is a child (Children Act 1989 s105)."""
+
+SCHOOL_AGE = range(4, 18)
+"""Ages of a child of compulsory school age or in education to 17 (Operation Encompass)."""
+
+
+def nhs_check_digit(nine: str) -> int:
+    """The NHS modulus-11 check digit of nine digits (10 means no valid number exists)."""
+    total = sum(int(d) * w for d, w in zip(nine, range(10, 1, -1), strict=True))
+    return (11 - total % 11) % 11
+
+
+def nhs_number_is_valid(number: str) -> bool:
+    """Return whether a number is ten digits whose last is the modulus-11 check digit."""
+    if len(number) != 10 or not number.isascii() or not number.isdigit():  # noqa: PLR2004
+        return False
+    check = nhs_check_digit(number[:9])
+    return check != 10 and check == int(number[9])  # noqa: PLR2004

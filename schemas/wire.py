@@ -1,9 +1,9 @@
 """How an envelope travels on ``partner.<p>.inbound``: metadata in clear, content sealed.
 
 A connector seals the :class:`~schemas.envelope.SensitiveContent` under a fresh
-AES-256-GCM data key and wraps that key for the router (:mod:`hub.crypto`). The
+AES-256-GCM data key and wraps that key for the router (:mod:`hub.security.sealing`). The
 record value is the JSON of :class:`MessageReceived`; its signature and key id travel
-in headers (:mod:`hub.signing`).
+in headers (:mod:`hub.security.signing`).
 """
 
 from __future__ import annotations

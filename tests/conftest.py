@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.broker.topics import TopicSpec, apply_topics, load_topics_file
 from hub.kafka import KafkaAdmin
 from hub.settings import PROJECT_ROOT, KafkaSettings
-from hub.topics import TopicSpec, apply_topics, load_topics_file
 
 SHARED = PROJECT_ROOT / "tests" / "data" / "shared"
 BOOTSTRAP = os.environ.get("HUB_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")

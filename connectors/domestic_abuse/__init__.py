@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base import JSON_MAX_BYTES, Connector, ParseContext
 from connectors.domestic_abuse.parse import CONTENT_TYPES, KIND, parse
+from connectors.native import JSON_MAX_BYTES
+from connectors.protocol import Connector, ParseContext
 from schemas.common import Partner
 from schemas.envelope import Envelope
 

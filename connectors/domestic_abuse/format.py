@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from connectors.base import plausible_birth_date, plausible_instant
+from connectors.native import plausible_birth_date, plausible_instant
 from schemas.common import (
     Concern,
     ConsentStatus,

@@ -10,24 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from connectors.base import (
-    LEVEL_RAG,
-    FieldError,
-    ParseContext,
-    ParseFailed,
-    birth_date_errors,
-    build_subject,
-    consent_gaps,
-    contract_errors,
-    finding,
-    map_grade,
-    media_type,
-    message_id_for,
-    parse_json_model,
-    primary_subject_key,
-    with_judgement,
-)
 from connectors.domestic_abuse.format import Answer, DashAnswers, DashAssessment
+from connectors.errors import FieldError, ParseFailed
+from connectors.grades import LEVEL_RAG, map_grade, with_judgement
+from connectors.identity import message_id_for, primary_subject_key
+from connectors.native import birth_date_errors, contract_errors, media_type, parse_json_model
+from connectors.protocol import ParseContext
+from connectors.subjects import build_subject, consent_gaps, finding
 from schemas.common import (
     Concern,
     ConsentStatus,

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import Connector, ParseContext, ParseFailed
-from connectors.health.codes import KIND
-from connectors.health.decode import CONTENT_TYPES, MAX_BODY_BYTES
-from connectors.health.outcome import operation_outcome
+from connectors.errors import ParseFailed
+from connectors.health._fhir.decode import CONTENT_TYPES, MAX_BODY_BYTES
+from connectors.health._fhir.outcome import operation_outcome
+from connectors.health.format import KIND
 from connectors.health.parse import parse
+from connectors.protocol import Connector, ParseContext
 from schemas.common import Partner
 from schemas.envelope import Envelope
 

@@ -12,7 +12,7 @@ group of concerns:
   it contains.
 
 Every problem anywhere in the message is collected first; then either all envelopes
-are returned, or :class:`~connectors.base.ParseFailed` lists every error.
+are returned, or :class:`~connectors.errors.ParseFailed` lists every error.
 """
 
 from __future__ import annotations
@@ -30,8 +30,22 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.relatedperson import RelatedPerson
 from pydantic import ValidationError
 
-from connectors.base import ParseContext, ParseFailed, message_id_for, primary_subject_key
-from connectors.health.codes import (
+from connectors.errors import ParseFailed
+from connectors.health._fhir.concern import ConcernFacts, read_concern
+from connectors.health._fhir.consent import ConsentContext, read_consent
+from connectors.health._fhir.decode import decode
+from connectors.health._fhir.issues import Ledger
+from connectors.health._fhir.message import Located, Message, read_message
+from connectors.health._fhir.people import (
+    Keys,
+    has_parent_contact,
+    patient_subject,
+    related_role,
+    related_subject,
+)
+from connectors.health._fhir.source import read_source, root_path
+from connectors.health._fhir.values import instant
+from connectors.health.format import (
     CHILD_ONLY_CONCERNS,
     CONCERN_TYPES,
     HARM_FLAG_RISK,
@@ -39,20 +53,8 @@ from connectors.health.codes import (
     NO_GRADE,
     PRIORITY_RISK,
 )
-from connectors.health.concern import ConcernFacts, read_concern
-from connectors.health.consent import ConsentContext, read_consent
-from connectors.health.decode import decode
-from connectors.health.issues import Ledger
-from connectors.health.message import Located, Message, read_message
-from connectors.health.people import (
-    Keys,
-    has_parent_contact,
-    patient_subject,
-    related_role,
-    related_subject,
-)
-from connectors.health.source import read_source, root_path
-from connectors.health.values import instant
+from connectors.identity import message_id_for, primary_subject_key
+from connectors.protocol import ParseContext
 from schemas.common import Concern, Partner, Rag, RiskLevel, RiskTool, SubjectRole
 from schemas.envelope import Envelope, Quality, QualityFinding, Risk, Source, Subject
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from connectors.base import plausible_birth_date, plausible_instant
+from connectors.native import plausible_birth_date, plausible_instant
 from schemas.common import Concern, LawfulBasis, SpecialCategoryCondition
 
 Instant = Annotated[AwareDatetime, AfterValidator(plausible_instant)]

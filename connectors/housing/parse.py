@@ -11,20 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from connectors.base import (
-    FieldError,
-    ParseContext,
-    ParseFailed,
-    birth_date_errors,
-    build_subject,
-    contract_errors,
-    finding,
-    media_type,
-    message_id_for,
-    parse_json_model,
-    primary_subject_key,
-)
+from connectors.errors import FieldError, ParseFailed
 from connectors.housing.format import DutyToRefer, HouseholdMember, Reason, Relationship
+from connectors.identity import message_id_for, primary_subject_key
+from connectors.native import birth_date_errors, contract_errors, media_type, parse_json_model
+from connectors.protocol import ParseContext
+from connectors.subjects import build_subject, finding
 from schemas.common import (
     CHILD_AGE_LIMIT,
     Concern,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from connectors.base import Connector, ParseContext
-from connectors.police.batch import CSV_MAX_BYTES
+from connectors.police._csv import CSV_MAX_BYTES
 from connectors.police.format import NotificationType
 from connectors.police.parse import CONTENT_TYPES, parse
+from connectors.protocol import Connector, ParseContext
 from schemas.common import Partner
 from schemas.envelope import Envelope
 

@@ -16,7 +16,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from connectors.base import KNOWN_GRADES, map_grade, plausible_birth_date, plausible_instant
+from connectors.grades import KNOWN_GRADES, map_grade
+from connectors.native import plausible_birth_date, plausible_instant
 from schemas.common import (
     Concern,
     LawfulBasis,

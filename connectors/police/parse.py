@@ -12,23 +12,11 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from connectors.base import (
-    FieldError,
-    ParseContext,
-    ParseFailed,
-    birth_date_errors,
-    build_subject,
-    consent_gaps,
-    contract_errors,
-    finding,
-    map_grade,
-    media_type,
-    message_id_for,
-    parse_json_model,
-    primary_subject_key,
-    with_judgement,
-)
-from connectors.police.batch import Locator, read_batch
+from connectors.errors import FieldError, ParseFailed
+from connectors.grades import map_grade, with_judgement
+from connectors.identity import message_id_for, primary_subject_key
+from connectors.native import birth_date_errors, contract_errors, media_type, parse_json_model
+from connectors.police._csv import Locator, read_batch
 from connectors.police.format import (
     ConsentFacts,
     ConsentToShare,
@@ -36,6 +24,8 @@ from connectors.police.format import (
     Person,
     PoliceNotification,
 )
+from connectors.protocol import ParseContext
+from connectors.subjects import build_subject, consent_gaps, finding
 from schemas.common import (
     Concern,
     ConsentStatus,

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from connectors.http.app import create_app
-from connectors.http.compose import ingest_deps
 from hub.cli._async import http_config, serve_http
 from hub.cli._common import current_hub
+from hub.ingest.app import create_app
+from hub.ingest.compose import ingest_deps
 
 app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
 
@@ -37,7 +37,7 @@ def import_file(
     file: Annotated[Path, typer.Argument(help="The partner's export file.", exists=True)],
 ) -> None:
     """Import a partner's file with the same validation as HTTP; exit 1 if any was rejected."""
-    from connectors.files import run_import  # noqa: PLC0415 -- heavy, only for this command
+    from hub.ingest.files import run_import  # noqa: PLC0415 -- heavy, only for this command
 
     rejected = run_import(current_hub(), partner, file)
     if rejected:

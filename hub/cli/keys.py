@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hub.cli._common import current_hub
-from hub.keys import all_key_names, init_keyring, rotate
+from hub.security.keys import all_key_names, init_keyring, rotate
 
 app = typer.Typer(help="Key material: signing keys, key-encryption keys, the subject-key secret.")
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from connectors.http.credentials import CredentialStore
 from hub.cli._common import current_hub, fail
+from hub.ingest.credentials import CredentialStore
 from schemas.common import Partner
 
 app = typer.Typer(help="Partner credentials (stored hashed; shown once).")

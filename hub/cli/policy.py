@@ -16,7 +16,7 @@ from hub.policy import explain as explain_decision
 from hub.policy import load_policy
 from hub.policy.conditions import Trace
 from hub.policy.facts import FACTS
-from hub.simulate import run_simulation
+from hub.router.simulate import run_simulation
 from schemas.common import Area
 from schemas.envelope import Envelope, split_envelope
 from schemas.history import HistorySummary

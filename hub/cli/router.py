@@ -8,7 +8,7 @@ import typer
 
 from hub.cli._async import run_until_signalled
 from hub.cli._common import current_hub
-from hub.router import Router
+from hub.router.service import Router
 
 app = typer.Typer(help="The router: inbound topics -> policy -> route topics and decisions.")
 

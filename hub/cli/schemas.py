@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from connectors.http.openapi import DOCUMENT_PATH as OPENAPI_PATH
-from connectors.http.openapi import openapi_json
-from hub.asyncapi import DOCUMENT_PATH, asyncapi_yaml
+from hub.broker.topics import load_topics_file
 from hub.cli._common import fail
+from hub.contracts.asyncapi import DOCUMENT_PATH, asyncapi_yaml
+from hub.contracts.openapi import DOCUMENT_PATH as OPENAPI_PATH
+from hub.contracts.openapi import openapi_json
 from hub.settings import PROJECT_ROOT
-from hub.topics import load_topics_file
 from schemas.export import JSON_DIR, schema_files
 
 TOPICS_FILE = "deploy/topics.yaml"

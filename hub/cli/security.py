@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.bootstrap import Hub
+from hub.broker.topics import load_topics_file
 from hub.cli._common import current_hub, fail
-from hub.principals import Principal, load_principals_file
-from hub.security import (
+from hub.security.credentials import (
     SecretStore,
     apply_security,
     broker_acls,
@@ -23,8 +23,8 @@ from hub.security import (
     rotate_credential,
     write_secret,
 )
+from hub.security.principals import Principal, load_principals_file
 from hub.settings import KafkaSettings
-from hub.topics import load_topics_file
 
 app = typer.Typer(help="Kafka principals, credentials and ACLs (deploy/principals.yaml).")
 

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.broker.topics import apply_topics, load_topics_file
 from hub.cli._common import current_hub
-from hub.topics import apply_topics, load_topics_file
 
 app = typer.Typer(help="Topics as code (deploy/topics.yaml).")
 

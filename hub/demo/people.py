@@ -21,6 +21,8 @@ import random
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from schemas.common import SCHOOL_AGE, nhs_check_digit
+
 GIVEN_CHILD = (
     "Mia", "Leo", "Ava", "Noah", "Isla", "Oliver", "Amelia", "Freddie", "Ivy", "Theo",
     "Lily", "Arlo", "Ella", "Jack", "Rosie", "Finley", "Zara", "Kai", "Maya", "Ruby",
@@ -40,9 +42,7 @@ STREETS = (
 )  # fmt: skip
 TOWNS = ("Testford", "Sampleham", "Demoton", "Mockbury")
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # UK inward codes never use C, I, K, M, O, V
-_NHS_WEIGHTS = range(10, 1, -1)
 _CHECK_TEN = 10  # a check digit of 10 means the nine digits make no valid number
-_SCHOOL_AGE = range(4, 18)
 ADULT = 18
 PARENT_GAP = 17
 """A parent is at least this many years older than their eldest child."""
@@ -86,12 +86,6 @@ class Household:
     def carer(self) -> Person:
         """The adult the partners usually speak to."""
         return self.adults[0]
-
-
-def nhs_check_digit(nine: str) -> int:
-    """The modulus-11 check digit of nine digits (10 means no valid number exists)."""
-    total = sum(int(d) * w for d, w in zip(nine, _NHS_WEIGHTS, strict=True))
-    return (11 - total % 11) % 11
 
 
 class Population:
@@ -166,7 +160,7 @@ class Population:
             nhs_number=self.nhs_number() if nhs else None,
             postcode=postcode or self.postcode(),
             address=address or self.address(),
-            school_urn=self.school_urn() if school and age in _SCHOOL_AGE else None,
+            school_urn=self.school_urn() if school and age in SCHOOL_AGE else None,
         )
 
     def adult(self, low: int = 20, high: int = 60, *, nhs: bool = True) -> Person:

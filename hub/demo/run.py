@@ -25,15 +25,15 @@ from uuid import UUID
 
 import httpx
 
-from connectors.http.credentials import CredentialStore
 from hub.bootstrap import Hub
+from hub.broker.topics import apply_topics, load_topics_file
 from hub.demo.traffic import PartnerRequest, generate_day
 from hub.errors import HubError
+from hub.ingest.credentials import CredentialStore
 from hub.kafka import kafka_errors, make_consumer, partitions_of
-from hub.keys import init_keyring
-from hub.principals import load_principals_file
-from hub.security import SecretStore, apply_security
-from hub.topics import apply_topics, load_topics_file
+from hub.security.credentials import SecretStore, apply_security
+from hub.security.keys import init_keyring
+from hub.security.principals import load_principals_file
 from schemas.common import Area, Partner
 from schemas.decision import DecisionRecorded
 

@@ -28,8 +28,8 @@ from hub.monitor.lag import GroupOffsets, Head, LagProbe, PartitionOffsets
 from hub.monitor.scorecard import Scorecard
 from hub.monitor.snapshot import GroupLag, MonitorSnapshot, PartitionLag
 from hub.monitor.tail import OUTCOMES, RecordTail
-from hub.router import GROUP as ROUTER_GROUP
-from hub.routing import INBOUND_PARTNER, route_topic
+from hub.router.handler import INBOUND_PARTNER, route_topic
+from hub.router.service import GROUP as ROUTER_GROUP
 from hub.settings import KafkaSettings, MonitorSettings
 from schemas.common import Area
 

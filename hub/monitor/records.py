@@ -33,7 +33,7 @@ __all__ = [
 _M = TypeVar("_M", bound=BaseModel)
 
 ERROR_CLASS_HEADER = "hub.dlq.error.class"
-"""The dead-letter header naming the error's class (:func:`hub.routing.dead_letter`)."""
+"""The dead-letter header naming the error's class (:func:`hub.router.handler.dead_letter`)."""
 
 
 class UnreadableRecordError(DecodeError):

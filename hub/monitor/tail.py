@@ -29,7 +29,7 @@ from hub.monitor.records import (
     read_routed,
 )
 from hub.monitor.scorecard import Scorecard
-from hub.routing import DECISIONS, DLQ, route_topic
+from hub.router.handler import DECISIONS, DLQ, route_topic
 from hub.settings import KafkaSettings
 from schemas.common import Area
 

@@ -13,13 +13,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from schemas.common import Concern, ConsentStatus, Partner, RiskLevel, RiskTool, SubjectRole
+from schemas.common import (
+    SCHOOL_AGE,
+    Concern,
+    ConsentStatus,
+    Partner,
+    RiskLevel,
+    RiskTool,
+    SubjectRole,
+)
 from schemas.envelope import RoutingMetadata, SubjectMeta
 from schemas.history import HistorySummary
 
 FactValue = bool | int | str | frozenset[str] | None
 
-SCHOOL_AGE = range(4, 18)
 """Operation Encompass covers children from reception (4) to 17."""
 
 

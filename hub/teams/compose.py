@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hub.bootstrap import Hub, utc_now
 from hub.errors import ConfigurationError, KeyMaterialError
-from hub.keys import SecretKey, area_kek
+from hub.security.keys import SecretKey, area_kek
 from hub.settings import KafkaSettings, TeamSettings
 from hub.teams.accounts import AccountStore
 from hub.teams.consumer import TeamConsumer

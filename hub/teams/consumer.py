@@ -35,7 +35,7 @@ from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
 from hub.errors import HubError, PermanentMessageError
 from hub.kafka import client_options, kafka_errors
-from hub.routing import route_topic
+from hub.router.handler import route_topic
 from hub.settings import KafkaSettings
 from hub.teams.intake import RoutedRecord, accept_routed
 from hub.teams.store import Added, QueueStore

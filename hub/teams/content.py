@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import structlog
 from pydantic import ValidationError
 
-from hub import crypto
 from hub.errors import DecryptionError, SchemaViolationError
-from hub.keys import SecretKey
+from hub.security import sealing
+from hub.security.keys import SecretKey
 from schemas.envelope import Envelope, SensitiveContent, join_envelope
 from schemas.routed import EncompassNotice, MessageRouted
 
@@ -38,8 +38,8 @@ def open_routed(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Opened:
     :class:`~hub.errors.SchemaViolationError` when the clear text is not the contract.
     """
     if routed.sealed is not None:
-        recipient = crypto.area_recipient(routed.area.value)
-        plain = crypto.decrypt_for(routed.sealed, routed.message_id, recipient, keks)
+        recipient = sealing.area_recipient(routed.area.value)
+        plain = sealing.decrypt_for(routed.sealed, routed.message_id, recipient, keks)
     elif routed.payload is not None:
         plain = routed.payload.encode()
     else:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from hub.bootstrap import utc_now
-from hub.keys import SecretKey
+from hub.security.keys import SecretKey
 from hub.sla import SlaCalendar
 from hub.teams.accounts import AccountStore
 from hub.teams.outcomes import OutcomePublisher

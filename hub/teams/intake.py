@@ -15,11 +15,10 @@ from pydantic import ValidationError
 
 from hub.errors import SchemaViolationError
 from hub.teams.store import Added, Incoming, QueueStore
-from schemas.common import Area
+from schemas.common import SCHOOL_AGE, Area
 from schemas.envelope import RoutingMetadata
 from schemas.routed import MessageRouted
 
-SCHOOL_AGE = range(4, 18)
 """Ages (whole years) of the children Operation Encompass notifies schools about."""
 
 

@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.keys import init_keyring
+from hub.security.keys import init_keyring
 from hub.settings import KafkaSettings
 from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hub.keys import init_keyring
+from hub.security.keys import init_keyring
 from hub.settings import KafkaSettings
 from tests.e2e.processes import free_port, hub_env, start, stop
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from connectors.http.app import IngestDeps, create_app
-from connectors.http.compose import ingest_deps
 from hub.bootstrap import Hub
-from hub.keys import init_keyring
+from hub.ingest.app import IngestDeps, create_app
+from hub.ingest.compose import ingest_deps
+from hub.security.keys import init_keyring
 from hub.settings import (
     ConnectorSettings,
     CryptoSettings,

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.wire import Sealer
 from hub.bootstrap import Hub
 from hub.kafka import make_consumer, make_producer, started
-from hub.keys import Keyring, inbound_kek, init_keyring, signing_key
-from hub.router import Router
+from hub.router.service import Router
+from hub.security.envelope import Sealer
+from hub.security.keys import Keyring, inbound_kek, init_keyring, signing_key
+from hub.security.signing import Signer
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings, RouterSettings
-from hub.signing import Signer
 from schemas.common import Partner
 from schemas.envelope import Envelope
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from hub.audit import export_sharing, read_partitions, verify_log, write_export
+from hub.broker.topics import TopicSpec, apply_topics
 from hub.kafka import KafkaAdmin, make_producer, started
 from hub.settings import KafkaSettings
-from hub.topics import TopicSpec, apply_topics
 from schemas.common import RiskLevel, SubjectRole
 from tests.factories import NOW, envelope, risk, subject
 from tests.integration.routerkit import hub_for, produce, read_topic, running_router

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.history import SubjectState
-from hub.routing import CHAIN_HEAD_KEY
+from hub.router.handler import CHAIN_HEAD_KEY
+from hub.router.history import SubjectState
 from hub.settings import KafkaSettings
 from schemas.common import Area
 from schemas.decision import DecisionRecorded

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hub.keys import init_keyring
+from hub.security.keys import init_keyring
 from hub.settings import KafkaSettings
 from schemas.wire import MessageReceived
 from tests.e2e.processes import hub_env

@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.keys import init_keyring
-from hub.local_broker import LocalBroker
+from hub.broker.local import LocalBroker
+from hub.broker.topics import apply_topics, load_topics_file
+from hub.security.keys import init_keyring
 from hub.settings import BrokerSettings, KafkaSettings
-from hub.topics import apply_topics, load_topics_file
 from schemas.wire import MessageReceived
 from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
 from tests.integration.ingestkit import EXAMPLES

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+from hub.broker.topics import TopicSpec, apply_topics
 from hub.kafka import KafkaAdmin, TopicPartition, make_consumer, make_producer, started
 from hub.settings import KafkaSettings
-from hub.topics import TopicSpec, apply_topics
 
 
 async def consume_all(

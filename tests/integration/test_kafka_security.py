@@ -23,6 +23,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
 
+from hub.broker.local import LocalBroker
+from hub.broker.topics import apply_topics, load_topics_file
 from hub.errors import KafkaAuthorizationError, KafkaUnavailableError
 from hub.kafka import (
     KafkaAdmin,
@@ -33,9 +35,16 @@ from hub.kafka import (
     make_producer,
     partitions_of,
 )
-from hub.kafka_security import KafkaSecurityAdmin, can_authenticate, scram_credential
-from hub.local_broker import LocalBroker
-from hub.principals import (
+from hub.security.admin import KafkaSecurityAdmin, can_authenticate, scram_credential
+from hub.security.credentials import (
+    PrincipalChange,
+    SecretStore,
+    apply_security,
+    credential_env,
+    principal_settings,
+    rotate_credential,
+)
+from hub.security.principals import (
     AclBinding,
     Operation,
     PatternType,
@@ -44,16 +53,7 @@ from hub.principals import (
     acl_bindings,
     load_principals_file,
 )
-from hub.security import (
-    PrincipalChange,
-    SecretStore,
-    apply_security,
-    credential_env,
-    principal_settings,
-    rotate_credential,
-)
 from hub.settings import PROJECT_ROOT, BrokerSettings, KafkaSettings
-from hub.topics import apply_topics, load_topics_file
 
 PREFIX = "sec."
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hub.broker.local import LocalBroker
 from hub.kafka import TopicPartition, make_consumer, make_producer, started
-from hub.local_broker import LocalBroker
 from hub.monitor.collector import Collector, GroupTarget
 from hub.monitor.evaluator import ConsumerStatus
 from hub.monitor.service import MonitorState

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hub import crypto
 from hub.errors import DecryptionError
-from hub.keys import Keyring, area_kek
+from hub.security import sealing
+from hub.security.keys import Keyring, area_kek
 from hub.settings import KafkaSettings
 from schemas.common import Area, RiskLevel, SubjectRole
 from schemas.decision import DecisionRecorded
@@ -80,12 +80,12 @@ class TestRouting:
         copy = MessageRouted.model_validate_json(routed[0].value)
         assert copy.sealed is not None
         keys = Keyring(tmp_path / "keys")
-        plain = crypto.decrypt_for(
+        plain = sealing.decrypt_for(
             copy.sealed, copy.message_id, "area:mash", keys.secrets(area_kek(Area.MASH))
         )
         assert json.loads(plain)["narrative"] == "Synthetic secret narrative"
         with pytest.raises(DecryptionError):
-            crypto.decrypt_for(
+            sealing.decrypt_for(
                 copy.sealed,
                 copy.message_id,
                 "area:mash",

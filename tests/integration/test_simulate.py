@@ -6,8 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from hub.policy import default_policy_path, load_policy, parse_policy
+from hub.router.simulate import read_events, simulate
 from hub.settings import KafkaSettings
-from hub.simulate import read_events, simulate
 from schemas.common import Area, RiskLevel, SubjectRole
 from tests.factories import NOW, envelope, risk, subject
 from tests.integration.routerkit import hub_for, produce

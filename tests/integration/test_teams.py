@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from hub.bootstrap import Hub
+from hub.broker.local import LocalBroker
+from hub.broker.topics import apply_topics, load_topics_file
 from hub.kafka import KafkaAdmin
-from hub.local_broker import LocalBroker
-from hub.principals import load_principals_file
-from hub.security import SecretStore, apply_security
+from hub.security.credentials import SecretStore, apply_security
+from hub.security.principals import load_principals_file
 from hub.settings import (
     PROJECT_ROOT,
     BrokerSettings,
@@ -29,7 +30,6 @@ from hub.teams.compose import team_deps
 from hub.teams.consumer import team_group
 from hub.teams.intake import RoutedRecord, accept_routed
 from hub.teams.validation import RATIONALE_REQUIRED
-from hub.topics import apply_topics, load_topics_file
 from schemas.common import Area, ConsentStatus, RiskLevel, SubjectRole
 from schemas.envelope import Envelope
 from schemas.outcome import Outcome, OutcomeRecorded

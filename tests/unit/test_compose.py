@@ -10,9 +10,9 @@ import pytest
 import typer.main
 import yaml
 
+from hub.broker.topics import load_topics_file
 from hub.cli import app
 from hub.settings import PROJECT_ROOT, HubSettings
-from hub.topics import load_topics_file
 
 COMPOSE = PROJECT_ROOT / "compose.yaml"
 HUB_IMAGE = "safeguarding-hub:latest"

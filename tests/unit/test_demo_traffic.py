@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.base import ParseContext, ParseFailed, nhs_number_is_valid
+from connectors.errors import ParseFailed
+from connectors.protocol import ParseContext
 from connectors.registry import connector_for
 from hub.demo import PartnerRequest, generate_day, summarise
-from hub.demo.people import FAMILY, GIVEN_ADULT, GIVEN_CHILD, nhs_check_digit
+from hub.demo.people import FAMILY, GIVEN_ADULT, GIVEN_CHILD
 from hub.demo.quality import DEFECTS
 from hub.demo.traffic import PER_COUNTY_DAY, plan
 from hub.demo.volume import (
@@ -36,7 +37,7 @@ from hub.demo.volume import (
 )
 from hub.policy import decide, load_policy
 from hub.settings import PROJECT_ROOT
-from schemas.common import Concern, Partner, SubjectRole
+from schemas.common import Concern, Partner, SubjectRole, nhs_check_digit, nhs_number_is_valid
 from schemas.envelope import Envelope, split_envelope
 from schemas.history import HistorySummary
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import ParseContext, ParseFailed, duplicate_key_errors
+from connectors.errors import ParseFailed
+from connectors.native import duplicate_key_errors
+from connectors.protocol import ParseContext
 from connectors.registry import connector_for
 from schemas.common import Partner
 

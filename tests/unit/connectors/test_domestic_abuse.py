@@ -11,9 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import ParseContext, ParseFailed, message_id_for
 from connectors.domestic_abuse import CONNECTOR, DomesticAbuseConnector
 from connectors.domestic_abuse.format import DashAssessment
+from connectors.errors import ParseFailed
+from connectors.identity import message_id_for
+from connectors.protocol import ParseContext
 from connectors.registry import connector_for
 from hub.settings import PROJECT_ROOT
 from schemas.common import (

@@ -11,9 +11,10 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import Connector, FieldError, ParseContext, ParseFailed
+from connectors.errors import FieldError, ParseFailed
 from connectors.health import CONNECTOR, HealthConnector
-from connectors.health.codes import CONCERN_SYSTEM, NO_CONSENT_REASON_URL, STATUTORY_GATEWAY_URL
+from connectors.health.format import CONCERN_SYSTEM, NO_CONSENT_REASON_URL, STATUTORY_GATEWAY_URL
+from connectors.protocol import Connector, ParseContext
 from connectors.registry import connector_for
 from schemas.common import (
     Concern,

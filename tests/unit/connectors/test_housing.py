@@ -11,9 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import ParseContext, ParseFailed, message_id_for
+from connectors.errors import ParseFailed
 from connectors.housing import CONNECTOR, HousingConnector
 from connectors.housing.format import DutyToRefer
+from connectors.identity import message_id_for
+from connectors.protocol import ParseContext
 from connectors.registry import connector_for
 from hub.settings import PROJECT_ROOT
 from schemas.common import (

@@ -14,10 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import ParseContext, ParseFailed, message_id_for
+from connectors.errors import ParseFailed
+from connectors.identity import message_id_for
 from connectors.police import CONNECTOR, PoliceConnector
-from connectors.police.batch import COLUMNS, REQUIRED_COLUMNS
+from connectors.police._csv import COLUMNS, REQUIRED_COLUMNS
 from connectors.police.format import PoliceNotification
+from connectors.protocol import ParseContext
 from connectors.registry import connector_for
 from hub.settings import PROJECT_ROOT
 from schemas.common import (

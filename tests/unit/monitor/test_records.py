@@ -16,7 +16,7 @@ from hub.monitor.records import (
     read_outcome,
     read_routed,
 )
-from hub.routing import InRecord, dead_letter
+from hub.router.handler import InRecord, dead_letter
 from schemas.common import Area, ConsentStatus, LawfulBasis, Partner
 from schemas.envelope import Quality, split_envelope
 from schemas.history import HistorySummary

@@ -15,14 +15,14 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from hub.asyncapi import DOCUMENT_PATH, asyncapi_yaml
+from hub.broker.topics import TopicSpec, load_topics_file
 from hub.cli.schemas import TOPICS_FILE, app
+from hub.contracts.asyncapi import DOCUMENT_PATH, asyncapi_yaml
 from hub.errors import SchemaViolationError
-from hub.history import Contact, SubjectState
-from hub.routing import CHAIN_HEAD_KEY, InRecord, dead_letter
+from hub.router.handler import CHAIN_HEAD_KEY, InRecord, dead_letter
+from hub.router.history import Contact, SubjectState
+from hub.security.signing import Signer
 from hub.settings import PROJECT_ROOT
-from hub.signing import Signer
-from hub.topics import TopicSpec, load_topics_file
 from schemas.common import Area, Partner
 from schemas.envelope import Envelope
 from schemas.export import CONTRACTS, JSON_DIR, SCHEMA_DIALECT, ContractSchema, schema_files

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import httpx
 
-from connectors.wire import Sealer
 from hub.bootstrap import Hub
-from hub.history import HistoryStore
-from hub.keys import Keyring, inbound_kek, signing_key
-from hub.routing import InRecord, TaskState, route_record
-from hub.signing import Signer
+from hub.router.handler import InRecord, TaskState, route_record
+from hub.router.history import HistoryStore
+from hub.security.envelope import Sealer
+from hub.security.keys import Keyring, inbound_kek, signing_key
+from hub.security.signing import Signer
 from hub.teams.accounts import AccountStore
 from hub.teams.app import create_app
 from hub.teams.compose import area_keys

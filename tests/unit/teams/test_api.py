@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.bootstrap import Hub
-from hub.keys import init_keyring
+from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings
 from hub.teams.validation import RATIONALE_REQUIRED
 from schemas.common import Area, RiskLevel, SubjectRole

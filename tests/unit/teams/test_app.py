@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from hub.bootstrap import Hub
-from hub.history import HistoryStore
-from hub.keys import init_keyring
+from hub.router.history import HistoryStore
+from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings
 from hub.teams.ratelimit import SignInLimiter, TokenBuckets
 from hub.teams.validation import RATIONALE_REQUIRED

@@ -9,8 +9,8 @@ from pydantic import SecretStr
 
 from hub.bootstrap import Hub
 from hub.errors import ConfigurationError, KeyMaterialError
-from hub.keys import init_keyring
-from hub.security import SecretStore
+from hub.security.credentials import SecretStore
+from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings, SecuritySettings, TeamSettings
 from hub.teams.compose import area_keys, identities, served_areas, team_deps
 from schemas.common import Area

@@ -14,7 +14,7 @@ from faststream.security import SASLScram256, SASLScram512
 from pydantic import SecretStr
 
 from hub.bootstrap import Hub
-from hub.keys import init_keyring
+from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings
 from hub.teams.consumer import TeamConsumer, broker_options
 from hub.teams.store import QueueStore

@@ -11,7 +11,7 @@ import pytest
 
 from hub.bootstrap import Hub
 from hub.errors import SchemaViolationError
-from hub.keys import init_keyring
+from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings
 from hub.teams.intake import RoutedRecord, accept_routed, encompass_children
 from hub.teams.store import CLAIM_TIMEOUT, Added, Claim, Decided, QueueStore, RowKey, Status

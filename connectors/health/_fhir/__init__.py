@@ -1,0 +1,1 @@
+"""FHIR reading helpers of the health connector (private to it)."""

@@ -1,0 +1,45 @@
+"""The shape every connector shares: a partner, a pure parser and its transport's facts.
+
+A connector is a pure :meth:`Connector.parse` from the partner's native bytes to
+:class:`~schemas.envelope.Envelope` objects, raising
+:class:`~connectors.errors.ParseFailed` with every error by field, plus a thin
+description of its HTTP transport. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from schemas.common import Partner
+from schemas.envelope import Envelope
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parse needs from outside: the clock reading and the subject-key secret."""
+
+    received_at: datetime
+    subject_key_secret: bytes = field(repr=False)
+
+    def subject_key(self, *parts: str) -> str:
+        """Return the keyed hash (HMAC-SHA256, hex) of normalised identifying parts."""
+        message = "|".join(parts).encode()
+        return hmac.new(self.subject_key_secret, message, hashlib.sha256).hexdigest()
+
+
+class Connector(Protocol):
+    """What the hub knows about a connector: a partner, a parser, a transport."""
+
+    partner: Partner
+    kinds: frozenset[str]
+    http_path: str
+    content_types: tuple[str, ...]
+    max_body_bytes: int
+
+    def parse(self, raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
+        """Parse native bytes into envelopes, or raise :class:`ParseFailed`."""
+        ...

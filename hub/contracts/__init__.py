@@ -1,0 +1,1 @@
+"""Generated contract documents: AsyncAPI for Kafka, OpenAPI for the ingest."""

@@ -1,0 +1,451 @@
+"""The hub's AsyncAPI 3.0 document: every topic, what travels on it, and who uses it.
+
+:func:`asyncapi_document` builds the document from the resolved topics file
+(``deploy/topics.yaml``) and the contract models' JSON Schemas
+(:func:`schemas.export.shared_schemas`); ``hub schemas export`` writes it to
+``docs/asyncapi.yaml`` and CI checks it for drift. Each topic is one channel whose
+address is the topic's logical name; each component (connectors, router, team
+consumers, monitor, audit) has a send or receive operation per topic it uses.
+
+It is built as plain data rather than with FastStream's generator
+(``faststream.specification.AsyncAPI``, 0.7.8), because for this hub that generator
+gives a wrong document that post-processing could only paper over:
+
+* it files one channel per subscriber or publisher (``<topic>:<Handler>``,
+  ``<topic>:Publisher``), so a topic that one component writes and another reads
+  becomes two channels with one address; titling both after the topic makes the
+  second overwrite the first, operation included;
+* its message model has no headers (a TODO in 0.7.8) and it writes no Kafka message
+  binding, so neither the signature headers, the dead-letter context headers nor the
+  subject key could be described;
+* it gives every message a ``correlationId`` in a ``correlation_id`` header the hub
+  never sets;
+* one document describes one application (one broker's endpoints), not the
+  connectors, router, teams and monitor together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import yaml
+from pydantic import TypeAdapter
+
+from hub.broker.topics import TopicSpec
+from hub.errors import TopicsFileError
+from hub.router.handler import (
+    CHAIN_HEAD_KEY,
+    DECISIONS,
+    DLQ,
+    HISTORY,
+    INBOUND_PARTNER,
+    inbound_topic,
+    route_topic,
+)
+from hub.security.signing import KEY_ID_HEADER, SIGNATURE_HEADER
+from schemas.common import SCHEMA_VERSION, Area, Partner
+from schemas.envelope import SubjectKey
+from schemas.export import shared_schemas
+
+DOCUMENT_PATH = "docs/asyncapi.yaml"
+"""Where the document lives, relative to the project root."""
+
+ASYNCAPI_VERSION = "3.0.0"
+KAFKA_BINDING_VERSION = "0.4.0"
+OUTCOMES = "team.outcomes"
+
+DLQ_HEADERS: dict[str, str] = {
+    "hub.dlq.topic": "Logical name of the topic the record came from (no deployment prefix).",
+    "hub.dlq.partition": "Partition of the record on that topic.",
+    "hub.dlq.offset": "Offset of the record in that partition.",
+    "hub.dlq.error.class": "Class name of the error, e.g. SignatureError or SchemaViolationError.",
+    "hub.dlq.error.text": "The error's one-line reason, at most 1000 characters.",
+}
+"""The context headers of every dead letter (:func:`hub.router.handler.dead_letter`)."""
+
+_SCHEMAS = "#/components/schemas/"
+_MESSAGES = "#/components/messages/"
+_HEX64 = "^[0-9a-f]{64}$"
+
+Action = Literal["send", "receive"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One component sending to or receiving from one topic."""
+
+    component: str
+    action: Action
+    topic: str
+    summary: str
+
+    @property
+    def key(self) -> str:
+        """The operation's id in the document."""
+        return f"{self.component}.{self.action}.{self.topic}"
+
+
+def operations() -> list[Operation]:
+    """Who writes and reads each topic (DESIGN.md sections 3 and 4)."""
+    return [*_connector_operations(), *_router_operations(), *_team_operations(), *_readers()]
+
+
+def _connector_operations() -> list[Operation]:
+    return [
+        Operation(
+            f"connector-{p.value}",
+            "send",
+            inbound_topic(p),
+            f"The {p.value} connector writes each accepted message, sealed and signed.",
+        )
+        for p in Partner
+    ]
+
+
+def _router_operations() -> list[Operation]:
+    inbound = (
+        "The router verifies, decides and routes each message; a record it cannot read, "
+        "verify or route goes to hub.dlq."
+    )
+    return [
+        *(Operation("router", "receive", inbound_topic(p), inbound) for p in Partner),
+        Operation("router", "receive", OUTCOMES, "Outcomes open and close cases in history."),
+        Operation("router", "receive", HISTORY, "A router task restores its history from it."),
+        *(
+            Operation("router", "send", route_topic(a), f"One copy for {a.value}, sealed for it.")
+            for a in Area
+        ),
+        Operation("router", "send", DECISIONS, "Exactly one decision per inbound message."),
+        Operation("router", "send", DLQ, "Each unreadable or unverifiable inbound record."),
+        Operation("router", "send", HISTORY, "History changes and the audit chain heads."),
+    ]
+
+
+def _team_operations() -> list[Operation]:
+    ops = []
+    for area in Area:
+        team = f"team-{area.value}"
+        ops += [
+            Operation(team, "receive", route_topic(area), f"The {area.value} team's queue."),
+            Operation(team, "send", OUTCOMES, "Each decision the team records, with rationale."),
+        ]
+    return ops
+
+
+def _readers() -> list[Operation]:
+    return [
+        Operation("monitor", "receive", DECISIONS, "Volumes, decisions and the scorecard."),
+        Operation("monitor", "receive", OUTCOMES, "Time to decision and SLA breaches."),
+        Operation("audit", "receive", DECISIONS, "`hub audit` verifies the hash chains."),
+    ]
+
+
+def asyncapi_document(topics: Sequence[TopicSpec]) -> dict[str, Any]:
+    """The AsyncAPI document for ``topics`` (the resolved topics file)."""
+    channels = {spec.name: _channel(spec) for spec in topics}
+    ops: dict[str, Any] = {}
+    for op in operations():
+        channel = channels.get(op.topic)
+        if channel is None:
+            raise TopicsFileError(f"{op.key}: topic {op.topic} is not in the topics file")
+        ops[op.key] = {
+            "action": op.action,
+            "channel": {"$ref": f"#/channels/{op.topic}"},
+            "summary": op.summary,
+            "messages": [
+                {"$ref": f"#/channels/{op.topic}/messages/{name}"} for name in channel["messages"]
+            ],
+            "tags": [{"name": op.component}],
+        }
+    refs, definitions = shared_schemas(_SCHEMAS + "{model}")
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {
+            "title": "Safeguarding message hub",
+            "version": SCHEMA_VERSION,
+            "description": _INFO,
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": ops,
+        "components": {
+            "messages": _messages(refs),
+            "schemas": {"SubjectKey": _subject_key_schema(), **definitions},
+        },
+    }
+
+
+def asyncapi_yaml(topics: Sequence[TopicSpec]) -> str:
+    """The document as committed: YAML in a stable order, with a do-not-edit header."""
+    body = yaml.dump(
+        asyncapi_document(topics),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
+    return _HEADER + body
+
+
+# ---------------------------------------------------------------------------- channels
+
+
+def _channel(spec: TopicSpec) -> dict[str, Any]:
+    contract = _topic_contract(spec.name)
+    return {
+        "address": spec.name,
+        "description": contract.description,
+        "messages": {name: {"$ref": _MESSAGES + name} for name in contract.messages},
+        "bindings": {
+            "kafka": {
+                "partitions": spec.partitions,
+                "topicConfiguration": {
+                    "cleanup.policy": [spec.configs["cleanup.policy"]],
+                    "retention.ms": int(spec.configs["retention.ms"]),
+                },
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+
+
+@dataclass(frozen=True)
+class _TopicContract:
+    description: str
+    messages: tuple[str, ...]
+
+
+_INBOUND = _TopicContract(
+    "Messages from the {} partner, written only by its connector (one topic per "
+    "partner, so ACLs can fence partners).",
+    ("MessageReceived",),
+)
+_ROUTED = _TopicContract(
+    "Messages routed to the {} service area, written only by the router and read only "
+    "by that area's team consumer; their content is sealed for that area.",
+    ("MessageRouted",),
+)
+_HUB_TOPICS = {
+    DECISIONS: _TopicContract(
+        "The audit log: exactly one decision record per inbound message, including "
+        "decisions not to share, hash-chained per partition.",
+        ("DecisionRecorded",),
+    ),
+    DLQ: _TopicContract(
+        "Records that could not be read, verified or routed, with context headers.",
+        ("DeadLetter",),
+    ),
+    OUTCOMES: _TopicContract("Each team decision, with its rationale.", ("OutcomeRecorded",)),
+    HISTORY: _TopicContract(
+        "Compacted changelog of the router's per-subject history store, and the audit "
+        "chain head of each partition. Internal to the router.",
+        ("SubjectState", "AuditChainHead"),
+    ),
+}
+
+
+def _topic_contract(topic: str) -> _TopicContract:
+    """What travels on ``topic``; a topic without a contract is refused."""
+    partner = INBOUND_PARTNER.get(topic)
+    if partner is not None:
+        return _TopicContract(_INBOUND.description.format(partner.value), _INBOUND.messages)
+    areas = {route_topic(a): a for a in Area}
+    if topic in areas:
+        return _TopicContract(_ROUTED.description.format(areas[topic].value), _ROUTED.messages)
+    if topic not in _HUB_TOPICS:
+        raise TopicsFileError(
+            f"topic {topic} has no contract: describe it in hub/contracts/asyncapi.py or remove it"
+        )
+    return _HUB_TOPICS[topic]
+
+
+# ---------------------------------------------------------------------------- messages
+
+
+def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    subject_key = {"$ref": _SCHEMAS + "SubjectKey"}
+    return {
+        "MessageReceived": _message(
+            "MessageReceived",
+            "A partner message: routing metadata in clear, sensitive content sealed.",
+            refs["message-received"],
+            key=subject_key,
+            headers=_signature_headers(),
+        ),
+        "MessageRouted": _message(
+            "MessageRouted",
+            "One routed copy of an inbound message, for one area, with its SLA deadline.",
+            refs["message-routed"],
+            description="The sealed payload holds what payload_type says: the message's "
+            "SensitiveContent (payload_type envelope; the team joins it with the metadata "
+            "into an Envelope) or one EncompassNotice (payload_type encompass_notice).",
+            key=subject_key,
+        ),
+        "DecisionRecorded": _message(
+            "DecisionRecorded",
+            "Where one inbound message went, why, and under which policy version.",
+            refs["decision-recorded"],
+            key=subject_key,
+        ),
+        "OutcomeRecorded": _message(
+            "OutcomeRecorded",
+            "What a team decided about a routed message, and why.",
+            refs["outcome-recorded"],
+            key=subject_key,
+        ),
+        "DeadLetter": _message(
+            "DeadLetter",
+            "The source record's value, byte for byte, with the reason it was rejected.",
+            {"description": "The source record's value, unchanged; not necessarily JSON."},
+            key={"type": "null", "description": "Dead letters have no key."},
+            headers=_dlq_headers(),
+            content_type="application/octet-stream",
+        ),
+        "SubjectState": _message(
+            "SubjectState",
+            "Everything the router keeps about one subject (hub.router.history.SubjectState).",
+            _SUBJECT_STATE,
+            key=subject_key,
+        ),
+        "AuditChainHead": _message(
+            "AuditChainHead",
+            "The hash of the last decision record the router wrote to this partition.",
+            {"type": "string", "pattern": _HEX64, "description": "Hex SHA-256, as text."},
+            key={"type": "string", "const": CHAIN_HEAD_KEY.decode()},
+            content_type="text/plain",
+        ),
+    }
+
+
+def _message(
+    name: str,
+    summary: str,
+    payload: dict[str, Any],
+    *,
+    key: dict[str, Any],
+    headers: dict[str, Any] | None = None,
+    content_type: str = "application/json",
+    description: str | None = None,
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"name": name, "title": name, "summary": summary}
+    if description is not None:
+        message["description"] = description
+    message["contentType"] = content_type
+    if headers is not None:
+        message["headers"] = headers
+    message["payload"] = payload
+    message["bindings"] = {"kafka": {"key": key, "bindingVersion": KAFKA_BINDING_VERSION}}
+    return message
+
+
+def _signature_headers() -> dict[str, Any]:
+    return _headers(
+        {
+            KEY_ID_HEADER: {
+                "type": "string",
+                "minLength": 1,
+                "description": "Id of the partner's Ed25519 signing key (keys rotate).",
+            },
+            SIGNATURE_HEADER: {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9+/]{86}==$",
+                "description": "Base64 of the Ed25519 signature over a context string, "
+                "the partner name and the record value (hub.security.signing).",
+            },
+        },
+        required=(KEY_ID_HEADER, SIGNATURE_HEADER),
+    )
+
+
+def _dlq_headers() -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        name: {"type": "string", "description": text} for name, text in DLQ_HEADERS.items()
+    }
+    properties["hub.dlq.partition"]["pattern"] = "^[0-9]+$"
+    properties["hub.dlq.offset"]["pattern"] = "^[0-9]+$"
+    properties["hub.dlq.error.text"]["maxLength"] = 1000
+    headers = _headers(properties, required=tuple(DLQ_HEADERS))
+    headers["description"] = "The source record's own headers follow the context headers."
+    return headers
+
+
+def _headers(properties: dict[str, Any], *, required: Iterable[str]) -> dict[str, Any]:
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+def _subject_key_schema() -> dict[str, Any]:
+    return {**TypeAdapter(SubjectKey).json_schema(), "title": "SubjectKey"}
+
+
+_SUBJECT_STATE: dict[str, Any] = {
+    "type": "object",
+    "description": "Internal to the router; versioned by v. Only the router reads it.",
+    "required": ["v", "contacts", "last_marac_at", "open_case_area"],
+    "properties": {
+        "v": {"const": 1, "description": "Version of this format."},
+        "contacts": {
+            "type": "array",
+            "description": "Messages about the subject in the last twelve months.",
+            "items": {
+                "type": "object",
+                "required": [
+                    "message_id",
+                    "occurred_at",
+                    "kind",
+                    "partner",
+                    "level",
+                    "destinations",
+                ],
+                "properties": {
+                    "message_id": {"type": "string", "format": "uuid"},
+                    "occurred_at": {"type": "string", "format": "date-time"},
+                    "kind": {"type": "string"},
+                    "partner": {"type": "string"},
+                    "level": {"type": "string"},
+                    "destinations": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+        "last_marac_at": {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+            "description": "When the subject was last routed to MARAC.",
+        },
+        "open_case_area": {
+            "anyOf": [{"type": "string"}, {"type": "null"}],
+            "description": "The area holding an open case.",
+        },
+    },
+}
+
+_INFO = """\
+Every Kafka topic of the hub (deploy/topics.yaml), what travels on it, and which
+component sends or receives it (DESIGN.md sections 3, 4 and 9).
+
+Addresses are logical topic names: a deployment may prefix every topic
+(HUB_KAFKA__TOPIC_PREFIX). Replication and min.insync.replicas depend on the profile
+and are left out. Record keys are subject keys: the HMAC-SHA256 (64 lower-case hex
+characters, as ASCII) of a person's normalised identifiers, never a raw identifier.
+Header values are bytes on the wire, described here as the UTF-8 text they hold.
+
+Generated by `hub schemas export` from the contract models (schemas/) and
+deploy/topics.yaml; do not edit by hand.
+"""
+
+_HEADER = "# Generated by `hub schemas export`; do not edit. See docs/contracts.md.\n"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML without anchors, with multi-line text as literal blocks."""
+
+    def ignore_aliases(self, data: Any) -> bool:  # noqa: ARG002 -- never alias
+        return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)

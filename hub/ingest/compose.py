@@ -1,0 +1,56 @@
+"""Building the ingest app's parts from settings (called by the composition root)."""
+
+from __future__ import annotations
+
+from hub.bootstrap import Hub, subject_key_secret, utc_now
+from hub.ingest.app import IngestDeps
+from hub.ingest.credentials import CredentialStore
+from hub.ingest.ledger import Ledger
+from hub.ingest.publisher import TransactionalPublisher
+from hub.ingest.ratelimit import RateLimiter
+from hub.security.envelope import Sealer
+from hub.security.keys import inbound_kek, signing_key
+from hub.security.signing import Signer
+from schemas.common import Partner
+
+
+def sealer_for(hub: Hub, partner: Partner) -> Sealer:
+    """How one partner's envelopes are sealed and signed."""
+    keys = hub.keyring()
+    crypto = hub.settings.crypto
+    kek = keys.secret(inbound_kek(partner)) if crypto.encrypt else None
+    signer = None
+    if crypto.sign:
+        key_id, private = keys.private_key(signing_key(partner))
+        signer = Signer(partner.value, key_id, private)
+    return Sealer(kek, signer)
+
+
+def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> IngestDeps:
+    """Everything the ingest app needs."""
+    s = hub.settings
+    c = s.connectors
+    # Each partner's producer and ledger reader log in as that partner's principal when
+    # components have principals of their own (a partner's may write only its topic).
+    identity = {p: hub.kafka_as(f"connector-{p.value}") for p in partners}
+    readers = identity if s.security.per_component else {}
+    return IngestDeps(
+        credentials=CredentialStore(c.credentials_file),
+        ledger=Ledger(
+            s.kafka,
+            partners,
+            readers=readers,
+            status_reader=hub.kafka_as("connectors-status") if readers else None,
+        ),
+        publishers={
+            p: TransactionalPublisher(
+                identity[p], f"connector-{p.value}-{c.instance}", timeout_s=c.publish_timeout_s
+            )
+            for p in partners
+        },
+        sealers={p: sealer_for(hub, p) for p in partners},
+        subject_key_secret=subject_key_secret(hub.keyring()),
+        clock=utc_now,
+        retry_after_s=c.retry_after_s,
+        limiter=RateLimiter(c.rate_per_s, c.rate_burst),
+    )

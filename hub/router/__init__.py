@@ -1,0 +1,1 @@
+"""The router: a pure handler (route one record) and its Kafka service."""

@@ -1,0 +1,357 @@
+"""The router service: consume inbound topics, route, and write it all in one transaction.
+
+Exactly-once without KIP-447 (aiokafka speaks only the v0 transaction protocol): the
+router runs one *task* per partition number N. A task owns partition N of the four
+inbound topics, of ``team.outcomes`` and of ``hub.subject-history`` (the range
+assignor keeps them together; ``deploy/topics.yaml`` keeps their counts equal), and
+has its own transactional producer with the id ``router-task-N``. Starting that
+producer fences any previous owner of task N and aborts its open transaction, so a
+crashed or partitioned router cannot commit after its successor has started. Each
+batch of a task is one transaction holding the routed copies, the decision records,
+the history changelog and the consumed offsets; ``read_committed`` readers see all of
+it or none of it.
+
+On assignment a task rebuilds its history store and its audit chain head from its
+changelog partition. On revocation it first finishes the batch in flight (the
+processing lock), then closes its producer. On SIGTERM the loop finishes the batch in
+flight and stops; nothing partial is ever committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+
+from hub.errors import HubError, KafkaError, ProducerFencedError
+from hub.kafka import kafka_errors, make_consumer, make_producer
+from hub.router.handler import (
+    CHAIN_HEAD_KEY,
+    HISTORY,
+    INBOUND_PARTNER,
+    InRecord,
+    OutRecord,
+    RouterContext,
+    TaskState,
+    route_record,
+)
+from hub.router.history import HistoryStore, SqliteStateStore
+from hub.settings import KafkaSettings
+
+log = structlog.get_logger("hub.router.service")
+
+GROUP = "router"
+OUTCOMES = "team.outcomes"
+INPUT_TOPICS = (*INBOUND_PARTNER, OUTCOMES)
+
+
+@dataclass
+class RouterStats:
+    """Counters the service keeps for its metrics and for tests."""
+
+    routed: int = 0
+    dead_lettered: int = 0
+    transactions: int = 0
+    aborted: int = 0
+
+
+@dataclass
+class _Task:
+    state: TaskState
+    producer: AIOKafkaProducer
+    store: SqliteStateStore
+
+
+class Router(ConsumerRebalanceListener):  # type: ignore[misc]
+    """One router process: a group member with one transactional task per partition."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        ctx: RouterContext,
+        state_dir: Path,
+        *,
+        instance: str = "router",
+        max_batch: int = 2000,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self._kafka = kafka
+        self._ctx = ctx
+        self._state_dir = state_dir / instance
+        self._instance = instance
+        self._max_batch = max_batch
+        self._on_batch = on_batch
+        self._tasks: dict[int, _Task] = {}
+        self._lock = asyncio.Lock()
+        self._generation = 0
+        self._consumer: AIOKafkaConsumer | None = None
+        self.stats = RouterStats()
+        self.ready = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self, stop: asyncio.Event) -> None:
+        """Route until ``stop`` is set; then finish the batch in flight and leave."""
+        consumer = make_consumer(
+            self._kafka,
+            f"{self._instance}-consumer",
+            group_id=GROUP,
+            read_committed=True,
+            max_poll_records=self._max_batch,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            max_poll_interval_ms=300_000,
+        )
+        self._consumer = consumer
+        physical = [self._kafka.topic(t) for t in INPUT_TOPICS]
+        with kafka_errors("starting the router consumer"):
+            await consumer.start()
+        consumer.subscribe(topics=physical, listener=self)
+        log.info("router_started", instance=self._instance, topics=list(INPUT_TOPICS))
+        try:
+            while not stop.is_set():
+                generation = self._generation
+                with kafka_errors("fetching inbound records"):
+                    batch = await consumer.getmany(timeout_ms=200, max_records=self._max_batch)
+                if batch:
+                    await self._process_batch(batch, generation)
+        finally:
+            async with self._lock:
+                await self._close_tasks(list(self._tasks))
+            await consumer.stop()
+            log.info("router_stopped", instance=self._instance, **self.stats.__dict__)
+
+    async def _process_batch(
+        self, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]], generation: int
+    ) -> None:
+        by_task: dict[int, dict[TopicPartition, list[ConsumerRecord[Any, Any]]]] = defaultdict(dict)
+        for tp, records in batch.items():
+            by_task[tp.partition][tp] = records
+        async with self._lock:
+            if generation != self._generation:
+                # A rebalance happened between the fetch and now: re-read from the start
+                # of this batch rather than process records of a previous assignment.
+                self._rewind(batch)
+                return
+            # The tasks' transactions run side by side: while one waits for the broker
+            # another routes, so round trips overlap instead of adding up.
+            await asyncio.gather(
+                *(
+                    self._process_task(self._tasks[partition], task_records)
+                    for partition, task_records in by_task.items()
+                    if partition in self._tasks
+                )
+            )
+
+    def _rewind(self, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
+        assert self._consumer is not None
+        assigned = self._consumer.assignment()
+        for tp, records in batch.items():
+            if tp in assigned and records:
+                self._consumer.seek(tp, records[0].offset)
+
+    # ------------------------------------------------------------------ transactions
+    async def _process_task(
+        self, task: _Task, records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+    ) -> None:
+        prefix = self._kafka.topic_prefix
+        head_before = task.state.chain_head
+        out: list[OutRecord] = []
+        count = 0
+        for tp, msgs in records.items():
+            logical = tp.topic[len(prefix) :]
+            for msg in msgs:
+                structlog.contextvars.clear_contextvars()
+                structlog.contextvars.bind_contextvars(
+                    topic=logical, partition=msg.partition, offset=msg.offset
+                )
+                out.extend(route_record(_in_record(logical, msg), self._ctx, task.state))
+                count += 1
+        structlog.contextvars.clear_contextvars()
+        task.state.history.flush()
+        if task.state.chain_head != head_before:
+            out.append(
+                OutRecord(
+                    HISTORY,
+                    CHAIN_HEAD_KEY,
+                    task.state.chain_head.encode(),
+                    partition=task.state.partition,
+                )
+            )
+        offsets = {tp: msgs[-1].offset + 1 for tp, msgs in records.items()}
+        try:
+            await self._commit(task.producer, out, offsets)
+        except (HubError, Exception) as exc:  # noqa: BLE001 -- any failure aborts the batch
+            await self._recover(task, records, exc)
+            return
+        log.info("batch_committed", task=task.state.partition, messages=count, records=len(out))
+        self.stats.transactions += 1
+        self.stats.routed += sum(1 for o in out if o.topic == "hub.decisions")
+        self.stats.dead_lettered += sum(1 for o in out if o.topic == "hub.dlq")
+        if self._on_batch is not None:
+            self._on_batch(count)
+
+    async def _commit(
+        self,
+        producer: AIOKafkaProducer,
+        out: Sequence[OutRecord],
+        offsets: dict[TopicPartition, int],
+    ) -> None:
+        with kafka_errors("routing transaction"):
+            await producer.begin_transaction()
+            # aiokafka #1004: add the offsets before the records.
+            await producer.send_offsets_to_transaction(offsets, self._kafka.group(GROUP))
+            futures = [
+                await producer.send(
+                    self._kafka.topic(o.topic),
+                    value=o.value,
+                    key=o.key,
+                    partition=o.partition,
+                    headers=list(o.headers),
+                )
+                for o in out
+            ]
+            await asyncio.gather(*futures)
+            await producer.commit_transaction()
+
+    async def _recover(
+        self,
+        task: _Task,
+        records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
+        exc: BaseException,
+    ) -> None:
+        """Abort, rebuild the task from Kafka, and re-read the batch."""
+        self.stats.aborted += 1
+        log.warning(
+            "transaction_aborted",
+            task=task.state.partition,
+            error_class=type(exc).__name__,
+            error=str(exc)[:300],
+        )
+        with contextlib.suppress(Exception):
+            await task.producer.abort_transaction()
+        partition = task.state.partition
+        await self._close_tasks([partition])
+        assert self._consumer is not None
+        if isinstance(exc, ProducerFencedError) or not all(
+            tp in self._consumer.assignment() for tp in records
+        ):
+            # Another instance owns the task now; the coming rebalance moves it.
+            return
+        await asyncio.sleep(0.5)
+        try:
+            await self._open_tasks([partition])
+        except KafkaError as reopen:
+            log.warning("task_reopen_failed", task=partition, error=str(reopen)[:300])
+            return
+        for tp, msgs in records.items():
+            self._consumer.seek(tp, msgs[0].offset)
+
+    # ------------------------------------------------------------------ rebalance
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Finish the batch in flight, then close the revoked tasks."""
+        async with self._lock:
+            self._generation += 1
+            partitions = sorted({tp.partition for tp in revoked})
+            await self._close_tasks(partitions)
+            log.info("tasks_revoked", instance=self._instance, tasks=partitions)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Open a task per assigned partition number: fence, restore, then consume."""
+        async with self._lock:
+            self._generation += 1
+            partitions = sorted({tp.partition for tp in assigned} - set(self._tasks))
+            await self._open_tasks(partitions)
+            log.info("tasks_assigned", instance=self._instance, tasks=partitions)
+        self.ready.set()
+
+    async def _open_tasks(self, partitions: list[int]) -> None:
+        if not partitions:
+            return
+        started = time.monotonic()
+        tasks = {}
+        for p in partitions:
+            producer = make_producer(
+                self._kafka, f"{self._instance}-task-{p}", transactional_id=f"router-task-{p}"
+            )
+            # Starting initialises the transactional id: previous owners are fenced and
+            # their open transaction is aborted before we read any state.
+            with kafka_errors(f"starting the producer of task {p}"):
+                await producer.start()
+            store = SqliteStateStore(self._state_dir / f"task-{p}.sqlite")
+            tasks[p] = _Task(TaskState(p, HistoryStore(store)), producer, store)
+        await self._restore([t.state for t in tasks.values()])
+        self._tasks.update(tasks)
+        log.info(
+            "tasks_restored",
+            tasks=partitions,
+            subjects=sum(len(t.state.history) for t in tasks.values()),
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    async def _restore(self, states: list[TaskState]) -> None:
+        """Rebuild history and chain heads from the changelog partitions."""
+        by_tp = {TopicPartition(self._kafka.topic(HISTORY), s.partition): s for s in states}
+        consumer = make_consumer(self._kafka, f"{self._instance}-restore", read_committed=True)
+        with kafka_errors("restoring history"):
+            await consumer.start()
+            try:
+                consumer.assign(list(by_tp))
+                await consumer.seek_to_beginning(*by_tp)
+                ends = await consumer.end_offsets(list(by_tp))
+                pending = {tp for tp, end in ends.items() if end > 0}
+                deadline = time.monotonic() + 120
+                while pending and time.monotonic() < deadline:
+                    batch = await consumer.getmany(*pending, timeout_ms=200, max_records=5000)
+                    for tp, msgs in batch.items():
+                        for msg in msgs:
+                            _restore_one(by_tp[tp], msg)
+                    for tp in list(pending):
+                        if await consumer.position(tp) >= ends[tp]:
+                            pending.discard(tp)
+                for state in states:
+                    state.history.flush()
+                if pending:
+                    raise KafkaError(
+                        f"history restore did not reach the end of {sorted(map(str, pending))}"
+                    )
+            finally:
+                await consumer.stop()
+
+    async def _close_tasks(self, partitions: list[int]) -> None:
+        for p in partitions:
+            task = self._tasks.pop(p, None)
+            if task is None:
+                continue
+            with contextlib.suppress(Exception):
+                await task.producer.stop()
+            task.store.close()
+
+
+def _restore_one(state: TaskState, msg: ConsumerRecord[Any, Any]) -> None:
+    if msg.key is None:
+        return
+    if msg.key == CHAIN_HEAD_KEY:
+        if msg.value is not None:
+            state.chain_head = msg.value.decode()
+        return
+    state.history.restore(msg.key, msg.value)
+
+
+def _in_record(topic: str, msg: ConsumerRecord[Any, Any]) -> InRecord:
+    return InRecord(
+        topic=topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        key=msg.key,
+        value=msg.value,
+        headers=tuple((k, bytes(v)) for k, v in (msg.headers or ())),
+    )

@@ -1,0 +1,1 @@
+"""Security: keys, sealing, signing, Kafka principals, credentials and ACLs."""

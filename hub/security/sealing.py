@@ -1,0 +1,120 @@
+"""Envelope encryption of sensitive content (DESIGN.md section 10).
+
+Content is encrypted once under a fresh AES-256-GCM data key with the message id as
+associated data. The data key is wrapped, also with AES-256-GCM, under each
+recipient's key-encryption key (KEK), binding the message id and the recipient
+(``router`` or ``area:<area>``) as associated data, so a wrapped key copied to another
+message or another area does not open. The router unwraps with its inbound KEK and
+re-wraps for each destination area; only the wrapped keys change, not the ciphertext.
+
+``cryptography``'s ``InvalidTag`` never leaves this module: it becomes
+:class:`~hub.errors.DecryptionError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hub.errors import DecryptionError
+from hub.security.keys import SecretKey
+from schemas.wire import Sealed, WrappedKey
+
+_NONCE = 12
+ROUTER = "router"
+
+
+def area_recipient(area: str) -> str:
+    """The recipient name of an area's wrapped key."""
+    return f"area:{area}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text)
+    except ValueError as exc:
+        raise DecryptionError("sealed field is not base64url") from exc
+
+
+def _key_aad(message_id: UUID, recipient: str) -> bytes:
+    return message_id.bytes + b"|" + recipient.encode()
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a data key is wrapped for, with their current KEK."""
+
+    name: str
+    kek: SecretKey
+
+
+def wrap(dek: bytes, message_id: UUID, recipient: Recipient) -> WrappedKey:
+    """Encrypt a data key for one recipient."""
+    nonce = os.urandom(_NONCE)
+    body = AESGCM(recipient.kek.material).encrypt(nonce, dek, _key_aad(message_id, recipient.name))
+    return WrappedKey(
+        recipient=recipient.name, key_id=recipient.kek.key_id, wrapped=_b64(nonce + body)
+    )
+
+
+def seal(plaintext: bytes, message_id: UUID, recipients: Iterable[Recipient]) -> Sealed:
+    """Encrypt ``plaintext`` under a fresh data key wrapped for each recipient."""
+    dek = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(_NONCE)
+    ciphertext = AESGCM(dek).encrypt(nonce, plaintext, message_id.bytes)
+    keys = tuple(wrap(dek, message_id, r) for r in recipients)
+    return Sealed(nonce=_b64(nonce), ciphertext=_b64(ciphertext), keys=keys)
+
+
+def unwrap(
+    sealed: Sealed, message_id: UUID, recipient: str, keks: Mapping[str, SecretKey]
+) -> bytes:
+    """Recover the data key wrapped for ``recipient`` with one of its KEKs (by key id)."""
+    entry = next((k for k in sealed.keys if k.recipient == recipient), None)
+    if entry is None:
+        raise DecryptionError(f"no data key is wrapped for {recipient}")
+    kek = keks.get(entry.key_id)
+    if kek is None:
+        raise DecryptionError(f"unknown key id {entry.key_id!r} for {recipient}")
+    raw = _unb64(entry.wrapped)
+    try:
+        return AESGCM(kek.material).decrypt(
+            raw[:_NONCE], raw[_NONCE:], _key_aad(message_id, recipient)
+        )
+    except InvalidTag as exc:
+        raise DecryptionError(f"the data key for {recipient} does not authenticate") from exc
+
+
+def open_sealed(sealed: Sealed, message_id: UUID, dek: bytes) -> bytes:
+    """Decrypt the content with a recovered data key."""
+    try:
+        return AESGCM(dek).decrypt(
+            _unb64(sealed.nonce), _unb64(sealed.ciphertext), message_id.bytes
+        )
+    except InvalidTag as exc:
+        raise DecryptionError("the sealed content does not authenticate") from exc
+    except ValueError as exc:
+        raise DecryptionError(f"the sealed content is malformed: {exc}") from exc
+
+
+def rewrap(sealed: Sealed, message_id: UUID, dek: bytes, recipients: Iterable[Recipient]) -> Sealed:
+    """The same ciphertext, with the data key wrapped only for ``recipients``."""
+    keys = tuple(wrap(dek, message_id, r) for r in recipients)
+    return sealed.model_copy(update={"keys": keys})
+
+
+def decrypt_for(
+    sealed: Sealed, message_id: UUID, recipient: str, keks: Mapping[str, SecretKey]
+) -> bytes:
+    """Unwrap and decrypt in one step (a team opening its own message)."""
+    return open_sealed(sealed, message_id, unwrap(sealed, message_id, recipient, keks))
