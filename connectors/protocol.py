@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from connectors.errors import ParseFailed
 from schemas.common import Partner
 from schemas.envelope import Envelope
 
@@ -43,3 +44,19 @@ class Connector(Protocol):
     def parse(self, raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
         """Parse native bytes into envelopes, or raise :class:`ParseFailed`."""
         ...
+
+    def error_document(self, error: ParseFailed, content_type: str) -> ErrorDocument | None:
+        """The format's own document for a refusal (FHIR: an OperationOutcome).
+
+        ``content_type`` is what the caller sent, so a format with several syntaxes
+        answers in the caller's. None means the transport's problem details.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class ErrorDocument:
+    """A refusal in the partner format's own error document."""
+
+    media_type: str
+    body: bytes

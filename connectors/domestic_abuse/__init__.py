@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connectors.domestic_abuse.parse import CONTENT_TYPES, KIND, parse
+from connectors.errors import ParseFailed
 from connectors.native import JSON_MAX_BYTES
 from connectors.protocol import Connector, ParseContext
 from schemas.common import Partner
@@ -23,6 +24,10 @@ class DomesticAbuseConnector:
     def parse(self, raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
         """Parse one assessment, or raise ParseFailed."""
         return parse(raw, content_type, context)
+
+    def error_document(self, error: ParseFailed, content_type: str) -> None:
+        """None: refusals are the transport's problem details."""
+        del error, content_type
 
 
 CONNECTOR: Connector = DomesticAbuseConnector()

@@ -10,14 +10,15 @@ and its mapping are documented in ``docs/formats/health.md``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from typing import TYPE_CHECKING
 
 from connectors.errors import ParseFailed
 from connectors.health._fhir.decode import CONTENT_TYPES, MAX_BODY_BYTES
 from connectors.health._fhir.outcome import operation_outcome
 from connectors.health.format import KIND
 from connectors.health.parse import parse
-from connectors.protocol import Connector, ParseContext
+from connectors.protocol import Connector, ErrorDocument, ParseContext
 from schemas.common import Partner
 from schemas.envelope import Envelope
 
@@ -38,9 +39,11 @@ class HealthConnector:
         """Parse FHIR R4 JSON or XML into envelopes, or raise ParseFailed with every error."""
         return parse(raw, content_type, context)
 
-    def error_document(self, exc: ParseFailed) -> dict[str, Any]:
+    def error_document(self, error: ParseFailed, content_type: str) -> ErrorDocument:
         """The OperationOutcome that answers a refused message (HTTP 422)."""
-        return operation_outcome(exc)
+        del content_type  # JSON for every caller until the XML rendering exists
+        body = json.dumps(operation_outcome(error)).encode()
+        return ErrorDocument("application/fhir+json", body)
 
 
 CONNECTOR = HealthConnector()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connectors.errors import ParseFailed
 from connectors.housing.parse import CONTENT_TYPES, KIND, parse
 from connectors.native import JSON_MAX_BYTES
 from connectors.protocol import Connector, ParseContext
@@ -23,6 +24,10 @@ class HousingConnector:
     def parse(self, raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
         """Parse one referral, or raise ParseFailed."""
         return parse(raw, content_type, context)
+
+    def error_document(self, error: ParseFailed, content_type: str) -> None:
+        """None: refusals are the transport's problem details."""
+        del error, content_type
 
 
 CONNECTOR: Connector = HousingConnector()

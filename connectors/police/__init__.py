@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connectors.errors import ParseFailed
 from connectors.police._csv import CSV_MAX_BYTES
 from connectors.police.format import NotificationType
 from connectors.police.parse import CONTENT_TYPES, parse
@@ -28,6 +29,10 @@ class PoliceConnector:
     def parse(self, raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
         """Parse a JSON notification or a CSV batch, or raise ParseFailed."""
         return parse(raw, content_type, context)
+
+    def error_document(self, error: ParseFailed, content_type: str) -> None:
+        """None: refusals are the transport's problem details."""
+        del error, content_type
 
 
 CONNECTOR: Connector = PoliceConnector()

@@ -307,7 +307,7 @@ async def _ingest(
             envelopes = connector.parse(raw, content_type, context)
     except ParseFailed as exc:
         log.info("input_refused", partner=connector.partner.value, errors=len(exc.errors))
-        return _refusal(connector, exc)
+        return _refusal(connector, exc, content_type)
     retry = {"Retry-After": str(deps.retry_after_s)}
     publisher = deps.publishers[connector.partner]
     if not deps.ledger.synced.is_set() or not publisher.healthy.is_set():
@@ -359,10 +359,10 @@ async def _ingest(
     return JSONResponse(body.model_dump(mode="json"), status_code=202)
 
 
-def _refusal(connector: Connector, exc: ParseFailed) -> Response:
-    document = getattr(connector, "error_document", None)
-    if callable(document):
-        return JSONResponse(document(exc), status_code=422, media_type="application/fhir+json")
+def _refusal(connector: Connector, exc: ParseFailed, content_type: str) -> Response:
+    document = connector.error_document(exc, content_type)
+    if document is not None:
+        return Response(document.body, status_code=422, media_type=document.media_type)
     errors = [{"field": e.field, "message": e.message} for e in exc.errors]
     return problem(
         422,

@@ -845,13 +845,21 @@ class TestXmlSafety:
         assert "'colour'" in str(exc)
 
 
+def outcome_of(exc: ParseFailed) -> dict[str, Any]:
+    """The connector's OperationOutcome for a refusal, as JSON."""
+    document = CONNECTOR.error_document(exc, "application/fhir+json")
+    assert document.media_type == "application/fhir+json"
+    outcome: dict[str, Any] = json.loads(document.body)
+    return outcome
+
+
 class TestOperationOutcome:
     """A refusal is returned to FHIR callers as an OperationOutcome."""
 
     def test_shape(self) -> None:
         """One issue per error: severity, issue type, diagnostics and FHIRPath expression."""
         exc = refusal(bundle(patient(born=None), service_request(priority="soon")))
-        outcome = CONNECTOR.error_document(exc)
+        outcome = outcome_of(exc)
         OperationOutcome.model_validate(outcome)
         assert outcome["resourceType"] == "OperationOutcome"
         assert len(outcome["issue"]) == len(exc.errors)
@@ -866,12 +874,12 @@ class TestOperationOutcome:
         """A Bundle type the hub does not take is reported as not-supported."""
         doc = bundle(patient(), flag(), kind="collection")
         doc["type"] = "searchset"
-        (issue,) = CONNECTOR.error_document(refusal(doc))["issue"]
+        (issue,) = outcome_of(refusal(doc))["issue"]
         assert (issue["code"], issue["expression"]) == ("not-supported", ["Bundle.type"])
 
     def test_plain_field_errors_are_invalid(self) -> None:
         """An error raised without an issue type is reported as invalid."""
-        outcome = CONNECTOR.error_document(ParseFailed([FieldError("body", "empty")]))
+        outcome = outcome_of(ParseFailed([FieldError("body", "empty")]))
         assert outcome["issue"] == [
             {"severity": "error", "code": "invalid", "diagnostics": "empty", "expression": ["body"]}
         ]
