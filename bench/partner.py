@@ -13,6 +13,8 @@ import httpx
 
 from bench.records import police_notification, read_all
 from hub.settings import KafkaSettings
+from hub.topology import inbound_topic
+from schemas.common import Partner
 
 POLICE = "/v1/police/notifications"
 
@@ -97,7 +99,7 @@ class PartnerClient:
 
 async def inbound_references(kafka: KafkaSettings) -> Counter[str]:
     """How many times each partner reference is on the police inbound topic (committed)."""
-    records = await read_all(kafka, "partner.police.inbound")
+    records = await read_all(kafka, inbound_topic(Partner.POLICE))
     return Counter(json.loads(r.value)["metadata"]["partner_reference"] for r in records)
 
 

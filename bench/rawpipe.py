@@ -31,11 +31,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import kafka_from_env
 from hub.kafka import TopicPartition, make_consumer, make_producer
-from hub.router.handler import INBOUND_PARTNER
 from hub.settings import KafkaSettings
+from hub.topology import INBOUND_PARTNER, route_topic
+from schemas.common import Area
 
 GROUP = "rawpipe"
-OUTPUT = "route.mash"
+OUTPUT = route_topic(Area.MASH)
 PARTITIONS = 6
 
 Batch = dict[TopicPartition, list[Any]]

@@ -30,9 +30,9 @@ from hub.demo.traffic import generate_day
 from hub.errors import KafkaUnavailableError
 from hub.ingest.compose import sealer_for
 from hub.kafka import KafkaAdmin, TopicPartition, make_consumer, make_producer, started
-from hub.router.handler import INBOUND_PARTNER
 from hub.security.envelope import InboundRecord
 from hub.settings import KafkaSettings
+from hub.topology import DECISIONS, INBOUND_PARTNER, route_topic
 from schemas.common import Area, Partner
 from schemas.decision import DecisionRecorded
 from schemas.envelope import Envelope
@@ -239,7 +239,7 @@ class OnceCheck:
 async def exactly_once(kafka: KafkaSettings, sent: list[Envelope]) -> OnceCheck:
     """Read hub.decisions and route.* back (read_committed) and check each message once."""
     by_id = {e.message_id: e for e in sent}
-    decisions = await read_all(kafka, "hub.decisions")
+    decisions = await read_all(kafka, DECISIONS)
     check = OnceCheck(sent=len(sent), decisions=len(decisions))
     counts: collections.Counter[uuid.UUID] = collections.Counter()
     want: collections.Counter[tuple[str, str]] = collections.Counter()
@@ -257,7 +257,7 @@ async def exactly_once(kafka: KafkaSettings, sent: list[Envelope]) -> OnceCheck:
     check.missing = sum(1 for m in by_id if m not in counts)
     got: collections.Counter[tuple[str, str]] = collections.Counter()
     for area_name in {a for _m, a in want}:
-        for record in await read_all(kafka, f"route.{area_name}"):
+        for record in await read_all(kafka, route_topic(area_name)):
             got[(json.loads(record.value)["message_id"], area_name)] += 1
     check.copies_wrong = sum(1 for k in want.keys() | got.keys() if want[k] != got[k])
     for partition, chain in sorted(by_partition.items()):

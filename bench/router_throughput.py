@@ -29,6 +29,7 @@ from hub.router.handler import InRecord, TaskState, route_record
 from hub.router.history import HistoryStore, SqliteStateStore
 from hub.security.envelope import InboundRecord
 from hub.settings import RouterSettings
+from hub.topology import DLQ
 
 PROFILE_LINES = 15
 
@@ -231,7 +232,7 @@ def _route_all(inbound: list[InRecord], ctx: Any, state_dir: Path) -> int:
     written = 0
     for record in inbound:
         out = route_record(record, ctx, states[record.partition])
-        if any(o.topic == "hub.dlq" for o in out):
+        if any(o.topic == DLQ for o in out):
             raise RuntimeError("a bench record was dead-lettered: the profile would be wrong")
         written += len(out)
     return written

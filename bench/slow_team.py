@@ -28,10 +28,11 @@ from hub.errors import HubError
 from hub.kafka import make_consumer, make_producer, started
 from hub.monitor.collector import Collector
 from hub.settings import MonitorSettings
+from hub.topology import route_topic, team_group
 from schemas.common import Area
 
-TOPIC = "route.mash"
-GROUP = "team-mash"
+TOPIC = route_topic(Area.MASH)
+GROUP = team_group(Area.MASH)
 SLOW_S, STALLED_S, LEFT_S, CATCH_UP_S = 15.0, 15.0, 8.0, 60.0
 
 

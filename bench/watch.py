@@ -17,8 +17,8 @@ from pathlib import Path
 
 from bench.common import kafka_from_env
 from hub.kafka import TopicPartition, make_consumer, partitions_of
-from hub.router.handler import route_topic
 from hub.settings import KafkaSettings
+from hub.topology import route_topic
 from schemas.common import Area
 
 

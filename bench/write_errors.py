@@ -22,6 +22,7 @@ from bench.partner import PartnerClient, inbound_references, summarise
 from hub.broker.topics import TopicSpec, load_topics_file
 from hub.kafka import KafkaAdmin, make_producer, started
 from hub.settings import KafkaSettings
+from hub.topology import inbound_topic
 from schemas.common import Partner
 
 CASES = {
@@ -52,7 +53,7 @@ async def probe(kafka: KafkaSettings, number: int, configs: dict[str, str]) -> s
 async def write_errors() -> dict[str, Any]:
     """Every case: probe, then the hub; a verdict per case where the broker refuses."""
     spec = next(
-        s for s in load_topics_file(TOPICS_FILE, "local") if s.name == "partner.police.inbound"
+        s for s in load_topics_file(TOPICS_FILE, "local") if s.name == inbound_topic(Partner.POLICE)
     )
     out: dict[str, Any] = {}
     async with rig("writeerr") as r:

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from hub.errors import KafkaError
 from hub.kafka import kafka_errors, make_consumer, partitions_of
 from hub.settings import KafkaSettings
+from hub.topology import DECISIONS
 from schemas.decision import DecisionRecorded
 
 GENESIS = "0" * 64
@@ -97,7 +98,7 @@ def verify_chain(
 
 
 async def read_partitions(
-    kafka: KafkaSettings, topic: str = "hub.decisions"
+    kafka: KafkaSettings, topic: str = DECISIONS
 ) -> dict[int, list[tuple[int, bytes]]]:
     """Every committed record of ``topic`` (logical name), by partition, in offset order."""
     consumer = make_consumer(kafka, "hub-audit", read_committed=True)

@@ -21,16 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hub.errors import KafkaUnavailableError, TopicsFileError
 from hub.kafka import KafkaAdmin
 from hub.settings import KafkaSettings
+from hub.topology import CO_PARTITIONED
 from hub.yamlfile import describe_entry_error
-
-CO_PARTITIONED = (
-    "partner.police.inbound",
-    "partner.health.inbound",
-    "partner.housing.inbound",
-    "partner.domestic-abuse.inbound",
-    "hub.subject-history",
-)
-"""Topics whose partition N is always processed by one router instance together."""
 
 _DURATION = re.compile(r"^(?P<n>\d+)(?P<unit>ms|s|m|h|d)$")
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}

@@ -35,16 +35,22 @@ from pydantic import TypeAdapter
 
 from hub.broker.topics import TopicSpec
 from hub.errors import TopicsFileError
-from hub.router.handler import (
-    CHAIN_HEAD_KEY,
+from hub.router.handler import CHAIN_HEAD_KEY
+from hub.security.signing import KEY_ID_HEADER, SIGNATURE_HEADER
+from hub.topology import (
     DECISIONS,
     DLQ,
+    DLQ_ERROR_CLASS_HEADER,
+    DLQ_ERROR_TEXT_HEADER,
+    DLQ_OFFSET_HEADER,
+    DLQ_PARTITION_HEADER,
+    DLQ_TOPIC_HEADER,
     HISTORY,
     INBOUND_PARTNER,
+    OUTCOMES,
     inbound_topic,
     route_topic,
 )
-from hub.security.signing import KEY_ID_HEADER, SIGNATURE_HEADER
 from schemas.common import SCHEMA_VERSION, Area, Partner
 from schemas.envelope import SubjectKey
 from schemas.export import shared_schemas
@@ -54,14 +60,13 @@ DOCUMENT_PATH = "docs/asyncapi.yaml"
 
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING_VERSION = "0.4.0"
-OUTCOMES = "team.outcomes"
 
 DLQ_HEADERS: dict[str, str] = {
-    "hub.dlq.topic": "Logical name of the topic the record came from (no deployment prefix).",
-    "hub.dlq.partition": "Partition of the record on that topic.",
-    "hub.dlq.offset": "Offset of the record in that partition.",
-    "hub.dlq.error.class": "Class name of the error, e.g. SignatureError or SchemaViolationError.",
-    "hub.dlq.error.text": "The error's one-line reason, at most 1000 characters.",
+    DLQ_TOPIC_HEADER: "Logical name of the topic the record came from (no deployment prefix).",
+    DLQ_PARTITION_HEADER: "Partition of the record on that topic.",
+    DLQ_OFFSET_HEADER: "Offset of the record in that partition.",
+    DLQ_ERROR_CLASS_HEADER: "Class name of the error, e.g. SignatureError or SchemaViolationError.",
+    DLQ_ERROR_TEXT_HEADER: "The error's one-line reason, at most 1000 characters.",
 }
 """The context headers of every dead letter (:func:`hub.router.handler.dead_letter`)."""
 
@@ -363,9 +368,9 @@ def _dlq_headers() -> dict[str, Any]:
     properties: dict[str, Any] = {
         name: {"type": "string", "description": text} for name, text in DLQ_HEADERS.items()
     }
-    properties["hub.dlq.partition"]["pattern"] = "^[0-9]+$"
-    properties["hub.dlq.offset"]["pattern"] = "^[0-9]+$"
-    properties["hub.dlq.error.text"]["maxLength"] = 1000
+    properties[DLQ_PARTITION_HEADER]["pattern"] = "^[0-9]+$"
+    properties[DLQ_OFFSET_HEADER]["pattern"] = "^[0-9]+$"
+    properties[DLQ_ERROR_TEXT_HEADER]["maxLength"] = 1000
     headers = _headers(properties, required=tuple(DLQ_HEADERS))
     headers["description"] = "The source record's own headers follow the context headers."
     return headers

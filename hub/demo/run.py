@@ -34,6 +34,7 @@ from hub.kafka import kafka_errors, make_consumer, partitions_of
 from hub.security.credentials import SecretStore, apply_security
 from hub.security.keys import init_keyring
 from hub.security.principals import load_principals_file
+from hub.topology import DECISIONS
 from schemas.common import Area, Partner
 from schemas.decision import DecisionRecorded
 
@@ -179,7 +180,7 @@ async def _decisions(hub: Hub, wanted: set[UUID], timeout_s: float) -> list[Deci
     with kafka_errors("reading decisions"):
         await consumer.start()
         try:
-            partitions = await partitions_of(consumer, [kafka.topic("hub.decisions")])
+            partitions = await partitions_of(consumer, [kafka.topic(DECISIONS)])
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             deadline = time.monotonic() + timeout_s

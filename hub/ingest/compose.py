@@ -11,6 +11,7 @@ from hub.ingest.ratelimit import RateLimiter
 from hub.security.envelope import Sealer
 from hub.security.keys import inbound_kek, signing_key
 from hub.security.signing import Signer
+from hub.topology import connector_transaction
 from schemas.common import Partner
 
 
@@ -44,7 +45,7 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
         ),
         publishers={
             p: TransactionalPublisher(
-                identity[p], f"connector-{p.value}-{c.instance}", timeout_s=c.publish_timeout_s
+                identity[p], connector_transaction(p, c.instance), timeout_s=c.publish_timeout_s
             )
             for p in partners
         },

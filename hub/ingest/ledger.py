@@ -31,11 +31,11 @@ from aiokafka import AIOKafkaConsumer
 from hub.errors import HubError
 from hub.kafka import kafka_errors, make_consumer, partitions_of
 from hub.settings import KafkaSettings
+from hub.topology import DECISIONS, inbound_topic
 from schemas.common import Partner
 from schemas.envelope import Envelope
 
 log = structlog.get_logger("hub.ingest.ledger")
-DECISIONS = "hub.decisions"
 
 
 @dataclass
@@ -140,9 +140,9 @@ class Ledger:
         may read nothing of another partner's.
         """
         if not self.readers:
-            topics = [f"partner.{p.value}.inbound" for p in self.partners] + [DECISIONS]
+            topics = [inbound_topic(p) for p in self.partners] + [DECISIONS]
             return [(self.kafka, topics)]
-        out = [(kafka, [f"partner.{p.value}.inbound"]) for p, kafka in self.readers.items()]
+        out = [(kafka, [inbound_topic(p)]) for p, kafka in self.readers.items()]
         out.append((self.status_reader or self.kafka, [DECISIONS]))
         return out
 
@@ -209,7 +209,7 @@ class Ledger:
         try:
             meta = json.loads(value)["metadata"]
             partner = Partner(meta["partner"])
-            if topic != f"partner.{partner.value}.inbound":
+            if topic != inbound_topic(partner):
                 return
             self._add(
                 MessageStatus(

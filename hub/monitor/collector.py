@@ -27,24 +27,18 @@ from hub.monitor.evaluator import ConsumerStatus, LagSample, PartitionWindow, wo
 from hub.monitor.lag import GroupOffsets, Head, LagProbe, PartitionOffsets
 from hub.monitor.scorecard import Scorecard
 from hub.monitor.snapshot import GroupLag, MonitorSnapshot, PartitionLag
-from hub.monitor.tail import OUTCOMES, RecordTail
-from hub.router.handler import INBOUND_PARTNER, route_topic
-from hub.router.service import GROUP as ROUTER_GROUP
+from hub.monitor.tail import RecordTail
 from hub.settings import KafkaSettings, MonitorSettings
+from hub.topology import INBOUND_TOPICS, OUTCOMES, ROUTER_GROUP, route_topic, team_group
 from schemas.common import Area
 
-__all__ = ["Collector", "GroupTarget", "default_targets", "team_group"]
+__all__ = ["Collector", "GroupTarget", "default_targets"]
 
 Clock = Callable[[], datetime]
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def team_group(area: Area) -> str:
-    """The logical consumer group of an area's team queue."""
-    return f"team-{area.value}"
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class GroupTarget:
 def default_targets(areas: Sequence[Area] = tuple(Area)) -> tuple[GroupTarget, ...]:
     """Every area's team group on its route queue, then the router on its inputs."""
     teams = tuple(GroupTarget(team_group(a), (route_topic(a),), a) for a in areas)
-    router = GroupTarget(ROUTER_GROUP, (*INBOUND_PARTNER, OUTCOMES))
+    router = GroupTarget(ROUTER_GROUP, (*INBOUND_TOPICS, OUTCOMES))
     return (*teams, router)
 
 

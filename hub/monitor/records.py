@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from hub.errors import DecodeError
 from hub.monitor.scorecard import DeadLetter, Decided, OutcomeSeen, RoutedCopy
+from hub.topology import DLQ_ERROR_CLASS_HEADER
 from schemas.common import Area, Partner
 from schemas.decision import DecisionRecorded
 from schemas.outcome import OutcomeRecorded
@@ -32,7 +33,7 @@ __all__ = [
 
 _M = TypeVar("_M", bound=BaseModel)
 
-ERROR_CLASS_HEADER = "hub.dlq.error.class"
+ERROR_CLASS_HEADER = DLQ_ERROR_CLASS_HEADER
 """The dead-letter header naming the error's class (:func:`hub.router.handler.dead_letter`)."""
 
 

@@ -29,15 +29,14 @@ from hub.monitor.records import (
     read_routed,
 )
 from hub.monitor.scorecard import Scorecard
-from hub.router.handler import DECISIONS, DLQ, route_topic
 from hub.settings import KafkaSettings
+from hub.topology import DECISIONS, DLQ, OUTCOMES, route_topic
 from schemas.common import Area
 
-__all__ = ["OUTCOMES", "RecordTail"]
+__all__ = ["RecordTail"]
 
 log = structlog.get_logger("hub.monitor")
 
-OUTCOMES = "team.outcomes"
 _BATCH = 5_000
 
 Handler = Callable[[str, ConsumerRecord[Any, Any]], None]

@@ -27,7 +27,20 @@ from hub.security import sealing
 from hub.security.keys import SecretKey
 from hub.security.signing import Verifier
 from hub.sla import SlaCalendar, due_by
-from schemas.common import KINDS, SCHOOL_AGE, Area, Partner
+from hub.topology import (
+    DECISIONS,
+    DLQ,
+    DLQ_ERROR_CLASS_HEADER,
+    DLQ_ERROR_TEXT_HEADER,
+    DLQ_OFFSET_HEADER,
+    DLQ_PARTITION_HEADER,
+    DLQ_TOPIC_HEADER,
+    HISTORY,
+    INBOUND_PARTNER,
+    OUTCOMES,
+    route_topic,
+)
+from schemas.common import KINDS, SCHOOL_AGE, Area
 from schemas.envelope import RoutingMetadata, SensitiveContent
 from schemas.history import HistorySummary
 from schemas.outcome import OutcomeRecorded
@@ -36,28 +49,12 @@ from schemas.wire import MessageReceived, Sealed
 
 log = structlog.get_logger("hub.router.handler")
 
-DECISIONS = "hub.decisions"
-DLQ = "hub.dlq"
-HISTORY = "hub.subject-history"
 CHAIN_HEAD_KEY = b"__chain_head__"
 """Key of the record in each history partition holding that partition's chain head."""
 
 
 class DuplicateMessageError(PermanentMessageError):
     """The message id was already routed: an exact replay, never routed twice."""
-
-
-def inbound_topic(partner: Partner) -> str:
-    """The logical inbound topic of a partner."""
-    return f"partner.{partner.value}.inbound"
-
-
-def route_topic(area: Area) -> str:
-    """The logical route topic of an area."""
-    return f"route.{area.value}"
-
-
-INBOUND_PARTNER = {inbound_topic(p): p for p in Partner}
 
 
 @dataclass(frozen=True)
@@ -108,7 +105,7 @@ class RouterContext:
 
 def route_record(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRecord]:
     """Route one record; never raises for bad input (it is dead-lettered)."""
-    if record.topic == "team.outcomes":
+    if record.topic == OUTCOMES:
         return _apply_outcome(record, task)
     try:
         return _route(record, ctx, task)
@@ -127,11 +124,11 @@ def route_record(record: InRecord, ctx: RouterContext, task: TaskState) -> list[
 def dead_letter(record: InRecord, exc: Exception) -> OutRecord:
     """The DLQ record: the original bytes with Kafka Connect-style context headers."""
     headers = (
-        ("hub.dlq.topic", record.topic.encode()),
-        ("hub.dlq.partition", str(record.partition).encode()),
-        ("hub.dlq.offset", str(record.offset).encode()),
-        ("hub.dlq.error.class", type(exc).__name__.encode()),
-        ("hub.dlq.error.text", str(exc)[:1000].encode()),
+        (DLQ_TOPIC_HEADER, record.topic.encode()),
+        (DLQ_PARTITION_HEADER, str(record.partition).encode()),
+        (DLQ_OFFSET_HEADER, str(record.offset).encode()),
+        (DLQ_ERROR_CLASS_HEADER, type(exc).__name__.encode()),
+        (DLQ_ERROR_TEXT_HEADER, str(exc)[:1000].encode()),
         *record.headers,
     )
     return OutRecord(DLQ, None, record.value or b"", headers)

@@ -36,8 +36,6 @@ from hub.errors import HubError, KafkaError, ProducerFencedError
 from hub.kafka import kafka_errors, make_consumer, make_producer
 from hub.router.handler import (
     CHAIN_HEAD_KEY,
-    HISTORY,
-    INBOUND_PARTNER,
     InRecord,
     OutRecord,
     RouterContext,
@@ -46,12 +44,19 @@ from hub.router.handler import (
 )
 from hub.router.history import HistoryStore, SqliteStateStore
 from hub.settings import KafkaSettings
+from hub.topology import (
+    DECISIONS,
+    DLQ,
+    HISTORY,
+    INBOUND_TOPICS,
+    OUTCOMES,
+    ROUTER_GROUP,
+    router_task_transaction,
+)
 
 log = structlog.get_logger("hub.router.service")
 
-GROUP = "router"
-OUTCOMES = "team.outcomes"
-INPUT_TOPICS = (*INBOUND_PARTNER, OUTCOMES)
+INPUT_TOPICS = (*INBOUND_TOPICS, OUTCOMES)
 
 
 @dataclass
@@ -103,7 +108,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = make_consumer(
             self._kafka,
             f"{self._instance}-consumer",
-            group_id=GROUP,
+            group_id=ROUTER_GROUP,
             read_committed=True,
             max_poll_records=self._max_batch,
             session_timeout_ms=10_000,
@@ -194,8 +199,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         log.info("batch_committed", task=task.state.partition, messages=count, records=len(out))
         self.stats.transactions += 1
-        self.stats.routed += sum(1 for o in out if o.topic == "hub.decisions")
-        self.stats.dead_lettered += sum(1 for o in out if o.topic == "hub.dlq")
+        self.stats.routed += sum(1 for o in out if o.topic == DECISIONS)
+        self.stats.dead_lettered += sum(1 for o in out if o.topic == DLQ)
         if self._on_batch is not None:
             self._on_batch(count)
 
@@ -208,7 +213,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         with kafka_errors("routing transaction"):
             await producer.begin_transaction()
             # aiokafka #1004: add the offsets before the records.
-            await producer.send_offsets_to_transaction(offsets, self._kafka.group(GROUP))
+            await producer.send_offsets_to_transaction(offsets, self._kafka.group(ROUTER_GROUP))
             futures = [
                 await producer.send(
                     self._kafka.topic(o.topic),
@@ -280,7 +285,9 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         tasks = {}
         for p in partitions:
             producer = make_producer(
-                self._kafka, f"{self._instance}-task-{p}", transactional_id=f"router-task-{p}"
+                self._kafka,
+                f"{self._instance}-task-{p}",
+                transactional_id=router_task_transaction(p),
             )
             # Starting initialises the transactional id: previous owners are fenced and
             # their open transaction is aborted before we read any state.

@@ -24,13 +24,11 @@ from hub.kafka import kafka_errors, make_consumer, partitions_of
 from hub.policy import Policy, decide
 from hub.router.history import HistoryStore
 from hub.settings import KafkaSettings
-from schemas.common import Area, Partner
+from hub.topology import INBOUND_TOPICS, OUTCOMES
+from schemas.common import Area
 from schemas.envelope import RoutingMetadata
 from schemas.outcome import OutcomeRecorded
 from schemas.wire import MessageReceived
-
-INBOUND = tuple(f"partner.{p.value}.inbound" for p in Partner)
-OUTCOMES = "team.outcomes"
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ async def read_events(kafka: KafkaSettings, until: datetime) -> list[Event]:
         await consumer.start()
         try:
             partitions = await partitions_of(
-                consumer, [kafka.topic(t) for t in (*INBOUND, OUTCOMES)]
+                consumer, [kafka.topic(t) for t in (*INBOUND_TOPICS, OUTCOMES)]
             )
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from hub.security import sealing
 from hub.security.keys import SecretKey
 from hub.security.signing import Signer
+from hub.topology import inbound_topic
 from schemas.envelope import Envelope, split_envelope
 from schemas.wire import MessageReceived
 
@@ -49,7 +50,7 @@ class Sealer:
         value = message.model_dump_json().encode()
         headers = tuple(self.signer.headers(value)) if self.signer else ()
         return InboundRecord(
-            topic=f"partner.{envelope.partner.value}.inbound",
+            topic=inbound_topic(envelope.partner),
             key=envelope.subject_key.encode(),
             value=value,
             headers=headers,

@@ -35,18 +35,13 @@ from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
 from hub.errors import HubError, PermanentMessageError
 from hub.kafka import client_options, kafka_errors
-from hub.router.handler import route_topic
 from hub.settings import KafkaSettings
 from hub.teams.intake import RoutedRecord, accept_routed
 from hub.teams.store import Added, QueueStore
+from hub.topology import route_topic, team_group
 from schemas.common import Area
 
 log = structlog.get_logger("hub.teams")
-
-
-def team_group(area: Area) -> str:
-    """The logical consumer group of an area's team app."""
-    return f"team-{area.value}"
 
 
 def broker_options(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:

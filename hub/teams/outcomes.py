@@ -33,12 +33,11 @@ from hub.errors import (
 from hub.kafka import kafka_errors, make_producer
 from hub.settings import KafkaSettings
 from hub.teams.store import Claim, Decided, QueueItem, QueueStore
+from hub.topology import OUTCOMES
 from schemas.common import Area
 from schemas.outcome import OutcomeRecorded, RecordOutcome
 
 log = structlog.get_logger("hub.teams")
-
-OUTCOMES = "team.outcomes"
 
 
 class OutcomePublisher(Protocol):

@@ -27,9 +27,9 @@ from hub.settings import (
 )
 from hub.teams.app import create_app
 from hub.teams.compose import team_deps
-from hub.teams.consumer import team_group
 from hub.teams.intake import RoutedRecord, accept_routed
 from hub.teams.validation import RATIONALE_REQUIRED
+from hub.topology import team_group
 from schemas.common import Area, ConsentStatus, RiskLevel, SubjectRole
 from schemas.envelope import Envelope
 from schemas.outcome import Outcome, OutcomeRecorded
