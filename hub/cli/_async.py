@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -33,25 +32,3 @@ def serve_http(config: uvicorn.Config) -> None:
     """
     signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     asyncio.run(uvicorn.Server(config).serve())
-
-
-def http_config(
-    app: Any,
-    host: str,
-    port: int,
-    *,
-    certfile: Path | None = None,
-    keyfile: Path | None = None,
-) -> uvicorn.Config:
-    """How every hub web app is served: our logging, no access log, TLS when given."""
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        ssl_certfile=str(certfile) if certfile else None,
-        ssl_keyfile=str(keyfile) if keyfile else None,
-        limit_concurrency=1000,
-        timeout_graceful_shutdown=30,
-    )

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from hub.cli._async import http_config, serve_http
+from hub.cli._async import serve_http
 from hub.cli._common import current_hub
 from hub.ingest.app import create_app
 from hub.ingest.compose import ingest_deps
+from hub.web import http_config
 
 app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
 

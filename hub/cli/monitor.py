@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from hub.cli._async import http_config, serve_http
+from hub.cli._async import serve_http
 from hub.cli._common import current_hub
 from hub.monitor.console import print_status
 from hub.monitor.service import build_collector
 from hub.monitor.snapshot import MonitorSnapshot
 from hub.monitor.web import monitor_app
+from hub.web import http_config
 
 app = typer.Typer(help="The monitor: lag, consumer status, SLA and the partner scorecard.")
 

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from hub.cli._async import http_config, serve_http
+from hub.cli._async import serve_http
 from hub.cli._common import current_hub, fail, run_guarded
+from hub.web import http_config
 from schemas.common import Area
 
 app = typer.Typer(help="The team queue: web app and API, practitioner accounts, API clients.")

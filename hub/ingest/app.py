@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import structlog
@@ -34,13 +34,12 @@ from hub.errors import KafkaUnavailableError
 from hub.ingest.credentials import CredentialStore
 from hub.ingest.ledger import Ledger
 from hub.ingest.publisher import TransactionalPublisher
-from hub.ingest.ratelimit import RateLimiter
 from hub.security.envelope import Sealer
+from hub.web import HubApp, TokenBuckets, problem
 from schemas.common import Partner
 from schemas.envelope import QualityFinding
 
 log = structlog.get_logger("hub.ingest")
-PROBLEM = "application/problem+json"
 PARSE_INLINE_BYTES = 256 * 1024
 """Bodies larger than this are parsed in a worker thread."""
 MAX_RECORD_BYTES = 900_000
@@ -93,21 +92,8 @@ class IngestDeps:
     subject_key_secret: bytes = field(repr=False)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     retry_after_s: int = 5
-    limiter: RateLimiter | None = None
+    limiter: TokenBuckets | None = None
     connectors: list[Connector] = field(default_factory=all_connectors)
-
-
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    *,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
-    """An RFC 9457 problem details response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def create_app(deps: IngestDeps) -> FastAPI:
@@ -127,7 +113,7 @@ def create_app(deps: IngestDeps) -> FastAPI:
                 await publisher.stop()
             await deps.ledger.stop()
 
-    app = FastAPI(
+    app = HubApp(
         title="Safeguarding hub: partner ingest",
         version="1.0",
         description=__doc__,

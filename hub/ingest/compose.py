@@ -7,11 +7,11 @@ from hub.ingest.app import IngestDeps
 from hub.ingest.credentials import CredentialStore
 from hub.ingest.ledger import Ledger
 from hub.ingest.publisher import TransactionalPublisher
-from hub.ingest.ratelimit import RateLimiter
 from hub.security.envelope import Sealer
 from hub.security.keys import inbound_kek, signing_key
 from hub.security.signing import Signer
 from hub.topology import connector_transaction
+from hub.web import TokenBuckets
 from schemas.common import Partner
 
 
@@ -53,5 +53,5 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
         subject_key_secret=subject_key_secret(hub.keyring()),
         clock=utc_now,
         retry_after_s=c.retry_after_s,
-        limiter=RateLimiter(c.rate_per_s, c.rate_burst),
+        limiter=TokenBuckets(burst=c.rate_burst, per_s=c.rate_per_s),
     )

@@ -12,20 +12,23 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from hub.monitor.collector import Collector
 from hub.monitor.metrics import monitor_registry, render_metrics
 from hub.monitor.page import render_page
 from hub.monitor.service import MonitorState, run_monitor
+from hub.web import HubApp
 
 __all__ = ["create_app", "monitor_app"]
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+STYLESHEET = Path(__file__).resolve().parent / "scorecard.css"
 
 
 def create_app(
@@ -33,11 +36,18 @@ def create_app(
 ) -> FastAPI:
     """The app over ``state``; nothing in it talks to Kafka."""
     registry = monitor_registry(state)
-    app = FastAPI(
+    app = HubApp(
+        cacheable=frozenset({"/static/scorecard.css"}),
         title="Safeguarding hub monitor",
         summary="Lag, consumer status, SLA and the partner scorecard.",
         lifespan=lifespan,
     )
+
+    @app.get("/static/scorecard.css", include_in_schema=False)
+    def stylesheet() -> Response:
+        return FileResponse(
+            STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
+        )
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -7,14 +7,13 @@ Policy, no framing, no referrer, no caching: pages hold personal data).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from hub.teams.api import api_router
@@ -22,32 +21,9 @@ from hub.teams.auth import PageError, ProblemError, SignInRequired, current_sess
 from hub.teams.deps import TeamDeps
 from hub.teams.pages import page_router, templates
 from hub.teams.validation import field_errors
+from hub.web import HubApp, problem
 
-PROBLEM = "application/problem+json"
 STATIC = Path(__file__).resolve().parent / "static"
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-
-
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    *,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
-    """An RFC 9457 problem details response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def create_app(deps: TeamDeps) -> FastAPI:
@@ -68,7 +44,8 @@ def create_app(deps: TeamDeps) -> FastAPI:
             await deps.publisher.stop()
             deps.close()
 
-    app = FastAPI(
+    app = HubApp(
+        cacheable=frozenset({"/static/teams.css"}),
         title="Safeguarding hub: team queue",
         version="1.0",
         description=__doc__,
@@ -78,17 +55,6 @@ def create_app(deps: TeamDeps) -> FastAPI:
     )
     app.state.deps = deps
     pages = templates()
-
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.update(_SECURITY_HEADERS)
-        if request.url.path != "/static/teams.css":
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
     _add_error_handlers(app, pages)
     _add_service_routes(app, deps)
     app.include_router(page_router(pages))

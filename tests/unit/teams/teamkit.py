@@ -22,10 +22,11 @@ from hub.teams.app import create_app
 from hub.teams.compose import area_keys
 from hub.teams.deps import TeamDeps
 from hub.teams.intake import RoutedRecord, accept_routed
-from hub.teams.ratelimit import SignInLimiter, TokenBuckets
+from hub.teams.ratelimit import SignInLimiter
 from hub.teams.sessions import SessionStore
 from hub.teams.store import QueueStore
 from hub.teams.testing import FakeOutcomePublisher
+from hub.web import TokenBuckets
 from schemas.common import Area
 from schemas.envelope import Envelope
 from tests.factories import NOW

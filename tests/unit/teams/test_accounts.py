@@ -17,8 +17,9 @@ from hub.teams.accounts import (
     hash_password,
     verify_password,
 )
-from hub.teams.ratelimit import SignInLimiter, TokenBuckets
+from hub.teams.ratelimit import SignInLimiter
 from hub.teams.sessions import SessionStore, load_or_create_key
+from hub.web import TokenBuckets
 from schemas.common import Area
 from tests.factories import NOW
 

@@ -12,8 +12,9 @@ from hub.bootstrap import Hub
 from hub.router.history import HistoryStore
 from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings
-from hub.teams.ratelimit import SignInLimiter, TokenBuckets
+from hub.teams.ratelimit import SignInLimiter
 from hub.teams.validation import RATIONALE_REQUIRED
+from hub.web import TokenBuckets
 from schemas.common import Area, ConsentStatus, RiskLevel, SubjectRole
 from schemas.envelope import Envelope
 from schemas.outcome import Outcome, OutcomeRecorded
