@@ -7,8 +7,7 @@ from pathlib import Path
 
 from hub.ingest.app import IngestDeps, create_app
 from hub.ingest.credentials import CredentialStore
-from hub.ingest.ledger import Ledger
-from hub.settings import KafkaSettings
+from hub.ingest.testing import MemoryLedger
 
 DOCUMENT_PATH = Path("docs") / "openapi.json"
 
@@ -17,7 +16,7 @@ def openapi_json() -> str:
     """The OpenAPI document of the partners' HTTP ingest, as committed."""
     deps = IngestDeps(
         credentials=CredentialStore(Path("/nonexistent/credentials.json")),
-        ledger=Ledger(KafkaSettings()),
+        ledger=MemoryLedger(),
         publishers={},
         sealers={},
         subject_key_secret=b"",

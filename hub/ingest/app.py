@@ -32,8 +32,7 @@ from connectors.protocol import Connector, ParseContext
 from connectors.registry import all_connectors
 from hub.errors import KafkaUnavailableError
 from hub.ingest.credentials import CredentialStore
-from hub.ingest.ledger import Ledger
-from hub.ingest.publisher import TransactionalPublisher
+from hub.ingest.ports import Ledger, Publisher
 from hub.security.envelope import Sealer
 from hub.web import HubApp, TokenBuckets, problem
 from schemas.common import Partner
@@ -87,7 +86,7 @@ class IngestDeps:
 
     credentials: CredentialStore
     ledger: Ledger
-    publishers: dict[Partner, TransactionalPublisher]
+    publishers: dict[Partner, Publisher]
     sealers: dict[Partner, Sealer]
     subject_key_secret: bytes = field(repr=False)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hub.bootstrap import Hub, subject_key_secret, utc_now
 from hub.ingest.app import IngestDeps
 from hub.ingest.credentials import CredentialStore
-from hub.ingest.ledger import Ledger
+from hub.ingest.ledger import KafkaLedger
 from hub.ingest.publisher import TransactionalPublisher
 from hub.security.envelope import Sealer
 from hub.security.keys import inbound_kek, signing_key
@@ -37,9 +37,9 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
     readers = identity if s.security.per_component else {}
     return IngestDeps(
         credentials=CredentialStore(c.credentials_file),
-        ledger=Ledger(
-            s.kafka,
-            partners,
+        ledger=KafkaLedger(
+            kafka=s.kafka,
+            partners=partners,
             readers=readers,
             status_reader=hub.kafka_as("connectors-status") if readers else None,
         ),

@@ -12,7 +12,10 @@ then keeps tailing them. From that it answers two questions:
 
 After a failed write the app must not accept again until the ledger has read to the
 end of the inbound topics: only then does it know whether the failed transaction
-committed (:meth:`Ledger.sync`).
+committed (:meth:`KafkaLedger.sync`).
+
+:class:`LedgerIndex` is the index itself, with no I/O (the in-memory fake of
+:mod:`hub.ingest.testing` is one); :class:`KafkaLedger` feeds it from Kafka.
 """
 
 from __future__ import annotations
@@ -53,22 +56,14 @@ class MessageStatus:
     decided_at: datetime | None = None
 
 
-@dataclass
-class Ledger:
-    """In-memory index of accepted messages and their decisions, fed from Kafka."""
+@dataclass(kw_only=True)
+class LedgerIndex:
+    """In-memory index of accepted messages and their decisions (no I/O)."""
 
-    kafka: KafkaSettings
-    partners: tuple[Partner, ...] = tuple(Partner)
     _messages: dict[UUID, MessageStatus] = field(default_factory=dict)
     _pending_decisions: dict[UUID, dict[str, object]] = field(default_factory=dict)
     _in_flight: set[tuple[str, str, str]] = field(default_factory=set)
-    readers: dict[Partner, KafkaSettings] = field(default_factory=dict)
-    """Per-partner identities (a principal each); empty: the app's one identity."""
-    status_reader: KafkaSettings | None = None
-    """The identity that reads ``hub.decisions`` when partners have principals."""
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-    _consumers: list[AIOKafkaConsumer] = field(default_factory=list)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     synced: asyncio.Event = field(default_factory=asyncio.Event)
 
     # ------------------------------------------------------------------ queries
@@ -129,7 +124,47 @@ class Ledger:
         decided = decision.get("decided_at")
         found.decided_at = datetime.fromisoformat(str(decided)) if decided else None
 
-    # ------------------------------------------------------------------ feed
+    def read_inbound(self, value: bytes, topic: str) -> None:
+        """Index one inbound record's routing metadata (unreadable ones are skipped)."""
+        try:
+            meta = json.loads(value)["metadata"]
+            partner = Partner(meta["partner"])
+            if topic != inbound_topic(partner):
+                return
+            self._add(
+                MessageStatus(
+                    UUID(meta["message_id"]),
+                    partner,
+                    meta["partner_reference"],
+                    meta["kind"],
+                    datetime.fromisoformat(meta["received_at"]),
+                )
+            )
+        except (ValueError, KeyError, TypeError):
+            return  # unreadable records are the router's to dead-letter
+
+    def read_decision(self, value: bytes) -> None:
+        """Apply one decision record to its message (kept until the message is known)."""
+        try:
+            decision = json.loads(value)
+            self._apply_decision(UUID(decision["message_id"]), decision)
+        except (ValueError, KeyError, TypeError):
+            return
+
+
+@dataclass(kw_only=True)
+class KafkaLedger(LedgerIndex):
+    """The index, fed by tailing the inbound topics and ``hub.decisions``."""
+
+    kafka: KafkaSettings
+    partners: tuple[Partner, ...] = tuple(Partner)
+    readers: dict[Partner, KafkaSettings] = field(default_factory=dict)
+    """Per-partner identities (a principal each); empty: the app's one identity."""
+    status_reader: KafkaSettings | None = None
+    """The identity that reads ``hub.decisions`` when partners have principals."""
+    _consumers: list[AIOKafkaConsumer] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
     def sources(self) -> list[tuple[KafkaSettings, list[str]]]:
         """Which identity reads which logical topics.
 
@@ -201,34 +236,9 @@ class Ledger:
                     if record.value is None:
                         continue
                     if tp.topic == decisions:
-                        self._read_decision(record.value)
+                        self.read_decision(record.value)
                     else:
-                        self._read_inbound(record.value, tp.topic[len(prefix) :])
-
-    def _read_inbound(self, value: bytes, topic: str) -> None:
-        try:
-            meta = json.loads(value)["metadata"]
-            partner = Partner(meta["partner"])
-            if topic != inbound_topic(partner):
-                return
-            self._add(
-                MessageStatus(
-                    UUID(meta["message_id"]),
-                    partner,
-                    meta["partner_reference"],
-                    meta["kind"],
-                    datetime.fromisoformat(meta["received_at"]),
-                )
-            )
-        except (ValueError, KeyError, TypeError):
-            return  # unreadable records are the router's to dead-letter
-
-    def _read_decision(self, value: bytes) -> None:
-        try:
-            decision = json.loads(value)
-            self._apply_decision(UUID(decision["message_id"]), decision)
-        except (ValueError, KeyError, TypeError):
-            return
+                        self.read_inbound(record.value, tp.topic[len(prefix) :])
 
 
 def _ref_key(envelope: Envelope) -> tuple[str, str, str]:
