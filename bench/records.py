@@ -26,9 +26,9 @@ from connectors.protocol import ParseContext
 from connectors.registry import connector_for
 from hub.audit import verify_chain
 from hub.bootstrap import Hub
+from hub.bootstrap.ingest import sealer_for
 from hub.demo.traffic import generate_day
 from hub.errors import KafkaUnavailableError
-from hub.ingest.compose import sealer_for
 from hub.kafka import KafkaAdmin, TopicPartition, make_consumer, make_producer, started
 from hub.security.envelope import InboundRecord
 from hub.settings import KafkaSettings

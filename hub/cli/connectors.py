@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from hub.bootstrap.ingest import ingest_deps
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub
 from hub.ingest.app import create_app
-from hub.ingest.compose import ingest_deps
 from hub.web import http_config
 
 app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
@@ -40,6 +40,7 @@ def import_file(
     """Import a partner's file with the same validation as HTTP; exit 1 if any was rejected."""
     from hub.ingest.files import run_import  # noqa: PLC0415 -- heavy, only for this command
 
-    rejected = run_import(current_hub(), partner, file)
+    hub = current_hub()
+    rejected = run_import(lambda p: ingest_deps(hub, (p,)), partner, file)
     if rejected:
         raise typer.Exit(code=1)

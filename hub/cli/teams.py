@@ -27,8 +27,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
 ) -> None:
     """Serve the team queue pages and API, and consume the areas' routes, until SIGTERM."""
+    from hub.bootstrap.teams import team_deps  # noqa: PLC0415
     from hub.teams.app import create_app  # noqa: PLC0415 -- heavy, only for this command
-    from hub.teams.compose import team_deps  # noqa: PLC0415
 
     hub = current_hub()
     t = hub.settings.teams
@@ -41,8 +41,8 @@ def add_user(
     area: Annotated[str, typer.Argument(help="The area whose queue they work, e.g. mash.")],
 ) -> None:
     """Create a practitioner; the generated password is printed once, alone on the last line."""
+    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
     from hub.teams.accounts import AccountStore  # noqa: PLC0415
-    from hub.teams.compose import accounts_file  # noqa: PLC0415
 
     which = _area(area)
     store = AccountStore(accounts_file(current_hub().settings.teams))
@@ -60,8 +60,8 @@ def add_client(
     area: Annotated[str, typer.Argument(help="The area the client may read and decide for.")],
 ) -> None:
     """Issue an API token for a case-management system; printed once, alone on the last line."""
+    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
     from hub.teams.accounts import AccountStore  # noqa: PLC0415
-    from hub.teams.compose import accounts_file  # noqa: PLC0415
 
     which = _area(area)
     store = AccountStore(accounts_file(current_hub().settings.teams))
@@ -78,8 +78,8 @@ def disable_user(
     username: Annotated[str, typer.Argument(help="The practitioner to stop.")],
 ) -> None:
     """Stop a practitioner signing in; their open sessions end on their next request."""
+    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
     from hub.teams.accounts import AccountStore  # noqa: PLC0415
-    from hub.teams.compose import accounts_file  # noqa: PLC0415
 
     store = AccountStore(accounts_file(current_hub().settings.teams))
     try:
@@ -96,8 +96,8 @@ def revoke_client(
     client_id: Annotated[str, typer.Argument(help="The id part of a token: hubt_<id>.<secret>.")],
 ) -> None:
     """Revoke an API token at once."""
+    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
     from hub.teams.accounts import AccountStore  # noqa: PLC0415
-    from hub.teams.compose import accounts_file  # noqa: PLC0415
 
     store = AccountStore(accounts_file(current_hub().settings.teams))
     try:

@@ -231,8 +231,8 @@ def run_demo(hub: Hub, options: DemoOptions) -> tuple[Outcome, list[DecisionReco
 
 def _keep_running(hub: Hub, options: DemoOptions, base: str) -> None:
     """Leave the processes up for a person to explore, with a MASH sign-in."""
+    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
     from hub.teams.accounts import AccountStore  # noqa: PLC0415 -- only with --keep
-    from hub.teams.compose import accounts_file  # noqa: PLC0415
 
     store = AccountStore(accounts_file(hub.settings.teams))
     try:

@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +26,8 @@ from rich.table import Table
 from connectors.errors import FieldError, ParseFailed
 from connectors.protocol import Connector, ParseContext
 from connectors.registry import connector_for
-from hub.bootstrap import Hub
 from hub.errors import ConfigurationError
 from hub.ingest.app import IngestDeps
-from hub.ingest.compose import ingest_deps
 from schemas.common import Partner
 from schemas.envelope import Envelope
 
@@ -131,7 +129,13 @@ def _split_csv(raw: bytes) -> Iterator[FileRecord]:
         yield FileRecord(label, out.getvalue().encode(), "text/csv")
 
 
-def run_import(hub: Hub, partner_name: str, path: Path, console: Console | None = None) -> int:
+DepsFor = Callable[[Partner], IngestDeps]
+"""Builds the ingest's parts for one partner (the composition root's ``ingest_deps``)."""
+
+
+def run_import(
+    deps_for: DepsFor, partner_name: str, path: Path, console: Console | None = None
+) -> int:
     """Import ``path`` for ``partner_name``; return how many records were rejected."""
     try:
         partner = Partner(partner_name)
@@ -139,17 +143,16 @@ def run_import(hub: Hub, partner_name: str, path: Path, console: Console | None 
         raise ConfigurationError(
             f"unknown partner {partner_name!r}; partners: {', '.join(p.value for p in Partner)}"
         ) from None
-    report = asyncio.run(_import(hub, partner, path, console or Console()))
+    report = asyncio.run(_import(deps_for(partner), partner, path, console or Console()))
     _print_report(report, console or Console())
     return len(report.rejected)
 
 
-async def _import(hub: Hub, partner: Partner, path: Path, console: Console) -> ImportReport:
+async def _import(deps: IngestDeps, partner: Partner, path: Path, console: Console) -> ImportReport:
     connector = connector_for(partner)
     raw = await asyncio.to_thread(path.read_bytes)
     content_type = content_type_of(path, connector)
     records = list(split_records(raw, content_type, path.suffix.lower()))
-    deps = ingest_deps(hub, (partner,))
     report = ImportReport(records=len(records))
     await deps.ledger.start()
     publisher = deps.publishers[partner]

@@ -1,14 +1,13 @@
-"""What the team app needs, built once by :mod:`hub.teams.compose` (or by a test)."""
+"""What the team app needs, built once by :mod:`hub.bootstrap.teams` (or by a test)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
-from hub.bootstrap import utc_now
 from hub.security.keys import SecretKey
 from hub.sla import SlaCalendar
 from hub.teams.accounts import AccountStore
@@ -55,7 +54,7 @@ class TeamDeps:
     keks: Mapping[Area, Mapping[str, SecretKey]] = field(repr=False)
     calendar: SlaCalendar
     areas: tuple[Area, ...]
-    clock: Callable[[], datetime] = utc_now
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     limiter: SignInLimiter = field(default_factory=SignInLimiter)
     secure_cookies: bool = False
     retry_after_s: int = 5

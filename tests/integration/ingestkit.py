@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 
 from hub.bootstrap import Hub
+from hub.bootstrap.ingest import ingest_deps
 from hub.ingest.app import IngestDeps, create_app
-from hub.ingest.compose import ingest_deps
 from hub.security.keys import init_keyring
 from hub.settings import (
     ConnectorSettings,

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from hub.bootstrap import Hub
+from hub.bootstrap.teams import team_deps
 from hub.broker.local import LocalBroker
 from hub.broker.topics import apply_topics, load_topics_file
 from hub.kafka import KafkaAdmin
@@ -26,7 +27,6 @@ from hub.settings import (
     TeamSettings,
 )
 from hub.teams.app import create_app
-from hub.teams.compose import team_deps
 from hub.teams.intake import RoutedRecord, accept_routed
 from hub.teams.validation import RATIONALE_REQUIRED
 from hub.topology import team_group

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from hub.bootstrap import Hub
+from hub.bootstrap.teams import area_keys
 from hub.router.handler import InRecord, TaskState, route_record
 from hub.router.history import HistoryStore
 from hub.security.envelope import Sealer
@@ -19,7 +20,6 @@ from hub.security.keys import Keyring, inbound_kek, signing_key
 from hub.security.signing import Signer
 from hub.teams.accounts import AccountStore
 from hub.teams.app import create_app
-from hub.teams.compose import area_keys
 from hub.teams.deps import TeamDeps
 from hub.teams.intake import RoutedRecord, accept_routed
 from hub.teams.ratelimit import SignInLimiter

@@ -8,11 +8,11 @@ import pytest
 from pydantic import SecretStr
 
 from hub.bootstrap import Hub
+from hub.bootstrap.teams import area_keys, identities, served_areas, team_deps
 from hub.errors import ConfigurationError, KeyMaterialError
 from hub.security.credentials import SecretStore
 from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings, SecuritySettings, TeamSettings
-from hub.teams.compose import area_keys, identities, served_areas, team_deps
 from schemas.common import Area
 
 SASL = KafkaSettings(
