@@ -23,7 +23,7 @@ from hub.audit import GENESIS, seal_record
 from hub.errors import PermanentMessageError, SchemaViolationError, UnknownKindError
 from hub.policy import Decision, Policy, decide
 from hub.router.history import HistoryStore
-from hub.security import sealing
+from hub.security.envelope import Opener
 from hub.security.keys import SecretKey
 from hub.security.signing import Verifier
 from hub.sla import SlaCalendar, due_by
@@ -45,7 +45,7 @@ from schemas.envelope import RoutingMetadata, SensitiveContent
 from schemas.history import HistorySummary
 from schemas.outcome import OutcomeRecorded
 from schemas.routed import DecisionSummary, EncompassNotice
-from schemas.wire import MessageReceived, Sealed
+from schemas.wire import MessageReceived
 
 log = structlog.get_logger("hub.router.handler")
 
@@ -205,7 +205,12 @@ def _routed_copies(
         decided_at=decided_at,
         history=history,
     )
-    opener = _Opener(message, ctx)
+    opener = Opener(
+        message,
+        ctx.inbound_keks.get(meta.partner.value, {}),
+        ctx.area_keks,
+        encrypt=ctx.encrypt,
+    )
     out = []
     key = meta.subject_key.encode()
     # Every copy carries the same metadata and decision: serialise them once.
@@ -245,54 +250,6 @@ class _SharedParts:
             f'"decision":{self.decision},'
             f'"due_by":{json.dumps(due.isoformat()) if due is not None else "null"}}}'
         ).encode()
-
-
-class _Opener:
-    """Unwraps the inbound data key at most once and re-wraps it per area."""
-
-    def __init__(self, message: MessageReceived, ctx: RouterContext) -> None:
-        self._message = message
-        self._ctx = ctx
-        self._dek: bytes | None = None
-
-    def _data_key(self, sealed: Sealed) -> bytes:
-        if self._dek is None:
-            meta = self._message.metadata
-            keks = self._ctx.inbound_keks.get(meta.partner.value, {})
-            self._dek = sealing.unwrap(sealed, meta.message_id, sealing.ROUTER, keks)
-        return self._dek
-
-    def content(self) -> SensitiveContent:
-        if self._message.content is not None:
-            return self._message.content
-        sealed = self._sealed()
-        plain = sealing.open_sealed(
-            sealed, self._message.metadata.message_id, self._data_key(sealed)
-        )
-        try:
-            return SensitiveContent.model_validate_json(plain)
-        except ValidationError as exc:
-            raise SchemaViolationError(f"sealed content: {exc.errors()[0]['msg']}") from exc
-
-    def _sealed(self) -> Sealed:
-        if self._message.sealed is None:
-            raise SchemaViolationError("sealed: missing while encryption is required")
-        return self._message.sealed
-
-    def for_area(self, area: Area) -> dict[str, Any]:
-        if not self._ctx.encrypt:
-            content = self.content()
-            return {"payload": content.model_dump_json()}
-        sealed = self._sealed()
-        recipient = sealing.Recipient(sealing.area_recipient(area.value), self._ctx.area_keks[area])
-        message_id = self._message.metadata.message_id
-        return {"sealed": sealing.rewrap(sealed, message_id, self._data_key(sealed), [recipient])}
-
-    def seal_new(self, payload: bytes, area: Area) -> dict[str, Any]:
-        if not self._ctx.encrypt:
-            return {"payload": payload.decode()}
-        recipient = sealing.Recipient(sealing.area_recipient(area.value), self._ctx.area_keks[area])
-        return {"sealed": sealing.seal(payload, self._message.metadata.message_id, [recipient])}
 
 
 def _encompass_notices(meta: RoutingMetadata, content: SensitiveContent) -> list[EncompassNotice]:

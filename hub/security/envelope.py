@@ -1,21 +1,29 @@
-"""What every connector does with an accepted envelope before it goes to Kafka.
+"""Envelopes on the wire: sealed and signed at the door, opened and re-sealed by the router.
 
-The envelope is split into routing metadata and sensitive content; the content is
+:class:`Sealer` is what the ingest does with an accepted envelope before it goes to
+Kafka. The envelope is split into routing metadata and sensitive content; the content is
 sealed under a fresh data key wrapped for the router with the partner's inbound KEK;
 the record value is signed with the partner's Ed25519 key. The record key is the
 subject key, so all messages about one child land in one partition, in order.
+:class:`Opener` is the router's side: it opens the content and seals it per area.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from pydantic import ValidationError
+
+from hub.errors import SchemaViolationError
 from hub.security import sealing
 from hub.security.keys import SecretKey
 from hub.security.signing import Signer
 from hub.topology import inbound_topic
-from schemas.envelope import Envelope, split_envelope
-from schemas.wire import MessageReceived
+from schemas.common import Area
+from schemas.envelope import Envelope, SensitiveContent, split_envelope
+from schemas.wire import MessageReceived, Sealed
 
 
 @dataclass(frozen=True)
@@ -55,3 +63,68 @@ class Sealer:
             value=value,
             headers=headers,
         )
+
+
+class Opener:
+    """Opens one inbound message for the router and seals its content for each area.
+
+    The inbound data key is unwrapped at most once, then re-wrapped for each
+    destination area's key (the content is not re-encrypted); a payload made for one
+    area (an Encompass notice) is sealed under a fresh data key for that area only.
+    With encryption off (benchmarks), content travels in clear.
+    """
+
+    def __init__(
+        self,
+        message: MessageReceived,
+        inbound_keks: Mapping[str, SecretKey],
+        area_keks: Mapping[Area, SecretKey],
+        *,
+        encrypt: bool,
+    ) -> None:
+        self._message = message
+        self._inbound_keks = inbound_keks
+        self._area_keks = area_keks
+        self._encrypt = encrypt
+        self._dek: bytes | None = None
+
+    def _data_key(self, sealed: Sealed) -> bytes:
+        if self._dek is None:
+            message_id = self._message.metadata.message_id
+            self._dek = sealing.unwrap(sealed, message_id, sealing.ROUTER, self._inbound_keks)
+        return self._dek
+
+    def content(self) -> SensitiveContent:
+        """The sensitive content, opened."""
+        if self._message.content is not None:
+            return self._message.content
+        sealed = self._sealed()
+        plain = sealing.open_sealed(
+            sealed, self._message.metadata.message_id, self._data_key(sealed)
+        )
+        try:
+            return SensitiveContent.model_validate_json(plain)
+        except ValidationError as exc:
+            raise SchemaViolationError(f"sealed content: {exc.errors()[0]['msg']}") from exc
+
+    def _sealed(self) -> Sealed:
+        if self._message.sealed is None:
+            raise SchemaViolationError("sealed: missing while encryption is required")
+        return self._message.sealed
+
+    def for_area(self, area: Area) -> dict[str, Any]:
+        """The content for ``area``: ``{"sealed": ...}``, or ``{"payload": ...}`` in clear."""
+        if not self._encrypt:
+            content = self.content()
+            return {"payload": content.model_dump_json()}
+        sealed = self._sealed()
+        recipient = sealing.Recipient(sealing.area_recipient(area.value), self._area_keks[area])
+        message_id = self._message.metadata.message_id
+        return {"sealed": sealing.rewrap(sealed, message_id, self._data_key(sealed), [recipient])}
+
+    def seal_new(self, payload: bytes, area: Area) -> dict[str, Any]:
+        """``payload`` (made for ``area`` alone) sealed for it, or in clear."""
+        if not self._encrypt:
+            return {"payload": payload.decode()}
+        recipient = sealing.Recipient(sealing.area_recipient(area.value), self._area_keks[area])
+        return {"sealed": sealing.seal(payload, self._message.metadata.message_id, [recipient])}
