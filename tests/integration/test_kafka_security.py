@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import stat
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +23,11 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from hub.broker.local import LocalBroker
 from hub.broker.topics import apply_topics, load_topics_file
-from hub.errors import KafkaAuthorizationError, KafkaUnavailableError
+from hub.errors import KafkaAuthorizationError, KafkaError, KafkaUnavailableError
 from hub.kafka import (
     KafkaAdmin,
     TopicPartition,
@@ -56,6 +58,7 @@ from hub.security.principals import (
 from hub.settings import PROJECT_ROOT, BrokerSettings, KafkaSettings
 
 PREFIX = "sec."
+TOOLS_LOG4J = PROJECT_ROOT / "deploy" / "kafka" / "tools-log4j2.properties"
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,40 @@ def unique() -> bytes:
     return uuid.uuid4().hex.encode()
 
 
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 30) -> None:
+    """Wait (bounded) until ``check`` holds: the broker's caches follow the metadata log."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"not within {timeout_s}s"
+        await asyncio.sleep(0.2)
+
+
+def acl_command(secured: Secured, *args: str) -> str:
+    """Run Kafka's own AclCommand as the super user; return what it prints."""
+    java = shutil.which("java")
+    assert java is not None
+    done = subprocess.run(
+        [
+            java,
+            f"-Dlog4j2.configurationFile={TOOLS_LOG4J}",
+            "-cp",
+            secured.broker.classpath(),
+            "org.apache.kafka.tools.AclCommand",
+            "--bootstrap-server",
+            f"127.0.0.1:{secured.settings.port}",
+            "--command-config",
+            str(secured.broker.admin_properties_file),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 class TestApply:
     async def test_first_apply_issued_every_credential_and_acl(self, secured: Secured) -> None:
         """Every principal but the super user got a stored password and its ACLs."""
@@ -295,6 +332,102 @@ class TestApply:
     @staticmethod
     def args(secured: Secured) -> tuple[list[Principal], KafkaSettings, SecretStore]:
         return secured.principals, secured.admin, secured.store
+
+
+class TestAdminClient:
+    async def test_scram_credentials_are_upserted_described_and_deleted(
+        self, secured: Secured
+    ) -> None:
+        """Both mechanisms are written and listed, the password logs in, deletion locks out."""
+        user, password = "sec-probe", SecretStr("probe-password")
+        probe = secured.admin.model_copy(update={"username": user, "password": password})
+        async with KafkaSecurityAdmin(secured.admin) as admin:
+            # The broker takes one alteration per user and request.
+            await admin.alter_scram([scram_credential(user, password)])
+            await admin.alter_scram([scram_credential(user, password, "SCRAM-SHA-512", 4096)])
+
+            async def listed() -> bool:
+                users = await admin.scram_users()
+                return users.get(user) == {"SCRAM-SHA-256": 8192, "SCRAM-SHA-512": 4096}
+
+            await eventually(listed)
+            await eventually(lambda: can_authenticate(probe))
+            await admin.alter_scram([], [(user, "SCRAM-SHA-256")])
+            await admin.alter_scram([], [(user, "SCRAM-SHA-512")])
+
+            async def gone() -> bool:
+                return user not in await admin.scram_users()
+
+            await eventually(gone)
+            with pytest.raises(KafkaError, match="ResourceNotFound"):
+                await admin.alter_scram([], [(user, "SCRAM-SHA-256")])
+
+        async def refused() -> bool:
+            return not await can_authenticate(probe)
+
+        await eventually(refused)
+
+    async def test_a_bad_password_is_refused_as_not_authorised(self, secured: Secured) -> None:
+        """Opening the admin with a wrong password fails at once as KafkaAuthorizationError."""
+        impostor = secured.admin.model_copy(update={"password": SecretStr("guessed")})
+        with pytest.raises(KafkaAuthorizationError, match="Authentication"):
+            async with KafkaSecurityAdmin(impostor):
+                pass
+
+    async def test_acls_are_created_listed_by_principal_and_deleted_exactly(
+        self, secured: Secured
+    ) -> None:
+        """Creating twice changes nothing; deleting removes exactly the bindings named."""
+        who = "User:sec-probe"
+        read, write = (
+            AclBinding(ResourceType.TOPIC, f"{PREFIX}probe", PatternType.LITERAL, who, op)
+            for op in (Operation.READ, Operation.WRITE)
+        )
+        group = AclBinding(
+            ResourceType.GROUP, f"{PREFIX}probe-", PatternType.PREFIXED, who, Operation.READ
+        )
+        async with KafkaSecurityAdmin(secured.admin) as admin:
+
+            def holds(expected: set[AclBinding]) -> Callable[[], Awaitable[bool]]:
+                async def check() -> bool:
+                    return await admin.describe_acls(who) == expected
+
+                return check
+
+            await admin.create_acls({read, write, group})
+            await admin.create_acls({read})
+            await eventually(holds({read, write, group}))
+            await admin.delete_acls({read, group})
+            await eventually(holds({write}))
+            await admin.delete_acls({write})
+            await eventually(holds(set()))
+            assert not await admin.describe_acls(who)
+
+
+class TestShortfall:
+    async def test_acls_librdkafka_cannot_read_are_left_out_with_a_warning(
+        self, secured: Secured
+    ) -> None:
+        """A CreateTokens ACL on a User resource reads as "unknown": skipped, warned, kept."""
+        who = "User:policy-simulate"
+        acl = ["--allow-principal", who, "--operation", "CreateTokens", "--user-principal", who]
+        await asyncio.to_thread(acl_command, secured, "--add", *acl)
+        try:
+            mine = {
+                b for b in acl_bindings(secured.principals, secured.admin) if b.principal == who
+            }
+            with capture_logs() as logs:
+                async with KafkaSecurityAdmin(secured.admin) as admin:
+                    assert await admin.describe_acls(who) == mine
+            assert {"event": "acl_not_readable", "principal": who} in [
+                {k: e.get(k) for k in ("event", "principal")} for e in logs
+            ]
+            changes = await apply_security(*TestApply.args(secured), prune=True)
+            assert not any(c.changed for c in changes)
+            listed = await asyncio.to_thread(acl_command, secured, "--list", "--principal", who)
+            assert "operation=CREATE_TOKENS" in listed
+        finally:
+            await asyncio.to_thread(acl_command, secured, "--remove", "--force", *acl)
 
 
 class TestRefused:

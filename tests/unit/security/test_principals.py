@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-import hmac
 import stat
 from pathlib import Path
 from typing import Any
@@ -13,8 +10,7 @@ import yaml
 from pydantic import SecretStr
 
 from hub.broker.topics import load_topics_file
-from hub.errors import KafkaError, KeyMaterialError
-from hub.security.admin import scram_credential
+from hub.errors import KeyMaterialError
 from hub.security.credentials import SecretStore, credential_env, principal_settings
 from hub.security.principals import (
     CLUSTER_NAME,
@@ -314,35 +310,3 @@ class TestSecrets:
         assert credential_env("router", SecretStr("x")) == (
             "HUB_KAFKA__USERNAME=router\nHUB_KAFKA__PASSWORD=x\n"
         )
-
-
-class TestScram:
-    def test_salted_password_matches_rfc_7677(self) -> None:
-        """The credential we send lets the RFC 7677 example exchange produce its proof."""
-        salt = base64.b64decode("W22ZaJ0SNY7soEsUEjb6gQ==")
-        cred = scram_credential("user", SecretStr("pencil"), "SCRAM-SHA-256", 4096, salt=salt)
-        client_key = hmac.digest(cred.salted_password, b"Client Key", "sha256")
-        stored_key = hashlib.sha256(client_key).digest()
-        nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
-        auth_message = (
-            "n=user,r=rOprNGfwEbeRWgbNEkqO,"
-            f"r={nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,"
-            f"c=biws,r={nonce}"
-        ).encode()
-        signature = hmac.digest(stored_key, auth_message, "sha256")
-        proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
-        assert base64.b64encode(proof) == b"dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
-
-    def test_random_salt_and_no_secret_in_repr(self) -> None:
-        """Each credential gets its own salt; repr shows neither salt nor hash."""
-        one = scram_credential("u", SecretStr("p"))
-        two = scram_credential("u", SecretStr("p"))
-        assert one.salt != two.salt
-        assert len(one.salt) == 32
-        assert one.iterations == 8192
-        assert "salt" not in repr(one)
-
-    def test_iterations_outside_kafkas_range_are_refused(self) -> None:
-        """Kafka accepts 4096..16384 iterations; others fail before any request."""
-        with pytest.raises(KafkaError, match="4096"):
-            scram_credential("u", SecretStr("p"), iterations=1000)
