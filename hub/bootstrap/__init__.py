@@ -19,7 +19,6 @@ from hub.errors import ConfigurationError
 from hub.logging import configure_logging
 from hub.policy import Policy, load_policy
 from hub.router.handler import RouterContext
-from hub.security.credentials import SecretStore, principal_settings
 from hub.security.keys import (
     SUBJECT_KEY,
     CurrentKeys,
@@ -29,6 +28,7 @@ from hub.security.keys import (
     inbound_kek,
     signing_key,
 )
+from hub.security.passwords import SecretStore, principal_settings
 from hub.security.signing import Verifier
 from hub.settings import HubSettings, KafkaSettings
 from hub.sla import SlaCalendar

@@ -33,7 +33,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from hub.errors import BrokerError, PortInUseError
-from hub.security.credentials import new_password, read_secret, write_secret
+from hub.security.passwords import new_password, read_secret, write_secret
 from hub.settings import BrokerSettings, KafkaSettings
 
 _DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kafka"

@@ -13,14 +13,12 @@ from rich.table import Table
 from hub.bootstrap import Hub
 from hub.broker.topics import load_topics_file
 from hub.cli._common import current_hub, fail
-from hub.security.credentials import (
+from hub.security.credentials import apply_security, broker_acls, rotate_credential
+from hub.security.passwords import (
     SecretStore,
-    apply_security,
-    broker_acls,
     credential_env,
     new_password,
     read_secret,
-    rotate_credential,
     write_secret,
 )
 from hub.security.principals import Principal, load_principals_file

@@ -31,8 +31,9 @@ from hub.demo.traffic import PartnerRequest, generate_day
 from hub.errors import HubError
 from hub.ingest.credentials import CredentialStore
 from hub.kafka import kafka_errors, make_consumer, partitions_of
-from hub.security.credentials import SecretStore, apply_security
+from hub.security.credentials import apply_security
 from hub.security.keys import init_keyring
+from hub.security.passwords import SecretStore
 from hub.security.principals import load_principals_file
 from hub.topology import DECISIONS
 from schemas.common import Area, Partner

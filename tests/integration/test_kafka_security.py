@@ -38,14 +38,8 @@ from hub.kafka import (
     partitions_of,
 )
 from hub.security.admin import KafkaSecurityAdmin, can_authenticate, scram_credential
-from hub.security.credentials import (
-    PrincipalChange,
-    SecretStore,
-    apply_security,
-    credential_env,
-    principal_settings,
-    rotate_credential,
-)
+from hub.security.credentials import PrincipalChange, apply_security, rotate_credential
+from hub.security.passwords import SecretStore, credential_env, principal_settings
 from hub.security.principals import (
     AclBinding,
     Operation,

@@ -17,7 +17,8 @@ from hub.bootstrap.teams import team_deps
 from hub.broker.local import LocalBroker
 from hub.broker.topics import apply_topics, load_topics_file
 from hub.kafka import KafkaAdmin
-from hub.security.credentials import SecretStore, apply_security
+from hub.security.credentials import apply_security
+from hub.security.passwords import SecretStore
 from hub.security.principals import load_principals_file
 from hub.settings import (
     PROJECT_ROOT,

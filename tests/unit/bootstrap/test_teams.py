@@ -10,8 +10,8 @@ from pydantic import SecretStr
 from hub.bootstrap import Hub
 from hub.bootstrap.teams import area_keys, identities, served_areas, team_deps
 from hub.errors import ConfigurationError, KeyMaterialError
-from hub.security.credentials import SecretStore
 from hub.security.keys import init_keyring
+from hub.security.passwords import SecretStore
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings, SecuritySettings, TeamSettings
 from schemas.common import Area
 

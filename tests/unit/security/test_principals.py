@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from hub.broker.topics import load_topics_file
 from hub.errors import KeyMaterialError
-from hub.security.credentials import SecretStore, credential_env, principal_settings
+from hub.security.passwords import SecretStore, credential_env, principal_settings
 from hub.security.principals import (
     CLUSTER_NAME,
     AclBinding,
