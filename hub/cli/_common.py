@@ -6,7 +6,6 @@ import sys
 from datetime import UTC, datetime
 from functools import cache
 
-import click
 import typer
 
 from hub.bootstrap import Hub, bootstrap
@@ -34,18 +33,34 @@ def parse_moment(text: str, option: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def run_guarded(app: typer.Typer) -> int:
-    """Run the CLI; any :class:`HubError` becomes a one-line reason and exit status 1."""
+def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
+    """Run the CLI; every failure is one line on stderr and an exit status, never a traceback.
+
+    A :class:`HubError` exits 1. A usage error (unknown command or option, a missing
+    argument, a bad value) exits 2 with what was wrong and where to find help: typer
+    bundles its own click, whose errors all derive from :class:`typer.TyperException`.
+    """
     try:
-        result = app(standalone_mode=False)
+        result = app(args=args, prog_name="hub", standalone_mode=False)
     except HubError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         result = 1
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:
+        line = _usage_line(exc)
+        if line:  # empty when the help was shown instead (a group run without a command)
+            print(f"hub: {line}", file=sys.stderr)
         result = exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         print("hub: interrupted", file=sys.stderr)
         result = 130
     # Without standalone mode, click returns the code of a typer.Exit instead of raising.
     return result if isinstance(result, int) else 0
+
+
+def _usage_line(exc: typer.TyperException) -> str:
+    message = " ".join(exc.format_message().split())
+    if not message:
+        return ""
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None)
+    return f"{message} (see '{path} --help')" if path else message

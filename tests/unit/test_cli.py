@@ -5,6 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer.main
+
+from hub.cli import app
+from hub.cli._common import run_guarded
 
 HUB = [sys.executable, "-m", "hub"]
 
@@ -64,3 +68,62 @@ class TestCommandLine:
         assert done.stderr.strip().splitlines() == [
             line for line in done.stderr.strip().splitlines() if "HUB_BROKER__PORT" in line
         ]
+
+
+def _leaf_commands() -> list[list[str]]:
+    """Every runnable command's words, e.g. ``["policy", "simulate"]``."""
+    root = typer.main.get_command(app)
+    found: list[list[str]] = []
+
+    def walk(command: object, words: list[str]) -> None:
+        children = getattr(command, "commands", None)
+        if children:
+            for name, child in children.items():
+                walk(child, [*words, name])
+        else:
+            found.append(words)
+
+    walk(root, [])
+    return found
+
+
+LEAVES = _leaf_commands()
+
+
+class TestUsageErrors:
+    """A usage error is one line on stderr and exit status 2, never a traceback."""
+
+    @pytest.mark.parametrize("words", LEAVES, ids=[" ".join(w) for w in LEAVES])
+    def test_unknown_option(self, words: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+        """Every command refuses an unknown option in one line naming it."""
+        code = run_guarded(app, [*words, "--no-such-option"])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert err.strip().splitlines() == [err.strip()]
+        assert "--no-such-option" in err
+        assert "Traceback" not in err
+
+    @pytest.mark.parametrize(
+        ("args", "says"),
+        [
+            (["nosuch"], "No such command 'nosuch'"),
+            (["policy", "simulate"], "Missing option '--policy'"),
+            (["teams", "add-user"], "Missing argument"),
+            (["policy", "nosuch"], "No such command 'nosuch'"),
+        ],
+    )
+    def test_named_mistakes(
+        self, args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code = run_guarded(app, args)
+        err = capsys.readouterr().err
+        assert code == 2
+        assert says in err
+        assert len(err.strip().splitlines()) == 1
+
+    def test_through_the_console_script(self) -> None:
+        """The real process exits 2 without a traceback."""
+        done = run("nosuch")
+        assert done.returncode == 2
+        assert "Traceback" not in done.stderr
+        assert done.stderr.strip() == "hub: No such command 'nosuch'. (see 'hub --help')"
