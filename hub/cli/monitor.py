@@ -10,6 +10,8 @@ from rich.console import Console
 
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub
+from hub.errors import HubError
+from hub.monitor.check import check, unknown
 from hub.monitor.console import print_status
 from hub.monitor.service import build_collector
 from hub.monitor.snapshot import MonitorSnapshot
@@ -37,8 +39,23 @@ def run(
     serve_http(http_config(app_, host or monitor.host, port or monitor.port))
 
 
-def status() -> None:
-    """Lag, consumer status, undecided messages and SLA per area, and the partner scorecard."""
+def status(
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the snapshot as JSON (docs/cli/status.schema.json)."),
+    ] = False,
+    nagios: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Print one plugin line; exit 0 OK, 1 warning, 2 critical, 3 unknown.",
+        ),
+    ] = False,
+) -> None:
+    """Lag, consumer status, undecided messages and SLA per area, and the partner scorecard.
+
+    Exits 0 whenever the status could be read (``--check``: Nagios codes instead).
+    """
     hub = current_hub()
     settings = hub.settings
 
@@ -46,5 +63,21 @@ def status() -> None:
         async with build_collector(settings, kafka=hub.kafka_as("monitor")) as collector:
             return await collector.sample(catch_up_budget_s=_ONE_SHOT_BUDGET_S)
 
-    snapshot = asyncio.run(collect())
+    err = Console(stderr=True)
+    try:
+        with err.status("Reading the queues, decisions and outcomes from Kafka...", spinner="dots"):
+            snapshot = asyncio.run(collect())
+    except HubError as exc:
+        if not nagios:
+            raise
+        result = unknown(str(exc))
+        print(result.line)
+        raise typer.Exit(code=result.state) from None
+    if nagios:
+        result = check(snapshot)
+        print(result.line)
+        raise typer.Exit(code=result.state)
+    if as_json:
+        print(snapshot.model_dump_json(indent=2))
+        return
     print_status(snapshot, Console())

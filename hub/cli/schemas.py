@@ -10,6 +10,7 @@ import typer
 from hub.broker.topics import load_topics_file
 from hub.cli._common import fail
 from hub.contracts.asyncapi import DOCUMENT_PATH, asyncapi_yaml
+from hub.contracts.cli import CLI_DIR, cli_schema_files
 from hub.contracts.openapi import DOCUMENT_PATH as OPENAPI_PATH
 from hub.contracts.openapi import openapi_json
 from hub.settings import PROJECT_ROOT
@@ -34,12 +35,14 @@ def contract_files(root: Path) -> dict[Path, str]:
     topics = load_topics_file(root / TOPICS_FILE, _PROFILE)
     files[root / DOCUMENT_PATH] = asyncapi_yaml(topics)
     files[root / OPENAPI_PATH] = openapi_json()
+    files.update({root / path: text for path, text in cli_schema_files().items()})
     return files
 
 
 def stale_files(root: Path, files: dict[Path, str]) -> list[Path]:
     """Schema files under ``root`` that no contract produces any more."""
-    return sorted(p for p in (root / JSON_DIR).glob("*.schema.json") if p not in files)
+    found = [*(root / JSON_DIR).glob("*.schema.json"), *(root / CLI_DIR).glob("*.schema.json")]
+    return sorted(p for p in found if p not in files)
 
 
 def first_drift(root: Path) -> str | None:
