@@ -2,7 +2,8 @@
 
 Rendered from ``scorecard.html`` next to this module, with autoescaping on; only the
 charts (drawn and escaped by :mod:`hub.monitor.charts`) go in unescaped. The page
-refreshes itself every sampling interval with a ``<meta>`` tag: no JavaScript.
+never refreshes itself (WCAG 2.2.1): a Refresh link reloads it when the reader
+chooses. No JavaScript, no inline styles.
 """
 
 from __future__ import annotations

@@ -141,14 +141,22 @@ async def practitioner_session(browser: Browser, base: str, password: str) -> No
 async def undecided_on_scorecard(
     page: Page, monitor: str, want: int, timeout_s: float = 90
 ) -> None:
-    """Reload the scorecard until its "routed, not yet decided" figure is ``want``."""
+    """Refresh the scorecard with its own button until "routed, not yet decided" is ``want``.
+
+    The page never refreshes itself (no meta refresh), and its tables are named by
+    their captions for screen readers.
+    """
     figure = page.locator(".figure", has_text="routed, not yet decided").locator("b")
+    await page.goto(f"{monitor}/")
+    assert await page.locator('meta[http-equiv="refresh"]').count() == 0
     async with asyncio.timeout(timeout_s):
         while True:
-            await page.goto(f"{monitor}/")
             if await figure.count() and (await figure.inner_text()).strip() == str(want):
+                queues = page.get_by_role("table", name="Lag and consumer status")
+                await expect(queues.get_by_role("rowheader", name="mash")).to_be_visible()
                 return
             await asyncio.sleep(1.0)
+            await page.get_by_role("button", name="Refresh").click()
 
 
 @pytest.mark.timeout(300)

@@ -99,8 +99,13 @@ class TestWeb:
         assert page.headers["content-type"].startswith("text/html")
         assert page.text.count("<svg") == 4
         assert "No consent &lt;recorded&gt; (3)" in page.text
-        assert 'http-equiv="refresh"' in page.text
+        assert 'http-equiv="refresh"' not in page.text  # WCAG 2.2.1: no timed refresh
+        assert '<a href="/" role="button">Refresh</a>' in page.text
         assert "<script" not in page.text
+        assert "<style" not in page.text  # under the CSP
+        assert "style=" not in page.text
+        assert page.text.count("<caption>") == 2
+        assert '<th scope="row">mash</th>' in page.text
         body = api.json()
         assert body["up"] is True
         assert body["snapshot"]["scorecard"]["police_kept_from_mash_ratio"] == 0.5
