@@ -12,10 +12,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 
+from hub.monitor.scorecard import TIME_TO_DECISION_BUCKETS_S
 from hub.monitor.service import MonitorState
-from hub.monitor.snapshot import GroupLag, MonitorSnapshot, ScorecardView
+from hub.monitor.snapshot import AreaFlow, GroupLag, MonitorSnapshot, ScorecardView
 
 __all__ = ["METRICS", "MetricSpec", "monitor_registry", "render_metrics"]
 
@@ -25,20 +32,23 @@ class MetricSpec:
     """One metric family the monitor exports."""
 
     name: str
-    kind: str  # "gauge" or "counter" (counters are exposed with the suffix _total)
+    kind: str  # gauge, counter (exposed with _total), histogram or summary (_count, _sum)
     labels: tuple[str, ...]
     help: str
 
     @property
     def exposed(self) -> str:
-        """The name as it appears in the exposition."""
+        """The name as it appears in the exposition (a histogram's or summary's base)."""
         return f"{self.name}_total" if self.kind == "counter" else self.name
 
-    def family(self) -> GaugeMetricFamily | CounterMetricFamily:
+    def family(self) -> Family:
         """A new, empty family of this metric."""
-        if self.kind == "counter":
-            return CounterMetricFamily(self.name, self.help, labels=self.labels)
-        return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+        kinds: dict[str, type[Family]] = {
+            "counter": CounterMetricFamily,
+            "histogram": HistogramMetricFamily,
+            "summary": SummaryMetricFamily,
+        }
+        return kinds.get(self.kind, GaugeMetricFamily)(self.name, self.help, labels=self.labels)
 
 
 def _g(name: str, labels: tuple[str, ...], text: str) -> MetricSpec:
@@ -47,6 +57,9 @@ def _g(name: str, labels: tuple[str, ...], text: str) -> MetricSpec:
 
 def _c(name: str, labels: tuple[str, ...], text: str) -> MetricSpec:
     return MetricSpec(name, "counter", labels, text)
+
+
+Family = GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily | SummaryMetricFamily
 
 
 _GTP = ("group", "topic", "partition")
@@ -73,18 +86,23 @@ METRICS: tuple[MetricSpec, ...] = (
     _g("hub_sla_overdue_messages", ("area",), "Undecided copies past their due_by."),
     _c("hub_sla_breaches", ("area",), "Copies undecided past due_by plus outcomes after due_by."),
     _c("hub_outcomes", ("area",), "Team outcomes recorded."),
-    _g(
+    MetricSpec(
         "hub_time_to_decision_seconds",
-        ("area", "quantile"),
-        "Outcome decided_at minus routed_at, over the most recent outcomes.",
+        "histogram",
+        ("area",),
+        "Outcome decided_at minus routed_at, over every outcome read.",
     ),
     # --- partners and data quality
-    _c("hub_messages", ("partner", "day"), "Messages decided on, per local day received."),
     _c("hub_partner_messages", ("partner",), "Messages decided on."),
     _c("hub_returned_messages", ("partner",), "Messages returned to the partner."),
     _g("hub_returned_ratio", ("partner",), "Returned messages over all messages."),
     _c("hub_returned_reasons", ("partner", "reason"), "Returns per reason (top five)."),
-    _g("hub_quality_score_average", ("partner",), "Mean data-quality score given at the door."),
+    MetricSpec(
+        "hub_message_quality_score",
+        "summary",
+        ("partner",),
+        "Data-quality score (0-100) given at the door; the mean is _sum / _count.",
+    ),
     _c("hub_police_messages", (), "Police messages decided on."),
     _c("hub_police_kept_from_mash", (), "Police messages not routed to the MASH."),
     _g("hub_police_kept_from_mash_ratio", (), "Share of police messages kept from the MASH."),
@@ -100,7 +118,7 @@ METRICS: tuple[MetricSpec, ...] = (
     _c("hub_monitor_unreadable_records", (), "Records the monitor could not parse."),
 )
 
-Families = dict[str, GaugeMetricFamily | CounterMetricFamily]
+Families = dict[str, Family]
 
 
 class _SnapshotCollector:
@@ -120,7 +138,9 @@ class _SnapshotCollector:
 
 
 def _add(fams: Families, name: str, labels: tuple[str, ...], value: float) -> None:
-    fams[name].add_metric(list(labels), value)
+    family = fams[name]
+    assert isinstance(family, GaugeMetricFamily | CounterMetricFamily)
+    family.add_metric(list(labels), value)
 
 
 def _snapshot(fams: Families, snap: MonitorSnapshot) -> None:
@@ -167,17 +187,15 @@ def _scorecard(fams: Families, card: ScorecardView) -> None:
         _add(fams, "hub_sla_overdue_messages", area, a.overdue)
         _add(fams, "hub_sla_breaches", area, a.sla_breaches)
         _add(fams, "hub_outcomes", area, a.decided)
-        ttd = "hub_time_to_decision_seconds"
-        _optional(fams, ttd, (*area, "0.5"), a.time_to_decision_p50_seconds)
-        _optional(fams, ttd, (*area, "0.9"), a.time_to_decision_p90_seconds)
-    for d in card.days:
-        _add(fams, "hub_messages", (d.partner.value, d.day.isoformat()), d.messages)
+        _histogram(fams["hub_time_to_decision_seconds"], area, a)
     for p in card.partners:
         who = (p.partner.value,)
         _add(fams, "hub_partner_messages", who, p.messages)
         _add(fams, "hub_returned_messages", who, p.returned)
         _optional(fams, "hub_returned_ratio", who, p.returned_ratio)
-        _optional(fams, "hub_quality_score_average", who, p.quality_score_average)
+        quality = fams["hub_message_quality_score"]
+        assert isinstance(quality, SummaryMetricFamily)
+        quality.add_metric(list(who), count_value=p.quality_scored, sum_value=p.quality_score_sum)
         for r in p.top_returned_reasons:
             _add(fams, "hub_returned_reasons", (*who, r.reason), r.count)
     _add(fams, "hub_police_messages", (), card.police_messages)
@@ -189,6 +207,17 @@ def _scorecard(fams: Families, card: ScorecardView) -> None:
     _add(fams, "hub_signature_failures", (), card.signature_failures)
     _add(fams, "hub_monitor_caught_up", (), 1.0 if card.caught_up else 0.0)
     _add(fams, "hub_monitor_unreadable_records", (), card.unreadable_records)
+
+
+def _histogram(family: Family, area: tuple[str, ...], flow: AreaFlow) -> None:
+    assert isinstance(family, HistogramMetricFamily)
+    # "28800.0", as prometheus_client writes the bounds of its own histograms.
+    bounds = [repr(float(b)) for b in TIME_TO_DECISION_BUCKETS_S]
+    buckets = [
+        *zip(bounds, flow.time_to_decision_buckets, strict=True),
+        ("+Inf", flow.time_to_decision_count),
+    ]
+    family.add_metric(list(area), buckets, sum_value=flow.time_to_decision_sum_seconds)
 
 
 def monitor_registry(state: MonitorState) -> CollectorRegistry:

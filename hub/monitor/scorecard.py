@@ -15,6 +15,8 @@ an old copy and its old outcome always meet in the right order.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -107,12 +109,39 @@ class _Open:
     due_by: datetime | None
 
 
+TIME_TO_DECISION_BUCKETS_S: tuple[float, ...] = (
+    3600.0,
+    4 * 3600.0,
+    8 * 3600.0,
+    24 * 3600.0,
+    2 * 86400.0,
+    3 * 86400.0,
+    5 * 86400.0,
+    10 * 86400.0,
+)
+"""Upper bounds of the time-to-decision histogram: 1 h, 4 h, 8 h, 1 to 10 days (SLA scale)."""
+
+
 @dataclass
 class _AreaTally:
     open: dict[UUID, _Open] = field(default_factory=dict)
     decided: int = 0
     decided_late: int = 0
     durations: deque[float] = field(default_factory=deque)
+    bucket_counts: list[int] = field(default_factory=lambda: [0] * len(TIME_TO_DECISION_BUCKETS_S))
+    timed: int = 0
+    timed_sum: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.durations.append(seconds)
+        self.timed += 1
+        self.timed_sum += seconds
+        index = bisect.bisect_left(TIME_TO_DECISION_BUCKETS_S, seconds)
+        if index < len(self.bucket_counts):
+            self.bucket_counts[index] += 1
+
+    def cumulative(self) -> tuple[int, ...]:
+        return tuple(itertools.accumulate(self.bucket_counts))
 
 
 @dataclass
@@ -199,7 +228,7 @@ class Scorecard:
         if due is not None and outcome.decided_at > due:
             area.decided_late += 1
         if routed_at is not None:
-            area.durations.append(max(0.0, (outcome.decided_at - routed_at).total_seconds()))
+            area.observe(max(0.0, (outcome.decided_at - routed_at).total_seconds()))
 
     def add_dead_letter(self, letter: DeadLetter) -> None:
         """A dead-letter record was read."""
@@ -252,6 +281,9 @@ class Scorecard:
             sla_breaches=breaches.total,
             time_to_decision_p50_seconds=percentile(tally.durations, 50),
             time_to_decision_p90_seconds=percentile(tally.durations, 90),
+            time_to_decision_buckets=tally.cumulative(),
+            time_to_decision_count=tally.timed,
+            time_to_decision_sum_seconds=tally.timed_sum,
         )
 
     def _partner_quality(self, partner: Partner) -> PartnerQuality:
@@ -267,6 +299,8 @@ class Scorecard:
             quality_score_average=(
                 tally.quality_sum / tally.quality_count if tally.quality_count else None
             ),
+            quality_score_sum=tally.quality_sum,
+            quality_scored=tally.quality_count,
         )
 
     def _day_volumes(self, now: datetime) -> tuple[DayVolume, ...]:

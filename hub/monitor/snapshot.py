@@ -85,6 +85,14 @@ class AreaFlow(_Model):
     time_to_decision_p90_seconds: float | None = Field(
         description="90th percentile of decided_at minus routed_at over recent outcomes."
     )
+    time_to_decision_buckets: tuple[int, ...] = Field(
+        description=(
+            "Outcomes (of every one read) decided within each bound of "
+            "TIME_TO_DECISION_BUCKETS_S, cumulative, as a Prometheus histogram counts them."
+        )
+    )
+    time_to_decision_count: int = Field(description="Outcomes with a known routed_at.")
+    time_to_decision_sum_seconds: float = Field(description="Their decision times, summed.")
 
 
 class ReasonCount(_Model):
@@ -105,6 +113,8 @@ class PartnerQuality(_Model):
     quality_score_average: float | None = Field(
         description="Mean data-quality score (0-100) given at the door; None when none seen."
     )
+    quality_score_sum: int = Field(description="Data-quality scores given at the door, summed.")
+    quality_scored: int = Field(description="Messages whose score counts toward the mean.")
 
 
 class DayVolume(_Model):

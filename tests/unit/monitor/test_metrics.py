@@ -55,16 +55,21 @@ class TestExposition:
         assert v[("hub_undecided_oldest_seconds", labels(area="mash"))] == 30 * 3600
         assert v[("hub_sla_overdue_messages", labels(area="mash"))] == 1
         assert v[("hub_sla_breaches_total", labels(area="mash"))] == 2
-        assert v[("hub_time_to_decision_seconds", labels(area="mash", quantile="0.5"))] == 9 * 3600
-        assert ("hub_time_to_decision_seconds", labels(area="lado", quantile="0.5")) not in v
-        assert v[("hub_messages_total", labels(partner="police", day="2026-11-25"))] == 2
+        # One MASH outcome, decided 9 hours after routing: above 8 h, within a day.
+        ttd = "hub_time_to_decision_seconds_bucket"
+        assert v[(ttd, labels(area="mash", le="28800.0"))] == 0
+        assert v[(ttd, labels(area="mash", le="86400.0"))] == 1
+        assert v[(ttd, labels(area="mash", le="+Inf"))] == 1
+        assert v[("hub_time_to_decision_seconds_sum", labels(area="mash"))] == 9 * 3600
+        assert v[("hub_time_to_decision_seconds_count", labels(area="lado"))] == 0
         assert v[("hub_returned_ratio", labels(partner="housing"))] == 1.0
         reason = labels(partner="housing", reason="No consent <recorded>")
         assert v[("hub_returned_reasons_total", reason)] == 3
         assert v[("hub_police_kept_from_mash_ratio", frozenset())] == 0.5
         assert v[("hub_dlq_messages", frozenset())] == 1
         assert v[("hub_signature_failures_total", frozenset())] == 1
-        assert v[("hub_quality_score_average", labels(partner="police"))] == 80
+        assert v[("hub_message_quality_score_sum", labels(partner="police"))] == 240
+        assert v[("hub_message_quality_score_count", labels(partner="police"))] == 3
         assert v[("hub_monitor_up", frozenset())] == 1
 
     def test_before_the_first_sample(self) -> None:
@@ -76,6 +81,17 @@ class TestExposition:
             ("hub_monitor_up", frozenset()): 0,
             ("hub_monitor_sample_errors_total", frozenset()): 1,
         }
+
+    def test_names_follow_the_prometheus_conventions(self, snapshot: MonitorSnapshot) -> None:
+        """No quantile gauges, no date labels, no averages: histograms and summaries instead."""
+        state = MonitorState()
+        state.record(snapshot)
+        exposition = render_metrics(monitor_registry(state)).decode()
+        assert "quantile=" not in exposition
+        assert "day=" not in exposition
+        assert "_average" not in exposition
+        assert "# TYPE hub_time_to_decision_seconds histogram" in exposition
+        assert "# TYPE hub_message_quality_score summary" in exposition
 
     def test_a_changed_status_leaves_no_stale_series(self, snapshot: MonitorSnapshot) -> None:
         """Each scrape renders the latest snapshot only."""
