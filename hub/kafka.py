@@ -284,20 +284,21 @@ async def end_offsets(
 ) -> dict[TopicPartition, int]:
     """Return the log-end offsets (high watermarks) of ``partitions``."""
     consumer = make_consumer(settings, "hub-offsets", read_committed=False)
-    with kafka_errors("reading end offsets"):
-        await consumer.start()
-        try:
+    async with started(consumer, "reading end offsets"):
+        with kafka_errors("reading end offsets"):
             return dict(await consumer.end_offsets(partitions))
-        finally:
-            await consumer.stop()
 
 
 @asynccontextmanager
 async def started(client: AIOKafkaProducer | AIOKafkaConsumer, action: str) -> AsyncIterator[Any]:
-    """Start a client, yield it, and always stop it."""
-    with kafka_errors(action):
-        await client.start()
+    """Start a client, yield it, and always stop it, a client whose start failed too.
+
+    A client that failed to start still holds its connections and its metadata task;
+    without the stop, its finaliser warns "Unclosed AIOKafka..." at exit.
+    """
     try:
+        with kafka_errors(action):
+            await client.start()
         yield client
     finally:
         await asyncio.shield(client.stop())

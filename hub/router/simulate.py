@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from hub.kafka import kafka_errors, make_consumer, partitions_of
+from hub.kafka import kafka_errors, make_consumer, partitions_of, started
 from hub.policy import Policy, decide
 from hub.router.history import HistoryStore
 from hub.settings import KafkaSettings
@@ -104,9 +104,8 @@ async def read_events(kafka: KafkaSettings, until: datetime) -> list[Event]:
     """Every inbound message's metadata and every team outcome up to ``until``."""
     consumer = make_consumer(kafka, "policy-simulate", read_committed=True)
     events: list[Event] = []
-    with kafka_errors("reading inbound topics for the simulation"):
-        await consumer.start()
-        try:
+    async with started(consumer, "starting the simulation's reader"):
+        with kafka_errors("reading inbound topics for the simulation"):
             partitions = await partitions_of(
                 consumer, [kafka.topic(t) for t in (*INBOUND_TOPICS, OUTCOMES)]
             )
@@ -125,8 +124,6 @@ async def read_events(kafka: KafkaSettings, until: datetime) -> list[Event]:
                 for tp in list(pending):
                     if await consumer.position(tp) >= ends[tp]:
                         pending.discard(tp)
-        finally:
-            await consumer.stop()
     return events
 
 

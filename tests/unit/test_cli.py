@@ -127,3 +127,29 @@ class TestUsageErrors:
         assert done.returncode == 2
         assert "Traceback" not in done.stderr
         assert done.stderr.strip() == "hub: No such command 'nosuch'. (see 'hub --help')"
+
+
+class TestFailuresCloseTheirClients:
+    def test_a_simulation_without_kafka_fails_in_one_line(self) -> None:
+        """No broker: one line naming the problem, exit 1, and no unclosed Kafka client."""
+        policy = Path(__file__).resolve().parents[2] / "hub" / "policy" / "default.yaml"
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HUB_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:1",
+            "HUB_KAFKA__REQUEST_TIMEOUT_MS": "1000",
+        }
+        done = run(
+            "policy",
+            "simulate",
+            "--policy",
+            str(policy),
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-02",
+            env=env,
+        )
+        assert done.returncode == 1
+        assert done.stderr.startswith("hub: ")
+        assert "Unclosed" not in done.stderr
+        assert "Traceback" not in done.stderr
