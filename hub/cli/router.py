@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import typer
 
 from hub.cli._async import run_until_signalled
 from hub.cli._common import current_hub
 from hub.router.service import Router
+from hub.router.supervisor import Supervisor, child_environment, default_environment
 
 app = typer.Typer(help="The router: inbound topics -> policy -> route topics and decisions.")
 
 
 @app.command()
-def run() -> None:
+def run(
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Router processes in the group, one core each (a supervisor runs them).",
+        ),
+    ] = 1,
+) -> None:
     """Route inbound messages until SIGTERM (then finish the batch in flight)."""
     hub = current_hub()
     settings = hub.settings
+    if processes > 1:
+        r = settings.router
+        supervisor = Supervisor(
+            processes,
+            lambda i: child_environment(
+                default_environment(), i, r.instance, r.state_dir, r.metrics_port
+            ),
+        )
+        raise typer.Exit(code=supervisor.run())
     router = Router(
         hub.kafka_as("router"),
         hub.router_context(),

@@ -193,3 +193,62 @@ class TestShutdown:
             second.send_signal(signal.SIGTERM)
             assert second.wait(60) == 0
         await assert_exactly_once(hub_topics, sent)
+
+
+def _children(parent: subprocess.Popen[bytes]) -> list[int]:
+    """The pids of a process's children (from /proc, as pgrep -P would list them)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent.pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def _members(kafka: KafkaSettings, want: int) -> bool:
+    async with KafkaAdmin(kafka) as admin:
+        _state, members = await admin.describe_group(kafka.group("router"))
+    return members == want
+
+
+@pytest.mark.slow
+class TestProcesses:
+    @pytest.mark.timeout(600)
+    async def test_n_processes_share_the_group_and_a_crashed_one_is_replaced(
+        self, hub_topics: KafkaSettings, tmp_path: Path
+    ) -> None:
+        """--processes 2: both take tasks; a killed child is restarted; exactly once; exit 0."""
+        hub = hub_for(hub_topics, tmp_path)
+        sent = traffic(4_000)
+        await produce(hub, sent[:2_000])
+        log = tmp_path / "router.log"
+        with log.open("ab") as out:
+            parent = subprocess.Popen(  # noqa: ASYNC220 -- started once, watched by polling
+                [sys.executable, "-m", "hub", "router", "run", "--processes", "2"],
+                env=router_env(hub, "router"),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            await wait_for(lambda: _members(hub_topics, 2), 120, "two processes in the group")
+            await wait_for(lambda: _lag_below(hub_topics, 1_500), 240, "routing to start")
+            first = _children(parent)
+            assert len(first) == 2
+            os.kill(first[0], signal.SIGKILL)
+            await produce(hub, sent[2_000:])
+            await wait_for(lambda: _lag_below(hub_topics, 1), 300, "every message routed")
+
+            async def replaced() -> bool:
+                now = _children(parent)
+                return len(now) == 2 and first[0] not in now
+
+            await wait_for(replaced, 60, "the killed process to be replaced")
+            await wait_for(lambda: _members(hub_topics, 2), 120, "the replacement to join")
+        finally:
+            parent.send_signal(signal.SIGTERM)
+            code = parent.wait(90)
+        assert code == 0, log.read_text()[-2000:]
+        await assert_exactly_once(hub_topics, sent)
