@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -52,6 +53,29 @@ class Connector(Protocol):
         answers in the caller's. None means the transport's problem details.
         """
         ...
+
+
+class PlainConnector:
+    """A connector that is its transport's facts and one parse function, nothing more.
+
+    Its refusals have no document of the format's own: the transport answers with
+    problem details. A subclass sets the attributes and ``parser``.
+    """
+
+    partner: Partner
+    kinds: frozenset[str]
+    http_path: str
+    content_types: tuple[str, ...]
+    max_body_bytes: int
+    parser: Callable[[bytes, str, ParseContext], list[Envelope]]
+
+    def parse(self, raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
+        """Parse native bytes into envelopes with ``parser``, or raise :class:`ParseFailed`."""
+        return self.parser(raw, content_type, context)
+
+    def error_document(self, error: ParseFailed, content_type: str) -> None:
+        """None: refusals are the transport's problem details."""
+        del error, content_type
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from schemas.common import (
 )
 from schemas.envelope import Consent, Envelope, Quality, QualityFinding, Risk, Source, Subject
 
-CONTENT_TYPES = ("application/json",)
+CONTENT_TYPES: tuple[str, ...] = ("application/json",)
 """The media types the domestic-abuse connector reads."""
 
 KIND = "domestic_abuse.dash_assessment"

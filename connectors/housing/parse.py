@@ -40,7 +40,7 @@ from schemas.envelope import (
     age_on,
 )
 
-CONTENT_TYPES = ("application/json",)
+CONTENT_TYPES: tuple[str, ...] = ("application/json",)
 """The media types the housing connector reads."""
 
 KIND = "housing.duty_to_refer"

@@ -36,6 +36,7 @@ FORMATS = PROJECT_ROOT / "docs" / "formats"
 RECEIVED = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 CONTEXT = ParseContext(received_at=RECEIVED, subject_key_secret=b"synthetic-test-secret-0123456789")
 MIB = 1024 * 1024
+JSON = "application/json"
 
 CONSENT_TO_REFER = (
     "must be true: consent to refer is a legal requirement of the duty to refer "
@@ -74,16 +75,18 @@ class PartnerCase:
     connector_class: type
     http_path: str
     kinds: frozenset[str]
-    bodies: Mapping[str, Body]
-    """Every content type the connector takes, in its order, with its body's name and limit."""
-    suffixes: Mapping[str, tuple[str, ...]]
-    """Which content types an example file of each suffix is sent as."""
     required: Mapping[str, str]
     """The errors of an empty JSON object: every required field, with its message."""
-    identity: tuple[tuple[str, ...], ...]
-    """Paths into a JSON document whose value is part of the message id."""
     samples: tuple[Any, ...]
     """Values the format gives meaning to, mixed into the mutations."""
+    bodies: Mapping[str, Body] = field(
+        default_factory=lambda: {JSON: Body("the JSON document", MIB)}
+    )
+    """Every content type the connector takes, in its order, with its body's name and limit."""
+    suffixes: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: {".json": (JSON,)})
+    """Which content types an example file of each suffix is sent as."""
+    identity: tuple[tuple[str, ...], ...] = (("reference",),)
+    """Paths into a JSON document whose value is part of the message id."""
     seeds: tuple[dict[str, Any], ...] = ()
     """Valid JSON documents besides the examples."""
     schema: tuple[str, type[BaseModel]] | None = None
@@ -109,6 +112,18 @@ class PartnerCase:
     def examples(self) -> list[Path]:
         return sorted((FORMATS / "examples" / self.partner.value).iterdir())
 
+    def sent_examples(self) -> list[Example]:
+        """Every example, as each content type it may be sent as."""
+        return [
+            Example(self, path, content_type)
+            for path in self.examples()
+            for content_type in self.suffixes[path.suffix]
+        ]
+
+    def example_of(self, content_type: str) -> bytes:
+        """The bytes of an example that may be sent as ``content_type``."""
+        return next(e for e in self.sent_examples() if e.content_type == content_type).raw
+
     def load(self, name: str) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(
             (FORMATS / "examples" / self.partner.value / name).read_text()
@@ -122,11 +137,14 @@ class PartnerCase:
             self.seeds
         )
 
+    def parse_all(self, doc: dict[str, Any], context: ParseContext = CONTEXT) -> list[Envelope]:
+        """Parse a JSON document."""
+        return self.connector.parse(json.dumps(doc).encode(), self.json_type, context)
+
     def parse_doc(self, doc: dict[str, Any], context: ParseContext = CONTEXT) -> Envelope:
         """Parse a JSON document that holds exactly one message."""
-        envelopes = self.connector.parse(json.dumps(doc).encode(), self.json_type, context)
-        assert len(envelopes) == 1
-        return envelopes[0]
+        (envelope,) = self.parse_all(doc, context)
+        return envelope
 
     def refusal(self, raw: bytes, content_type: str | None = None) -> ParseFailed:
         with pytest.raises(ParseFailed) as info:
@@ -143,57 +161,50 @@ class PartnerCase:
         return self.failures(json.dumps(doc).encode())
 
 
-def _required(*fields: str, **messages: str) -> dict[str, str]:
-    return dict.fromkeys(fields, "Field required") | messages
+@dataclass(frozen=True)
+class Example:
+    """A documented example, sent as one of the content types it may be sent as."""
+
+    case: PartnerCase
+    path: Path
+    content_type: str
+
+    def __str__(self) -> str:
+        return f"{self.case}-{self.path.name}-{self.content_type}"
+
+    @property
+    def raw(self) -> bytes:
+        return self.path.read_bytes()
+
+    def parse(self, context: ParseContext = CONTEXT, content_type: str = "") -> list[Envelope]:
+        """Parse the example, as its own content type unless another is given."""
+        return self.case.connector.parse(self.raw, content_type or self.content_type, context)
 
 
+def _required(fields: str, **messages: str) -> dict[str, str]:
+    """Field required for each of the space-separated ``fields``, and the other ``messages``."""
+    return dict.fromkeys(fields.split(), "Field required") | messages
+
+
+# fmt: off
 POLICE = PartnerCase(
     partner=Partner.POLICE,
     connector_class=PoliceConnector,
     http_path="/v1/police/notifications",
     kinds=frozenset(
         f"police.notification.{t}"
-        for t in (
-            "domestic_abuse",
-            "child_concern",
-            "adult_at_risk",
-            "missing_person",
-            "person_posing_risk",
-            "other",
-        )
+        for t in ("domestic_abuse", "child_concern", "adult_at_risk", "missing_person",
+                  "person_posing_risk", "other")
     ),
-    bodies={
-        "application/json": Body("the JSON document", MIB),
-        "text/csv": Body("the CSV batch", 20 * MIB),
-    },
-    suffixes={".json": ("application/json",), ".csv": ("text/csv",)},
     required=_required(
-        "force_code",
-        "reference",
-        "notification_type",
-        "occurred_at",
-        "risk_grade",
-        "persons",
-        "summary",
-        "submitted_by",
+        "force_code reference notification_type occurred_at risk_grade persons summary "
+        "submitted_by"
     ),
-    identity=(("reference",),),
-    samples=(
-        "yes",
-        "no",
-        "child",
-        "victim",
-        "unborn_child",
-        "High",
-        "Purple",
-        "DASH",
-        "9990000000",
-        "ZZ1 1AA",
-        "2026-11-20",
-        "2026-11-20T10:00:00",
-        "2026-11-20T10:00:00Z",
-        "9999-12-31T23:59:59-23:59",
-    ),
+    samples=("yes", "no", "child", "victim", "unborn_child", "High", "Purple", "DASH",
+             "9990000000", "ZZ1 1AA", "2026-11-20", "2026-11-20T10:00:00",
+             "2026-11-20T10:00:00Z", "9999-12-31T23:59:59-23:59"),
+    bodies={JSON: Body("the JSON document", MIB), "text/csv": Body("the CSV batch", 20 * MIB)},
+    suffixes={".json": (JSON,), ".csv": ("text/csv",)},
     seeds=(documents.notification(),),
     schema=("police.schema.json", PoliceNotification),
 )
@@ -202,26 +213,24 @@ HEALTH = PartnerCase(
     connector_class=HealthConnector,
     http_path="/v1/health/fhir",
     kinds=frozenset({"health.safeguarding_concern"}),
+    required={"resourceType": "missing: the document is not a FHIR resource"},
+    samples=("Patient/child", "#p", "2026-13-01", "active", "message", "9990000027", "Bundle"),
     bodies=dict.fromkeys(
-        ("application/fhir+json", "application/json", "application/fhir+xml", "application/xml"),
+        ("application/fhir+json", JSON, "application/fhir+xml", "application/xml"),
         Body("the FHIR document", 5 * MIB),
     ),
     suffixes={
-        ".json": ("application/fhir+json", "application/json"),
+        ".json": ("application/fhir+json", JSON),
         ".xml": ("application/fhir+xml", "application/xml"),
     },
-    required={"resourceType": "missing: the document is not a FHIR resource"},
     identity=(("identifier", "value"),),
-    samples=("Patient/child", "#p", "2026-13-01", "active", "message", "9990000027", "Bundle"),
     seeds=(
         documents.bundle(
             documents.patient(), documents.flag(), documents.consent(), documents.related()
         ),
         documents.bundle(
-            documents.patient(),
-            documents.service_request(priority="asap"),
-            documents.communication(),
-            kind="batch",
+            documents.patient(), documents.service_request(priority="asap"),
+            documents.communication(), kind="batch",
         ),
     ),
     root="Bundle.",
@@ -233,30 +242,13 @@ HOUSING = PartnerCase(
     connector_class=HousingConnector,
     http_path="/v1/housing/referrals",
     kinds=frozenset({"housing.duty_to_refer"}),
-    bodies={"application/json": Body("the JSON document", MIB)},
-    suffixes={".json": ("application/json",)},
     required=_required(
-        "reference",
-        "referred_at",
-        "referring_body",
-        "applicant",
-        "chosen_authority",
-        "reason",
+        "reference referred_at referring_body applicant chosen_authority reason",
         consent_to_refer=CONSENT_TO_REFER,
         consent_to_share_contact_details=CONSENT_TO_SHARE,
     ),
-    identity=(("reference",),),
-    samples=(
-        "child",
-        "homeless",
-        "threatened_with_homelessness",
-        "2026-11-20",
-        "2009-11-26",
-        "2026-11-25T10:30:00",
-        "9990000000",
-        "E07000999",
-        "UK GDPR 6(1)(a)",
-    ),
+    samples=("child", "homeless", "threatened_with_homelessness", "2026-11-20", "2009-11-26",
+             "2026-11-25T10:30:00", "9990000000", "E07000999", "UK GDPR 6(1)(a)"),
     schema=("housing.schema.json", DutyToRefer),
 )
 DOMESTIC_ABUSE = PartnerCase(
@@ -264,35 +256,16 @@ DOMESTIC_ABUSE = PartnerCase(
     connector_class=DomesticAbuseConnector,
     http_path="/v1/domestic-abuse/assessments",
     kinds=frozenset({"domestic_abuse.dash_assessment"}),
-    bodies={"application/json": Body("the JSON document", MIB)},
-    suffixes={".json": ("application/json",)},
     required=_required(
-        "reference",
-        "org_code",
-        "assessed_at",
-        "assessor",
-        "answers",
-        "professional_judgement",
-        "victim",
-        "consent",
+        "reference org_code assessed_at assessor answers professional_judgement victim consent"
     ),
+    samples=("yes", "no", "not_known", "given", "refused", "High", "2026-11-20",
+             "2026-11-20T10:00:00", "2026-11-20T10:00:00Z", "9990000000", "ZZ1 1AA"),
     identity=(("reference",), ("org_code",)),
-    samples=(
-        "yes",
-        "no",
-        "not_known",
-        "given",
-        "refused",
-        "High",
-        "2026-11-20",
-        "2026-11-20T10:00:00",
-        "2026-11-20T10:00:00Z",
-        "9990000000",
-        "ZZ1 1AA",
-    ),
     seeds=(documents.assessment(judged_high=True),),
     schema=("domestic-abuse.schema.json", DashAssessment),
 )
+# fmt: on
 
 CASES = (POLICE, HEALTH, HOUSING, DOMESTIC_ABUSE)
 """Every registered partner, in partner order."""
