@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from connectors.errors import ParseFailed
+from connectors.native import JSON_MAX_BYTES, JSON_TYPES
 from schemas.common import Partner
 from schemas.envelope import Envelope
 
@@ -59,14 +60,15 @@ class PlainConnector:
     """A connector that is its transport's facts and one parse function, nothing more.
 
     Its refusals have no document of the format's own: the transport answers with
-    problem details. A subclass sets the attributes and ``parser``.
+    problem details. A subclass sets the partner, kinds, path and ``parser``; it
+    reads one JSON document unless it says otherwise.
     """
 
     partner: Partner
     kinds: frozenset[str]
     http_path: str
-    content_types: tuple[str, ...]
-    max_body_bytes: int
+    content_types: tuple[str, ...] = JSON_TYPES
+    max_body_bytes: int = JSON_MAX_BYTES
     parser: Callable[[bytes, str, ParseContext], list[Envelope]]
 
     def parse(self, raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:

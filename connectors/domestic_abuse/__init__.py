@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.domestic_abuse.parse import CONTENT_TYPES, KIND, parse
-from connectors.native import JSON_MAX_BYTES
+from connectors.domestic_abuse.parse import KIND, parse
 from connectors.protocol import Connector, PlainConnector
 from schemas.common import Partner
 
@@ -16,8 +15,6 @@ class DomesticAbuseConnector(PlainConnector):
     partner = Partner.DOMESTIC_ABUSE
     kinds = frozenset({KIND})
     http_path = "/v1/domestic-abuse/assessments"
-    content_types = CONTENT_TYPES
-    max_body_bytes = JSON_MAX_BYTES
     parser = staticmethod(parse)
 
 
