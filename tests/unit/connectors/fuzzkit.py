@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -14,6 +14,9 @@ from connectors.errors import ParseFailed
 from connectors.protocol import Connector, ParseContext
 from schemas.envelope import Envelope
 from tests.unit.connectors.documents import at
+
+Mutation = Callable[[list[dict[str, Any]], st.SearchStrategy[Any]], st.SearchStrategy[bytes]]
+"""A strategy of changed documents, from valid seeds and the JSON values to put in them."""
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 """Enough examples to find a crash, without a deadline: the first parse imports models."""

@@ -27,6 +27,7 @@ from schemas.common import Partner
 from tests.unit.connectors.documents import at, replaced
 from tests.unit.connectors.fuzzkit import (
     FUZZ,
+    Mutation,
     duplicated_keys,
     json_values,
     mutated_documents,
@@ -45,6 +46,32 @@ OTHER_MEDIA_TYPES = (
     "text/csv",
     "application/x-www-form-urlencoded",
 )
+
+NOT_UTF8 = {
+    "utf-16-bom": b"\xff\xfe{}",
+    "bad-continuation": b"\xc3\x28",
+    "encoded-surrogate": b"\xed\xa0\x80",
+}
+INVALID_JSON = {
+    "bare-word": (b"{not json", ""),
+    "single-quotes": (b"{'single': 'quotes'}", ""),
+    "unclosed": (b"{", ""),
+    "lone-surrogate": (b'{"summary": "\\ud800"}', ""),
+    "trailing-data": (b"{} {}", "trailing characters"),
+    "huge-number": (b'{"risk_score": ' + b"9" * 5000 + b"}", "number out of range"),
+    "deep-array": (b"[" * 5000 + b"]" * 5000, "recursion limit"),
+    "deep-field": (b'{"household": ' + b"[" * 3000 + b"]" * 3000 + b"}", "recursion limit"),
+    "deep-unclosed": (b'{"children": ' + b"{" * 3000, ""),
+}
+NOT_AN_OBJECT = {
+    "array": b"[]",
+    "array-of-numbers": b"[1, 2]",
+    "number": b"42",
+    "infinite-number": b"1e999",
+    "string": b'"text"',
+    "null": b"null",
+    "boolean": b"true",
+}
 
 by_case = pytest.mark.parametrize("case", CASES, ids=str)
 by_example = pytest.mark.parametrize(
@@ -279,40 +306,27 @@ class TestBody:
         assert case.connector.parse(b"\xef\xbb\xbf" + raw, case.json_type, CONTEXT) == expected
 
     @by_case
-    @pytest.mark.parametrize(
-        ("raw", "problem", "detail"),
-        [
-            pytest.param(b"\xff\xfe{}", "not_utf8", "", id="utf-16-bom"),
-            pytest.param(b"\xc3\x28", "not_utf8", "", id="bad-continuation"),
-            pytest.param(b"\xed\xa0\x80", "not_utf8", "", id="encoded-surrogate"),
-            pytest.param(b"{not json", "invalid", "", id="bare-word"),
-            pytest.param(b"{'single': 'quotes'}", "invalid", "", id="single-quotes"),
-            pytest.param(b"{", "invalid", "", id="unclosed"),
-            pytest.param(b'{"summary": "\\ud800"}', "invalid", "", id="lone-surrogate"),
-            pytest.param(b"{} {}", "invalid", "trailing characters", id="trailing-data"),
-            pytest.param(b'{"risk_score": ' + b"9" * 5000 + b"}", "invalid",
-                         "number out of range", id="huge-number"),
-            pytest.param(b"[" * 5000 + b"]" * 5000, "invalid", "recursion limit", id="deep-array"),
-            pytest.param(b'{"household": ' + b"[" * 3000 + b"]" * 3000 + b"}", "invalid",
-                         "recursion limit", id="deep-field"),
-            pytest.param(b'{"children": ' + b"{" * 3000, "invalid", "", id="deep-unclosed"),
-            pytest.param(b"[]", "not_object", "", id="array"),
-            pytest.param(b"[1, 2]", "not_object", "", id="array-of-numbers"),
-            pytest.param(b"42", "not_object", "", id="number"),
-            pytest.param(b"1e999", "not_object", "", id="infinite-number"),
-            pytest.param(b'"text"', "not_object", "", id="string"),
-            pytest.param(b"null", "not_object", "", id="null"),
-            pytest.param(b"true", "not_object", "", id="boolean"),
-        ],
-    )  # fmt: skip
-    def test_unreadable_json(
-        self, case: PartnerCase, raw: bytes, problem: str, detail: str
-    ) -> None:
-        """Bytes that are not one UTF-8 JSON object are refused as the body, saying why."""
+    @pytest.mark.parametrize("raw", NOT_UTF8.values(), ids=NOT_UTF8)
+    def test_not_utf8(self, case: PartnerCase, raw: bytes) -> None:
+        """Bytes that are not UTF-8 are refused as the body."""
         errors = case.failures(raw)
         assert list(errors) == ["body"]
-        assert case.body_errors[problem] in errors["body"]
+        assert case.body_errors["not_utf8"] in errors["body"]
+
+    @by_case
+    @pytest.mark.parametrize(("raw", "detail"), INVALID_JSON.values(), ids=INVALID_JSON)
+    def test_invalid_json(self, case: PartnerCase, raw: bytes, detail: str) -> None:
+        """Text that is not one JSON document is refused as the body, saying where."""
+        errors = case.failures(raw)
+        assert list(errors) == ["body"]
+        assert case.body_errors["invalid"] in errors["body"]
         assert detail in errors["body"]
+
+    @by_case
+    @pytest.mark.parametrize("raw", NOT_AN_OBJECT.values(), ids=NOT_AN_OBJECT)
+    def test_not_an_object(self, case: PartnerCase, raw: bytes) -> None:
+        """JSON that is not an object is refused as the body."""
+        assert case.failures(raw) == {"body": case.body_errors["not_object"]}
 
     @by_document
     def test_repeated_key_is_refused(self, case: PartnerCase, doc: dict[str, Any]) -> None:
@@ -352,17 +366,14 @@ class TestNeverCrashes:
         parses_or_fails_precisely(case.connector, raw, content_type, CONTEXT)
 
     @by_case
+    @pytest.mark.parametrize(
+        "mutation", [mutated_documents, duplicated_keys], ids=["changed-keys", "repeated-key"]
+    )
     @FUZZ
     @given(data=st.data())
-    def test_mutated_documents(self, case: PartnerCase, data: st.DataObject) -> None:
-        """Valid documents with keys dropped, replaced or of the wrong type."""
-        raw = data.draw(mutated_documents(case.json_documents, json_values(case.samples)))
-        parses_or_fails_precisely(case.connector, raw, case.json_type, CONTEXT)
-
-    @by_case
-    @FUZZ
-    @given(data=st.data())
-    def test_duplicated_keys(self, case: PartnerCase, data: st.DataObject) -> None:
-        """Valid documents with a top-level key repeated."""
-        raw = data.draw(duplicated_keys(case.json_documents, json_values(case.samples)))
+    def test_mutated_documents(
+        self, case: PartnerCase, mutation: Mutation, data: st.DataObject
+    ) -> None:
+        """Valid documents with keys dropped, replaced, of the wrong type or repeated."""
+        raw = data.draw(mutation(case.json_documents, json_values(case.samples)))
         parses_or_fails_precisely(case.connector, raw, case.json_type, CONTEXT)
