@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from schemas.common import Rag, RiskLevel
 
-_GRADES: dict[str, tuple[RiskLevel, Rag]] = {
-    "high": (RiskLevel.HIGH, Rag.RED),
-    "red": (RiskLevel.HIGH, Rag.RED),
-    "l4": (RiskLevel.HIGH, Rag.RED),
-    "medium": (RiskLevel.MEDIUM, Rag.AMBER),
-    "amber": (RiskLevel.MEDIUM, Rag.AMBER),
-    "l3": (RiskLevel.MEDIUM, Rag.AMBER),
-    "standard": (RiskLevel.STANDARD, Rag.GREEN),
-    "low": (RiskLevel.STANDARD, Rag.GREEN),
-    "green": (RiskLevel.STANDARD, Rag.GREEN),
-    "l2": (RiskLevel.STANDARD, Rag.GREEN),
-    "blue": (RiskLevel.STANDARD, Rag.BLUE),
-    "l1": (RiskLevel.STANDARD, Rag.BLUE),
+_SPELLINGS: dict[tuple[RiskLevel, Rag], tuple[str, ...]] = {
+    (RiskLevel.HIGH, Rag.RED): ("high", "red", "l4"),
+    (RiskLevel.MEDIUM, Rag.AMBER): ("medium", "amber", "l3"),
+    (RiskLevel.STANDARD, Rag.GREEN): ("standard", "low", "green", "l2"),
+    (RiskLevel.STANDARD, Rag.BLUE): ("blue", "l1"),
 }
+"""Every way partners write each level and RAG, in lower case."""
+_GRADES = {grade: graded for graded, grades in _SPELLINGS.items() for grade in grades}
 KNOWN_GRADES = ("High", "Medium", "Low", "Standard", "Red", "Amber", "Green", "Blue")
 
 

@@ -21,6 +21,8 @@ from schemas.envelope import age_on
 MIB = 1024 * 1024
 JSON_MAX_BYTES = MIB
 """The largest JSON document a connector parses (the transport answers 413 first)."""
+JSON_TYPES: tuple[str, ...] = ("application/json",)
+"""The media types of a native JSON format."""
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from connectors.errors import ParseFailed
+from connectors.native import JSON_MAX_BYTES, JSON_TYPES
 from schemas.common import Partner
 from schemas.envelope import Envelope
 
@@ -52,6 +54,30 @@ class Connector(Protocol):
         answers in the caller's. None means the transport's problem details.
         """
         ...
+
+
+class PlainConnector:
+    """A connector that is its transport's facts and one parse function, nothing more.
+
+    Its refusals have no document of the format's own: the transport answers with
+    problem details. A subclass sets the partner, kinds, path and ``parser``; it
+    reads one JSON document unless it says otherwise.
+    """
+
+    partner: Partner
+    kinds: frozenset[str]
+    http_path: str
+    content_types: tuple[str, ...] = JSON_TYPES
+    max_body_bytes: int = JSON_MAX_BYTES
+    parser: Callable[[bytes, str, ParseContext], list[Envelope]]
+
+    def parse(self, raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
+        """Parse native bytes into envelopes with ``parser``, or raise :class:`ParseFailed`."""
+        return self.parser(raw, content_type, context)
+
+    def error_document(self, error: ParseFailed, content_type: str) -> None:
+        """None: refusals are the transport's problem details."""
+        del error, content_type
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,18 @@ SubjectKey = Annotated[
     ),
 ]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+# The envelope and its two halves on the wire share these types, so that a split
+# envelope always joins again.
+Kind = Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)+$", max_length=80)]
+AgeYears = Annotated[int, Field(ge=0, le=130)]
+NhsNumber = Annotated[str, Field(pattern=r"^\d{10}$")]
+Address = Annotated[str, Field(max_length=500)]
+Postcode = Annotated[str, Field(max_length=10)]
+SchoolUrn = Annotated[str, Field(pattern=r"^\d{6,7}$")]
+Score = Annotated[int, Field(ge=0, le=100)]
+Grade = Annotated[str, Field(min_length=1, max_length=40)]
+Narrative = Annotated[str, Field(max_length=20_000)]
+Rationale = Annotated[str, Field(max_length=2000)]
 
 
 class Source(Contract):
@@ -71,7 +83,7 @@ class QualityFinding(Contract):
 class Quality(Contract):
     """The connector's data-quality assessment of the message."""
 
-    score: Annotated[int, Field(ge=0, le=100)] = Field(
+    score: Score = Field(
         description="100 minus 10 per warning and 2 per info finding, floored at 0."
     )
     findings: tuple[QualityFinding, ...] = Field(
@@ -85,13 +97,12 @@ class Quality(Contract):
         return cls(score=max(0, 100 - penalty), findings=tuple(findings))
 
 
-class Subject(Contract):
-    """A person the message is about, with routing facts and identifying details."""
+class SubjectFacts(Contract):
+    """The routing facts about a person, readable in clear by the router."""
 
     role: SubjectRole = Field(description="The part this person plays in the message.")
     subject_key: SubjectKey
-    # --- routing facts (clear)
-    age_years: Annotated[int, Field(ge=0, le=130)] | None = Field(
+    age_years: AgeYears | None = Field(
         None, description="Age in whole years when the event occurred; None when unknown."
     )
     present: bool | None = Field(None, description="A child was present at the incident.")
@@ -103,10 +114,17 @@ class Subject(Contract):
     works_with_children: bool | None = Field(
         None, description="The person works or volunteers with children (LADO)."
     )
-    # --- identifying details (encrypted in transit)
-    nhs_number: Annotated[str, Field(pattern=r"^\d{10}$")] | None = Field(
-        None, description="NHS number, ten digits without spaces."
-    )
+
+    @property
+    def is_child(self) -> bool:
+        """A child, or unborn child, by role or by age."""
+        return is_child(self.role, self.age_years)
+
+
+class SubjectDetails(Contract):
+    """The identifying details of one subject, by position in ``RoutingMetadata.subjects``."""
+
+    nhs_number: NhsNumber | None = Field(None, description="NHS number, ten digits without spaces.")
     nhs_number_status: NhsNumberStatus | None = Field(
         None, description="Modulus-11 result; an invalid number is kept but never matched on."
     )
@@ -116,26 +134,26 @@ class Subject(Contract):
     expected_date_of_birth: date | None = Field(
         None, description="Expected date of delivery, for an unborn child."
     )
-    address: Annotated[str, Field(max_length=500)] | None = Field(None, description="Address.")
-    postcode: Annotated[str, Field(max_length=10)] | None = Field(None, description="Postcode.")
-    school_urn: Annotated[str, Field(pattern=r"^\d{6,7}$")] | None = Field(
+    address: Address | None = Field(None, description="Address.")
+    postcode: Postcode | None = Field(None, description="Postcode.")
+    school_urn: SchoolUrn | None = Field(
         None, description="Unique reference number of the child's school or setting."
     )
 
-    @property
-    def is_child(self) -> bool:
-        """A child, or unborn child, by role or by age."""
-        return is_child(self.role, self.age_years)
+
+# Pydantic takes the fields of the last base first: the facts, then the details.
+class Subject(SubjectDetails, SubjectFacts):
+    """A person the message is about, with routing facts and identifying details."""
 
 
-class Risk(Contract):
-    """The partner's risk assessment, verbatim and mapped to the hub's levels."""
+class RiskMeta(Contract):
+    """The risk facts the router reads (the judgement's rationale stays encrypted)."""
 
     tool: RiskTool = Field(description="Risk assessment tool used.")
-    score: Annotated[int, Field(ge=0, le=100)] | None = Field(
+    score: Score | None = Field(
         None, description="Tool score (DASH: count of yes answers, 0 to 24)."
     )
-    partner_grade: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+    partner_grade: Grade = Field(
         description="The partner's grade exactly as sent (High, Amber, Standard, ...)."
     )
     level: RiskLevel = Field(description="Canonical level the grade maps to.")
@@ -143,7 +161,12 @@ class Risk(Contract):
     professional_judgement: bool = Field(
         default=False, description="A professional judged the risk high regardless of score."
     )
-    judgement_rationale: Annotated[str, Field(max_length=2000)] | None = Field(
+
+
+class Risk(RiskMeta):
+    """The partner's risk assessment, verbatim and mapped to the hub's levels."""
+
+    judgement_rationale: Rationale | None = Field(
         None, description="Why the professional judged it so (encrypted in transit)."
     )
 
@@ -200,9 +223,7 @@ class Envelope(Contract):
     message_id: UUID = Field(description="The hub's id of this message (UUID v4).")
     partner: Partner = Field(description="The partner agency that sent it.")
     source: Source = Field(description="Sending organisation, system and reference.")
-    kind: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)+$", max_length=80)] = Field(
-        description="Message kind, e.g. police.notification.domestic_abuse."
-    )
+    kind: Kind = Field(description="Message kind, e.g. police.notification.domestic_abuse.")
     schema_version: Literal["1.0"] = Field("1.0", description="Version of this contract.")
     occurred_at: AwareDatetime = Field(description="When the event happened (UTC).")
     reported_at: AwareDatetime = Field(description="When the partner reported it (UTC).")
@@ -216,7 +237,7 @@ class Envelope(Contract):
     risk: Risk = Field(description="The partner's risk assessment.")
     consent: Consent = Field(description="Consent and lawful basis.")
     concerns: tuple[Concern, ...] = Field(default=(), description="Coded concern factors.")
-    narrative: Annotated[str, Field(max_length=20_000)] = Field(
+    narrative: Narrative = Field(
         "", description="Free text from the partner (encrypted in transit)."
     )
     quality: Quality = Field(description="Data-quality findings made at the door.")
@@ -248,42 +269,12 @@ class Envelope(Contract):
 # ---------------------------------------------------------------------------- split
 
 
-class SubjectMeta(Contract):
+class SubjectMeta(SubjectFacts):
     """The routing facts about one subject, readable in clear by the router."""
 
-    role: SubjectRole = Field(description="The part this person plays.")
-    subject_key: SubjectKey
-    age_years: Annotated[int, Field(ge=0, le=130)] | None = Field(
-        None, description="Age in whole years when the event occurred."
-    )
-    present: bool | None = Field(None, description="Present at the incident.")
-    witnessed: bool | None = Field(None, description="Witnessed the incident.")
-    injured: bool | None = Field(None, description="Injured.")
-    resides_at_address: bool | None = Field(None, description="Lives at the incident address.")
-    works_with_children: bool | None = Field(None, description="Works with children (LADO).")
     has_school: bool = Field(default=False, description="A school URN is known for this child.")
     nhs_number_verified: bool = Field(
         default=False, description="An NHS number passed the modulus-11 check."
-    )
-
-    @property
-    def is_child(self) -> bool:
-        """A child, or unborn child, by role or by age."""
-        return is_child(self.role, self.age_years)
-
-
-class RiskMeta(Contract):
-    """The risk facts the router reads (the judgement's rationale stays encrypted)."""
-
-    tool: RiskTool = Field(description="Risk assessment tool used.")
-    score: Annotated[int, Field(ge=0, le=100)] | None = Field(None, description="Tool score.")
-    partner_grade: Annotated[str, Field(min_length=1, max_length=40)] = Field(
-        description="The partner's grade verbatim."
-    )
-    level: RiskLevel = Field(description="Canonical level.")
-    rag: Rag = Field(description="RAG rating.")
-    professional_judgement: bool = Field(
-        default=False, description="A professional judged the risk high."
     )
 
 
@@ -295,9 +286,7 @@ class RoutingMetadata(Contract):
     org_code: ShortText = Field(description="Sending organisation code.")
     system: ShortText = Field(description="Sending system.")
     partner_reference: ShortText = Field(description="The partner's own reference.")
-    kind: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)+$", max_length=80)] = Field(
-        description="Message kind."
-    )
+    kind: Kind = Field(description="Message kind.")
     schema_version: Literal["1.0"] = Field("1.0", description="Contract version.")
     occurred_at: AwareDatetime = Field(description="When the event happened.")
     reported_at: AwareDatetime = Field(description="When the partner reported it.")
@@ -315,36 +304,18 @@ class RoutingMetadata(Contract):
         return tuple(s for s in self.subjects if s.is_child)
 
 
-class SubjectDetails(Contract):
-    """The identifying details of one subject, by position in ``RoutingMetadata.subjects``."""
-
-    nhs_number: Annotated[str, Field(pattern=r"^\d{10}$")] | None = Field(
-        None, description="NHS number."
-    )
-    nhs_number_status: NhsNumberStatus | None = Field(None, description="Modulus-11 result.")
-    given_name: ShortText | None = Field(None, description="Given name(s).")
-    family_name: ShortText | None = Field(None, description="Family name.")
-    date_of_birth: date | None = Field(None, description="Date of birth.")
-    expected_date_of_birth: date | None = Field(None, description="Expected date of delivery.")
-    address: Annotated[str, Field(max_length=500)] | None = Field(None, description="Address.")
-    postcode: Annotated[str, Field(max_length=10)] | None = Field(None, description="Postcode.")
-    school_urn: Annotated[str, Field(pattern=r"^\d{6,7}$")] | None = Field(
-        None, description="School URN."
-    )
-
-
 class SensitiveContent(Contract):
     """What is encrypted in transit: identifying details and free text."""
 
     submitted_by: ShortText = Field(description="Who submitted the message.")
     subjects: tuple[SubjectDetails, ...] = Field(description="Details per subject, same order.")
-    narrative: Annotated[str, Field(max_length=20_000)] = Field("", description="Free text.")
-    judgement_rationale: Annotated[str, Field(max_length=2000)] | None = Field(
+    narrative: Narrative = Field("", description="Free text.")
+    judgement_rationale: Rationale | None = Field(
         None, description="Rationale of a professional judgement of risk."
     )
 
 
-_META_FIELDS = frozenset(SubjectMeta.model_fields) - {"has_school", "nhs_number_verified"}
+_META_FIELDS = frozenset(SubjectFacts.model_fields)
 _DETAIL_FIELDS = frozenset(SubjectDetails.model_fields)
 
 

@@ -7,13 +7,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from connectors.grades import LEVEL_RAG
 from schemas.common import (
+    KIND_PARTNER,
     ConsentStatus,
     LawfulBasis,
     NhsNumberStatus,
     NoConsentReason,
-    Partner,
-    Rag,
     RiskLevel,
     RiskTool,
     SpecialCategoryCondition,
@@ -61,12 +61,11 @@ def consent(status: ConsentStatus = ConsentStatus.GIVEN, **kw: Any) -> Consent:
 
 
 def risk(level: RiskLevel = RiskLevel.STANDARD, **kw: Any) -> Risk:
-    rag = {RiskLevel.HIGH: Rag.RED, RiskLevel.MEDIUM: Rag.AMBER, RiskLevel.STANDARD: Rag.GREEN}
     defaults: dict[str, Any] = {
         "tool": RiskTool.NONE,
         "partner_grade": level.value.title(),
         "level": level,
-        "rag": rag[level],
+        "rag": LEVEL_RAG[level],
     }
     defaults.update(kw)
     return Risk(**defaults)
@@ -78,12 +77,7 @@ def envelope(
     **kw: Any,
 ) -> Envelope:
     subjects = subjects if subjects is not None else [subject()]
-    partner = {
-        "police": Partner.POLICE,
-        "health": Partner.HEALTH,
-        "housing": Partner.HOUSING,
-        "domestic_abuse": Partner.DOMESTIC_ABUSE,
-    }[kind.split(".", 1)[0]]
+    partner = KIND_PARTNER[kind.split(".", 1)[0]]
     defaults: dict[str, Any] = {
         "message_id": uuid.uuid4(),
         "partner": partner,

@@ -12,44 +12,36 @@ These models are the format's contract and the source of its JSON Schema
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from connectors.native import plausible_birth_date, plausible_instant
+from connectors.fields import (
+    Address,
+    BirthDate,
+    Concerns,
+    FamilyName,
+    GivenName,
+    Grade,
+    Instant,
+    KnownNhsNumber,
+    Name,
+    NativeModel,
+    OrgCode,
+    Postcode,
+    Rationale,
+    Reference,
+    SchoolUrn,
+    published,
+)
 from schemas.common import (
-    Concern,
     ConsentStatus,
     LawfulBasis,
     NoConsentReason,
     SpecialCategoryCondition,
     StatutoryGateway,
 )
-
-Instant = Annotated[AwareDatetime, AfterValidator(plausible_instant)]
-BirthDate = Annotated[date, AfterValidator(plausible_birth_date)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Postcode = Annotated[
-    str, Field(pattern=r"^[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}$", max_length=8)
-]
-NhsNumber = Annotated[str, Field(pattern=r"^\d{3} ?\d{3} ?\d{4}$")]
-SchoolUrn = Annotated[str, Field(pattern=r"^\d{6,7}$")]
-Address = Annotated[str, Field(min_length=1, max_length=500)]
-
-_SCHEMA_EXTRA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$comment": (
-        "Generated from connectors/domestic_abuse/format.py; see docs/formats/domestic-abuse.md."
-    ),
-}
-
-
-class NativeModel(BaseModel):
-    """Base of the format's models: frozen, strict JSON types, unknown fields refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, str_strip_whitespace=True)
 
 
 class Answer(StrEnum):
@@ -105,20 +97,21 @@ class ProfessionalJudgement(NativeModel):
     """The assessor's own view of the risk, which can only raise the level."""
 
     high: bool = Field(description="The assessor judges the risk high whatever the score.")
-    rationale: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
-        None, description="Why; required when high is true."
-    )
+    rationale: Rationale | None = Field(None, description="Why; required when high is true.")
 
 
-class Victim(NativeModel):
+class NamedPerson(NativeModel):
+    """A person the service knows by name: the victim, or a child."""
+
+    given_name: GivenName
+    family_name: FamilyName
+    date_of_birth: BirthDate | None = Field(None, description="Date of birth (YYYY-MM-DD).")
+    nhs_number: KnownNhsNumber = None
+
+
+class Victim(NamedPerson):
     """The person the assessment is about."""
 
-    given_name: Name = Field(description="Given name(s).")
-    family_name: Name = Field(description="Family name.")
-    date_of_birth: BirthDate | None = Field(None, description="Date of birth (YYYY-MM-DD).")
-    nhs_number: NhsNumber | None = Field(
-        None, description="NHS number, ten digits, optionally spaced 3 3 4."
-    )
     address: Address | None = Field(None, description="The victim's address, one line.")
     postcode: Postcode | None = Field(None, description="Postcode of that address.")
 
@@ -129,9 +122,7 @@ class PersonCausingHarm(NativeModel):
     given_name: Name | None = Field(None, description="Given name(s), if known.")
     family_name: Name | None = Field(None, description="Family name, if known.")
     date_of_birth: BirthDate | None = Field(None, description="Date of birth (YYYY-MM-DD).")
-    nhs_number: NhsNumber | None = Field(
-        None, description="NHS number, ten digits, optionally spaced 3 3 4."
-    )
+    nhs_number: KnownNhsNumber = None
     address: Address | None = Field(None, description="Their address, one line.")
     postcode: Postcode | None = Field(None, description="Postcode of that address.")
     works_with_children: bool | None = Field(
@@ -139,15 +130,9 @@ class PersonCausingHarm(NativeModel):
     )
 
 
-class Child(NativeModel):
+class Child(NamedPerson):
     """A child of the victim's or the abuser's household."""
 
-    given_name: Name = Field(description="Given name(s).")
-    family_name: Name = Field(description="Family name.")
-    date_of_birth: BirthDate | None = Field(None, description="Date of birth (YYYY-MM-DD).")
-    nhs_number: NhsNumber | None = Field(
-        None, description="NHS number, ten digits, optionally spaced 3 3 4."
-    )
     postcode: Postcode | None = Field(
         None, description="The child's postcode; default the victim's when the child lives there."
     )
@@ -189,14 +174,14 @@ class ConsentRecord(NativeModel):
 class DashAssessment(NativeModel):
     """A SafeLives DASH risk checklist completed by a domestic-abuse service."""
 
-    model_config = ConfigDict(title="DashAssessment", json_schema_extra=_SCHEMA_EXTRA)
+    model_config = published(
+        "connectors/domestic_abuse/format.py", "docs/formats/domestic-abuse.md"
+    )
 
-    reference: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.:-]{0,63}$")] = Field(
+    reference: Reference = Field(
         description="The service's assessment reference; a resend reuses it."
     )
-    org_code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")] = Field(
-        description="The service's organisation code."
-    )
+    org_code: OrgCode = Field(description="The service's organisation code.")
     system: Name | None = Field(None, description="The service's case system.")
     assessed_at: Instant = Field(description="When the checklist was completed, with an offset.")
     incident_at: Instant | None = Field(
@@ -204,7 +189,7 @@ class DashAssessment(NativeModel):
     )
     assessor: Name = Field(description="Who completed the checklist (name or staff id).")
     answers: DashAnswers = Field(description="The 24 answers.")
-    service_grade: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+    service_grade: Grade | None = Field(
         None, description="The service's own grade, verbatim; default 'DASH <score>/24'."
     )
     professional_judgement: ProfessionalJudgement = Field(
@@ -218,9 +203,7 @@ class DashAssessment(NativeModel):
         (), description="Children in either household."
     )
     consent: ConsentRecord = Field(description="Consent to share and its legal facts.")
-    concerns: Annotated[tuple[Concern, ...], Field(max_length=30)] = Field(
-        (), description="Further coded concern factors."
-    )
+    concerns: Concerns = Field((), description="Further coded concern factors.")
     narrative: Annotated[str, Field(max_length=20_000)] = Field(
         "", description="The assessor's account and safety planning notes."
     )

@@ -14,7 +14,13 @@ from connectors.domestic_abuse.format import Answer, DashAnswers, DashAssessment
 from connectors.errors import FieldError, ParseFailed
 from connectors.grades import LEVEL_RAG, map_grade, with_judgement
 from connectors.identity import message_id_for, primary_subject_key
-from connectors.native import birth_date_errors, contract_errors, media_type, parse_json_model
+from connectors.native import (
+    JSON_TYPES,
+    birth_date_errors,
+    contract_errors,
+    media_type,
+    parse_json_model,
+)
 from connectors.protocol import ParseContext
 from connectors.subjects import build_subject, consent_gaps, finding
 from schemas.common import (
@@ -29,9 +35,6 @@ from schemas.common import (
 )
 from schemas.envelope import Consent, Envelope, Quality, QualityFinding, Risk, Source, Subject
 
-CONTENT_TYPES = ("application/json",)
-"""The media types the domestic-abuse connector reads."""
-
 KIND = "domestic_abuse.dash_assessment"
 HIGH_FROM, MEDIUM_FROM = 14, 10
 """SafeLives thresholds: 14 or more yes answers is high risk, 10 to 13 medium."""
@@ -39,7 +42,7 @@ HIGH_FROM, MEDIUM_FROM = 14, 10
 
 def parse(raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
     """Parse one DASH assessment into one envelope."""
-    media_type(content_type, CONTENT_TYPES)
+    media_type(content_type, JSON_TYPES)
     assessment = parse_json_model(DashAssessment, raw)
     errors = assessment_errors(assessment)
     if errors:

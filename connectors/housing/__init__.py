@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from connectors.errors import ParseFailed
-from connectors.housing.parse import CONTENT_TYPES, KIND, parse
-from connectors.native import JSON_MAX_BYTES
-from connectors.protocol import Connector, ParseContext
+from connectors.housing.parse import KIND, parse
+from connectors.protocol import Connector, PlainConnector
 from schemas.common import Partner
-from schemas.envelope import Envelope
 
 __all__ = ["CONNECTOR", "HousingConnector"]
 
 
-class HousingConnector:
+class HousingConnector(PlainConnector):
     """Duty-to-refer referrals, posted to ``/v1/housing/referrals``."""
 
-    partner: Partner = Partner.HOUSING
-    kinds: frozenset[str] = frozenset({KIND})
-    http_path: str = "/v1/housing/referrals"
-    content_types: tuple[str, ...] = CONTENT_TYPES
-    max_body_bytes: int = JSON_MAX_BYTES
-
-    def parse(self, raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
-        """Parse one referral, or raise ParseFailed."""
-        return parse(raw, content_type, context)
-
-    def error_document(self, error: ParseFailed, content_type: str) -> None:
-        """None: refusals are the transport's problem details."""
-        del error, content_type
+    partner = Partner.HOUSING
+    kinds = frozenset({KIND})
+    http_path = "/v1/housing/referrals"
+    parser = staticmethod(parse)
 
 
 CONNECTOR: Connector = HousingConnector()

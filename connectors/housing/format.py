@@ -15,24 +15,30 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from connectors.native import plausible_birth_date, plausible_instant
-from schemas.common import Concern, LawfulBasis, SpecialCategoryCondition
+from connectors.fields import (
+    Address,
+    BirthDate,
+    Concerns,
+    FamilyName,
+    GivenName,
+    Instant,
+    KnownNhsNumber,
+    Name,
+    NativeModel,
+    OrgCode,
+    Postcode,
+    Reference,
+    published,
+)
+from schemas.common import LawfulBasis, SpecialCategoryCondition
 
-Instant = Annotated[AwareDatetime, AfterValidator(plausible_instant)]
-BirthDate = Annotated[date, AfterValidator(plausible_birth_date)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Postcode = Annotated[
-    str, Field(pattern=r"^[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}$", max_length=8)
-]
-NhsNumber = Annotated[str, Field(pattern=r"^\d{3} ?\d{3} ?\d{4}$")]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{5,19}$")]
-Address = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 def _must_be_true(value: bool) -> bool:
@@ -43,17 +49,6 @@ def _must_be_true(value: bool) -> bool:
 
 Agreed = Annotated[bool, AfterValidator(_must_be_true), Field(json_schema_extra={"const": True})]
 """A boolean that must be true. ``Literal[True]`` would also accept the number 1."""
-
-_SCHEMA_EXTRA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$comment": "Generated from connectors/housing/format.py; see docs/formats/housing.md.",
-}
-
-
-class NativeModel(BaseModel):
-    """Base of the format's models: frozen, strict JSON types, unknown fields refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, str_strip_whitespace=True)
 
 
 class AuthorityType(StrEnum):
@@ -112,7 +107,7 @@ class ReferringBody(NativeModel):
     """The public authority making the referral."""
 
     name: Name = Field(description="Name of the referring body.")
-    org_code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")] = Field(
+    org_code: OrgCode = Field(
         description="The body's organisation code (ODS code, prison code, ...)."
     )
     authority_type: AuthorityType = Field(
@@ -137,12 +132,10 @@ class PersonContact(NativeModel):
 class Applicant(NativeModel):
     """The person referred."""
 
-    given_name: Name = Field(description="Given name(s).")
-    family_name: Name = Field(description="Family name.")
+    given_name: GivenName
+    family_name: FamilyName
     date_of_birth: BirthDate = Field(description="Date of birth (YYYY-MM-DD).")
-    nhs_number: NhsNumber | None = Field(
-        None, description="NHS number, ten digits, optionally spaced 3 3 4."
-    )
+    nhs_number: KnownNhsNumber = None
     address: Address | None = Field(None, description="Current or last settled address.")
     postcode: Postcode | None = Field(None, description="Postcode of that address.")
     contact: PersonContact = Field(
@@ -153,15 +146,13 @@ class Applicant(NativeModel):
 class HouseholdMember(NativeModel):
     """Someone who lives, or would normally live, with the person referred."""
 
-    given_name: Name = Field(description="Given name(s).")
-    family_name: Name = Field(description="Family name.")
+    given_name: GivenName
+    family_name: FamilyName
     date_of_birth: BirthDate | None = Field(
         None, description="Date of birth (YYYY-MM-DD); decides whether the member is a child."
     )
     relationship: Relationship = Field(description="Relationship to the person referred.")
-    nhs_number: NhsNumber | None = Field(
-        None, description="NHS number, ten digits, optionally spaced 3 3 4."
-    )
+    nhs_number: KnownNhsNumber = None
 
 
 class ChosenAuthority(NativeModel):
@@ -176,11 +167,9 @@ class ChosenAuthority(NativeModel):
 class DutyToRefer(NativeModel):
     """A duty-to-refer referral (Homelessness Reduction Act 2017; Housing Act 1996 s213B)."""
 
-    model_config = ConfigDict(title="DutyToRefer", json_schema_extra=_SCHEMA_EXTRA)
+    model_config = published("connectors/housing/format.py", "docs/formats/housing.md")
 
-    reference: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.:-]{0,63}$")] = Field(
-        description="The referring body's reference; a resend reuses it."
-    )
+    reference: Reference = Field(description="The referring body's reference; a resend reuses it.")
     referred_at: Instant = Field(description="When the referral was made, with a UTC offset.")
     system: Name | None = Field(None, description="The sending system, e.g. ALERT.")
     referring_body: ReferringBody = Field(description="Who is referring.")
@@ -213,7 +202,7 @@ class DutyToRefer(NativeModel):
     household: Annotated[tuple[HouseholdMember, ...], Field(max_length=30)] = Field(
         (), description="Other members of the household."
     )
-    safeguarding_concerns: Annotated[tuple[Concern, ...], Field(max_length=30)] = Field(
+    safeguarding_concerns: Concerns = Field(
         (), description="Coded safeguarding concerns the referrer knows of."
     )
     notes: Annotated[str, Field(min_length=1, max_length=10_000)] | None = Field(

@@ -12,9 +12,21 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 from connectors.errors import FieldError, ParseFailed
-from connectors.housing.format import DutyToRefer, HouseholdMember, Reason, Relationship
+from connectors.housing.format import (
+    Applicant,
+    DutyToRefer,
+    HouseholdMember,
+    Reason,
+    Relationship,
+)
 from connectors.identity import message_id_for, primary_subject_key
-from connectors.native import birth_date_errors, contract_errors, media_type, parse_json_model
+from connectors.native import (
+    JSON_TYPES,
+    birth_date_errors,
+    contract_errors,
+    media_type,
+    parse_json_model,
+)
 from connectors.protocol import ParseContext
 from connectors.subjects import build_subject, finding
 from schemas.common import (
@@ -40,9 +52,6 @@ from schemas.envelope import (
     age_on,
 )
 
-CONTENT_TYPES = ("application/json",)
-"""The media types the housing connector reads."""
-
 KIND = "housing.duty_to_refer"
 NOT_GRADED = "not graded"
 """The risk grade of every referral: the duty to refer carries no risk assessment."""
@@ -65,7 +74,7 @@ _MIN_APPLICANT_AGE = 16
 
 def parse(raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
     """Parse one duty-to-refer referral into one envelope."""
-    media_type(content_type, CONTENT_TYPES)
+    media_type(content_type, JSON_TYPES)
     try:
         referral = parse_json_model(DutyToRefer, raw)
     except ParseFailed as exc:
@@ -170,39 +179,43 @@ def _subjects(r: DutyToRefer, context: ParseContext) -> tuple[list[Subject], lis
     subject, findings = _applicant(r, context)
     subjects = [subject]
     for index, member in enumerate(r.household):
-        subject, found = build_subject(
-            context,
-            where=f"household.{index}",
-            fallback=f"housing|{r.referring_body.org_code}|{r.reference}|household.{index}",
-            role=_member_role(member, r),
-            occurred_at=r.referred_at,
-            given_name=member.given_name,
-            family_name=member.family_name,
-            date_of_birth=member.date_of_birth,
-            nhs_number=member.nhs_number,
-            postcode=r.applicant.postcode,
-        )
+        role = _member_role(member, r)
+        subject, found = _person(r, member, f"household.{index}", role, context)
         subjects.append(subject)
         findings += found
     return subjects, findings
 
 
+def _person(
+    r: DutyToRefer,
+    person: Applicant | HouseholdMember,
+    where: str,
+    role: SubjectRole,
+    context: ParseContext,
+    *,
+    address: str | None = None,
+) -> tuple[Subject, list[QualityFinding]]:
+    """A subject of the referral; the household shares the applicant's postcode."""
+    return build_subject(
+        context,
+        where=where,
+        fallback=f"housing|{r.referring_body.org_code}|{r.reference}|{where}",
+        role=role,
+        occurred_at=r.referred_at,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        date_of_birth=person.date_of_birth,
+        nhs_number=person.nhs_number,
+        postcode=r.applicant.postcode,
+        address=address,
+    )
+
+
 def _applicant(r: DutyToRefer, context: ParseContext) -> tuple[Subject, list[QualityFinding]]:
     applicant = r.applicant
     age = age_on(applicant.date_of_birth, r.referred_at)
-    subject, findings = build_subject(
-        context,
-        where="applicant",
-        fallback=f"housing|{r.referring_body.org_code}|{r.reference}|applicant",
-        role=_applicant_role(r, age),
-        occurred_at=r.referred_at,
-        given_name=applicant.given_name,
-        family_name=applicant.family_name,
-        date_of_birth=applicant.date_of_birth,
-        nhs_number=applicant.nhs_number,
-        postcode=applicant.postcode,
-        address=applicant.address,
-    )
+    role = _applicant_role(r, age)
+    subject, findings = _person(r, applicant, "applicant", role, context, address=applicant.address)
     if age < _MIN_APPLICANT_AGE:
         message = (
             "the person is under 16 and cannot apply as homeless in their own right; "

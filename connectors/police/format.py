@@ -9,17 +9,29 @@ batch export (:mod:`.batch`) carries the same fields, one row per person.
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from connectors.fields import (
+    Address,
+    BirthDate,
+    Concerns,
+    Grade,
+    Instant,
+    KnownNhsNumber,
+    Name,
+    NativeModel,
+    Postcode,
+    Rationale,
+    Reference,
+    SchoolUrn,
+    published,
+)
 from connectors.grades import KNOWN_GRADES, map_grade
-from connectors.native import plausible_birth_date, plausible_instant
 from schemas.common import (
-    Concern,
     LawfulBasis,
     NoConsentReason,
     RiskTool,
@@ -27,26 +39,6 @@ from schemas.common import (
     StatutoryGateway,
     SubjectRole,
 )
-
-Instant = Annotated[AwareDatetime, AfterValidator(plausible_instant)]
-BirthDate = Annotated[date, AfterValidator(plausible_birth_date)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Postcode = Annotated[
-    str, Field(pattern=r"^[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}$", max_length=8)
-]
-NhsNumber = Annotated[str, Field(pattern=r"^\d{3} ?\d{3} ?\d{4}$")]
-SchoolUrn = Annotated[str, Field(pattern=r"^\d{6,7}$")]
-
-_SCHEMA_EXTRA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$comment": "Generated from connectors/police/format.py; see docs/formats/police.md.",
-}
-
-
-class NativeModel(BaseModel):
-    """Base of the format's models: frozen, strict JSON types, unknown fields refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, str_strip_whitespace=True)
 
 
 class NotificationType(StrEnum):
@@ -84,13 +76,9 @@ class Person(NativeModel):
     expected_date_of_birth: BirthDate | None = Field(
         None, description="Expected date of delivery (YYYY-MM-DD); only for an unborn child."
     )
-    nhs_number: NhsNumber | None = Field(
-        None, description="NHS number, ten digits, optionally spaced 3 3 4."
-    )
+    nhs_number: KnownNhsNumber = None
     postcode: Postcode | None = Field(None, description="UK postcode of the person's address.")
-    address: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
-        None, description="The person's address, one line."
-    )
+    address: Address | None = Field(None, description="The person's address, one line.")
     school_urn: SchoolUrn | None = Field(
         None, description="URN of a child's school or setting (six or seven digits)."
     )
@@ -136,12 +124,12 @@ class ConsentFacts(NativeModel):
 class PoliceNotification(NativeModel):
     """A police safeguarding notification (PPN, child coming to notice, DA incident)."""
 
-    model_config = ConfigDict(title="PoliceNotification", json_schema_extra=_SCHEMA_EXTRA)
+    model_config = published("connectors/police/format.py", "docs/formats/police.md")
 
     force_code: Annotated[str, Field(pattern=r"^\d{2}$")] = Field(
         description="Two-digit police force code, e.g. 47 for Sussex."
     )
-    reference: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.:-]{0,63}$")] = Field(
+    reference: Reference = Field(
         description="The force's reference (occurrence or PPN number); a resend reuses it."
     )
     notification_type: NotificationType = Field(description="What the notification is about.")
@@ -151,7 +139,7 @@ class PoliceNotification(NativeModel):
     reported_at: Instant | None = Field(
         None, description="When the notification was made, with an offset; default occurred_at."
     )
-    risk_grade: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+    risk_grade: Grade = Field(
         description=(
             "The officer's risk grade, verbatim: High, Medium, Low, Standard, Red, Amber, "
             "Green or Blue (any case; L1 to L4 also accepted)."
@@ -166,7 +154,7 @@ class PoliceNotification(NativeModel):
     professional_judgement_high: bool = Field(
         default=False, description="The officer judged the risk high regardless of the score."
     )
-    judgement_rationale: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
+    judgement_rationale: Rationale | None = Field(
         None, description="Why; required when professional_judgement_high is true."
     )
     persons: Annotated[list[Person], Field(min_length=1, max_length=50)] = Field(
@@ -177,9 +165,7 @@ class PoliceNotification(NativeModel):
     )
     submitted_by: Name = Field(description="The submitting officer's id, e.g. PC 4711.")
     system: Name | None = Field(None, description="The force's sending system, e.g. Niche.")
-    concerns: Annotated[tuple[Concern, ...], Field(max_length=30)] = Field(
-        (), description="Further coded concern factors."
-    )
+    concerns: Concerns = Field((), description="Further coded concern factors.")
     consent: ConsentFacts | None = Field(
         None, description="The legal facts of sharing; required fields depend on consent."
     )

@@ -37,7 +37,7 @@ from schemas.common import (
 )
 from schemas.envelope import Consent, Envelope, Quality, QualityFinding, Risk, Source, Subject
 
-CONTENT_TYPES = ("application/json", "text/csv")
+CONTENT_TYPES: tuple[str, ...] = ("application/json", "text/csv")
 """The media types the police connector reads."""
 
 DASH_QUESTIONS = 24
