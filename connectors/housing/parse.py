@@ -178,17 +178,21 @@ def _subjects(r: DutyToRefer, context: ParseContext) -> tuple[list[Subject], lis
     subject, findings = _applicant(r, context)
     subjects = [subject]
     for index, member in enumerate(r.household):
+        role = _member_role(member, r)
         subject, found = build_subject(
             context,
             where=f"household.{index}",
             fallback=f"housing|{r.referring_body.org_code}|{r.reference}|household.{index}",
-            role=_member_role(member, r),
+            role=role,
             occurred_at=r.referred_at,
             given_name=member.given_name,
             family_name=member.family_name,
             date_of_birth=member.date_of_birth,
             nhs_number=member.nhs_number,
             postcode=r.applicant.postcode,
+            # A household member lives with the person referred, so a child in the
+            # household is affected by what the household is fleeing (domestic abuse).
+            resides_at_address=True if role is SubjectRole.CHILD else None,
         )
         subjects.append(subject)
         findings += found
