@@ -59,14 +59,19 @@ def _da(meta: RoutingMetadata) -> bool:
 
 
 def _child_affected(meta: RoutingMetadata) -> bool:
-    return any(
-        c.role is SubjectRole.UNBORN_CHILD
-        or bool(c.present)
-        or bool(c.witnessed)
-        or bool(c.resides_at_address)
-        or bool(c.injured)
-        for c in _children(meta)
-    ) or (bool(_children(meta)) and meta.kind == "domestic_abuse.dash_assessment")
+    """A child was there, lives there, was hurt, or is unborn (a pregnancy included)."""
+    return (
+        any(
+            c.role is SubjectRole.UNBORN_CHILD
+            or bool(c.present)
+            or bool(c.witnessed)
+            or bool(c.resides_at_address)
+            or bool(c.injured)
+            for c in _children(meta)
+        )
+        or (bool(_children(meta)) and meta.kind == "domestic_abuse.dash_assessment")
+        or Concern.PREGNANCY in meta.concerns
+    )
 
 
 def _significant_harm_stated(meta: RoutingMetadata) -> bool:
@@ -200,7 +205,8 @@ _FACTS: tuple[Fact, ...] = (
     Fact(
         "child.affected",
         bool,
-        "A child was present, witnessed it, lives at the address, was injured, or is unborn.",
+        "A child was present, witnessed it, lives at the address, was injured, or is unborn "
+        "(a pregnancy counts).",
         compute=lambda m, _h: _child_affected(m),
     ),
     Fact(

@@ -56,7 +56,7 @@ FACT_GROUPS: Mapping[str, tuple[str, ...]] = {
     "child.involved": ("people", f"{CONCERN_GROUP}{Concern.PREGNANCY}"),
     "child.count": ("people",),
     "child.injured": ("people",),
-    "child.affected": ("people", "kind"),
+    "child.affected": ("people", "kind", f"{CONCERN_GROUP}{Concern.PREGNANCY}"),
     "child.school_age_with_school": ("people",),
     "child.victim": ("people",),
     "child.without_parent_carer": ("people",),
