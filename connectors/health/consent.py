@@ -130,7 +130,8 @@ def _position(located: Located, ledger: Ledger) -> _Position | None:
     if consent.modifierExtension:
         message = "a modifier extension the hub does not understand: it cannot be read safely"
         ledger.not_supported(f"{path}.modifierExtension", message)
-    scopes = [c.code for c in (consent.scope.coding or []) if c.system == CONSENT_SCOPE_SYSTEM]
+    scope = consent.scope.coding if consent.scope is not None else None
+    scopes = [c.code for c in (scope or []) if c.system == CONSENT_SCOPE_SYSTEM]
     if scopes and SHARING_SCOPE not in scopes:
         message = f"a {str(scopes[0])[:40]} Consent is not consent to share: ignored"
         ledger.note("consent_not_for_sharing", f"{path}.scope", message)
