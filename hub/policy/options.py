@@ -12,6 +12,7 @@ twelve months include the domestic-abuse incidents and the low-level notificatio
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -75,16 +76,7 @@ class ConcernClass:
 def build(pick: Mapping[str, Option], concerns: tuple[Concern, ...]) -> tuple[Any, Any]:
     """The routing metadata and history summary of a full choice of options."""
     kind = pick["kind"].value
-    level = RiskLevel.HIGH if pick["risk.judgement"].value else pick["risk.level"].value
-    tool, score = pick["risk.tool"].value
-    risk = RiskMeta.model_construct(
-        tool=tool,
-        score=score,
-        partner_grade=level.value,
-        level=level,
-        rag=Rag.RED if level is RiskLevel.HIGH else Rag.GREEN,
-        professional_judgement=pick["risk.judgement"].value,
-    )
+    risk = _risk(pick["risk.level"].value, pick["risk.judgement"].value, pick["risk.tool"].value)
     meta = RoutingMetadata.model_construct(
         message_id=UUID(int=0),
         partner=KIND_PARTNER[kind.split(".", 1)[0]],
@@ -101,17 +93,47 @@ def build(pick: Mapping[str, Option], concerns: tuple[Concern, ...]) -> tuple[An
         risk=risk,
         consent=pick["consent"].value,
         concerns=concerns,
-        quality=Quality.model_construct(score=100, findings=()),
+        quality=_QUALITY,
     )
-    da, low = pick["history.da"].value, pick["history.low"].value
-    history = HistorySummary.model_construct(
-        contacts_12m=max(pick["history.contacts"].value, da, low),
-        da_incidents_12m=da,
-        low_level_3m=low,
-        last_marac_referral_at=pick["history.marac"].value,
-        open_case=pick["history.open"].value,
+    history = _history(
+        pick["history.contacts"].value,
+        pick["history.da"].value,
+        pick["history.low"].value,
+        pick["history.marac"].value,
+        pick["history.open"].value,
     )
     return meta, history
+
+
+_QUALITY = Quality.model_construct(score=100, findings=())
+
+
+@functools.cache
+def _risk(level: RiskLevel, judged: bool, tool_score: tuple[RiskTool, int | None]) -> RiskMeta:
+    """A judgement of high risk makes the level high, as every connector does."""
+    level = RiskLevel.HIGH if judged else level
+    return RiskMeta.model_construct(
+        tool=tool_score[0],
+        score=tool_score[1],
+        partner_grade=level.value,
+        level=level,
+        rag=Rag.RED if level is RiskLevel.HIGH else Rag.GREEN,
+        professional_judgement=judged,
+    )
+
+
+@functools.cache
+def _history(
+    contacts: int, da: int, low: int, marac: datetime | None, open_case: bool
+) -> HistorySummary:
+    """The contacts in twelve months include the DA incidents and low-level notifications."""
+    return HistorySummary.model_construct(
+        contacts_12m=max(contacts, da, low),
+        da_incidents_12m=da,
+        low_level_3m=low,
+        last_marac_referral_at=marac,
+        open_case=open_case,
+    )
 
 
 # ------------------------------------------------------------------ raw options
@@ -159,7 +181,8 @@ _ADULTS: tuple[tuple[SubjectMeta, ...], ...] = (
     (person(SubjectRole.PERSON_CAUSING_HARM, 36, works_with_children=True),),
     (person(SubjectRole.HOUSEHOLD_MEMBER, 18),),
 )
-_AGES = (None, 0, 3, 4, 15, 16, 17)
+_AGES = (8, None, 0, 3, 4, 15, 16, 17)
+"""A typical age first (examples read best with it), then the boundaries."""
 _FLAGS: tuple[dict[str, bool], ...] = (
     {},
     {"present": True},
@@ -170,7 +193,6 @@ _FLAGS: tuple[dict[str, bool], ...] = (
 
 def _children() -> Iterable[tuple[SubjectMeta, ...]]:
     yield ()
-    yield (person(SubjectRole.UNBORN_CHILD, None),)
     singles = [
         person(role, age, **flags, has_school=school)
         for role in (SubjectRole.CHILD, SubjectRole.VICTIM)
@@ -180,6 +202,7 @@ def _children() -> Iterable[tuple[SubjectMeta, ...]]:
         if not (role is SubjectRole.VICTIM and age is None)
     ]
     yield from ((one,) for one in singles)
+    yield (person(SubjectRole.UNBORN_CHILD, None),)
     siblings = (
         person(SubjectRole.CHILD, 8, resides_at_address=True, has_school=True),
         person(SubjectRole.CHILD, 16, present=True),

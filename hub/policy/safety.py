@@ -4,19 +4,19 @@
 and walks the finite space of routing facts (:mod:`hub.policy.space`) through the
 compiled policy.
 
-The walk assigns the space's compound groups one after another (who the people are
-and the kind, then each class of concern codes, the risk, the consent, the history).
-After each assignment every rule's and property's condition is simplified with what
-is now known; two partial assignments that leave the same simplified conditions have
-the same futures, so each such *state* is solved once. At the end every condition is
-true or false, the rules that hold give the decision (the engine's own
-:func:`~hub.policy.engine.decide_matches`), and each property whose condition holds
-is tested against it. Nothing is sampled: every state is solved, so when no
+Each property's expectations become formulas of failure (:mod:`hub.policy.formulas`):
+"the property is about this message, and its decision breaks the expectation", over
+the rules' conditions and the consent. The walk chooses the space's compound groups
+one after another (who the people are and the kind, each class of concern codes, the
+risk, the consent, the history) and simplifies the formulas with what is now known.
+A branch where every formula is false is finished: nothing in the rest of the message
+can break a property. Two partial choices that leave the same formulas have the same
+futures, so each such *state* is solved once. Nothing is sampled: when no
 counterexample is found the properties hold for every message the router can see.
 
-Each distinct failure (property, what is broken, kind of message) is reported once,
-with the simplest message that shows it (the fewest facts away from the defaults),
-re-checked by computing its facts and decision from scratch, as the router would.
+Each distinct failure (property, expectation, kind of message) is reported once, with
+the simplest message that shows it (the options nearest the defaults), re-checked by
+computing its facts and decision from scratch with the engine, as the router would.
 """
 
 from __future__ import annotations
@@ -28,11 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from hub.policy.conditions import Condition
-from hub.policy.engine import Decision, decide_facts, decide_matches
+from hub.policy.engine import Decision, decide_facts
+from hub.policy.formulas import Dag, failure, final_areas, returning
 from hub.policy.loader import Policy, default_policy_path
-from hub.policy.options import Option
+from hub.policy.options import CONCERN_GROUP, Option
 from hub.policy.properties import SafetyProperty, load_properties, properties_for
-from hub.policy.space import Space, make_space
+from hub.policy.space import Compound, Space, make_space
+
+CONCERN_COST = 20
+"""The cost of a concern code in an example, against one place in a group's options."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def check_safety(policy: Policy, properties: Sequence[SafetyProperty]) -> Safety
 
 
 class _Walk:
-    """The memoised walk over compound groups, on hash-consed conditions."""
+    """The memoised walk over compound groups, on the formulas of failure."""
 
     def __init__(
         self,
@@ -98,144 +102,128 @@ class _Walk:
         self.policy = policy
         self.properties = properties
         self.conditions = tuple(conditions)
-        self._atoms: dict[tuple[str, Any], int] = {}
-        self._nodes: list[tuple[str, Any]] = [("const", False), ("const", True)]
-        self._ids: dict[tuple[str, Any], int] = {}
-        self.start = tuple(self._node(c) for c in conditions)
-        self._consent_atom = self._atom(("consent", None))
-        self.values = [self._atom_values(compound.options) for compound in space.compounds]
+        self.dag = dag = Dag()
+        matches = {rule.id: self._node(rule.when) for rule in policy.rules}
+        consent = dag.atom(("consent", None))
+        final = final_areas(dag, policy, matches, consent)
+        returns = returning(dag, policy, matches, consent)
+        self.checks = [(p, k) for p in properties for k in range(len(p.expect))]
+        self.start = tuple(
+            dag.all(self._node(p.given), failure(dag, p.expect[k], final, returns, policy))
+            for p, k in self.checks
+        )
+        self._place = {
+            option: index
+            for options in space.groups.values()
+            for index, option in enumerate(options)
+        }
+        self.values = [self._atom_values(compound) for compound in space.compounds]
         self.cost = [
             [self._cost(option) for option in compound.options] for compound in space.compounds
         ]
-        self._simplified: dict[tuple[int, int, int], int] = {}
-        self.memo: dict[tuple[int, tuple[int, ...], bool | None], dict[Any, Any]] = {}
+        self._folded: dict[tuple[int, int], dict[int, int]] = {}
+        self.memo: dict[tuple[int, tuple[int, ...]], dict[Any, Any]] = {}
 
-    # -------------------------------------------------------------- conditions as nodes
-
-    def _atom(self, key: tuple[str, Any]) -> int:
-        return self._atoms.setdefault(key, len(self._atoms))
-
-    def _intern(self, node: tuple[str, Any]) -> int:
-        found = self._ids.get(node)
-        if found is None:
-            found = self._ids[node] = len(self._nodes)
-            self._nodes.append(node)
-        return found
+    # -------------------------------------------------------------- conditions as formulas
 
     def _node(self, cond: Condition) -> int:
-        """A condition as a node id: 0 false, 1 true, else an atom or an all/any/not."""
-        if cond.combine != "leaf":
-            children = tuple(self._node(child) for child in cond.children)
-            return self._intern((cond.combine, children))
+        """A condition as a formula over leaf atoms and concern-class atoms."""
+        dag = self.dag
+        if cond.combine == "all":
+            return dag.all(*(self._node(child) for child in cond.children))
+        if cond.combine == "any":
+            return dag.any(*(self._node(child) for child in cond.children))
+        if cond.combine == "not":
+            return dag.not_(self._node(cond.children[0]))
         if cond.fact != "concerns":
-            return self._intern(("atom", self._atom(("leaf", id(cond)))))
+            return dag.atom(("leaf", id(cond)))
         # contains / contains_any: one of the classes of the listed codes is present.
         codes = set(cond.operand if isinstance(cond.operand, list) else [cond.operand])
-        atoms = tuple(
-            self._intern(("atom", self._atom(("class", c.group))))
-            for c in self.space.classes
-            if {m.value for m in c.members} & codes
+        return dag.any(
+            *(
+                dag.atom(("class", c.group))
+                for c in self.space.classes
+                if {m.value for m in c.members} & codes
+            )
         )
-        return self._intern(("any", atoms))
 
-    def _atom_values(self, options: Sequence[Option]) -> list[dict[int, bool]]:
+    def _atom_values(self, compound: Compound) -> list[dict[int, bool]]:
         """For each option of a compound, the atoms it decides and their values."""
+        inside = set(compound.members)
         leaves = {id(leaf): leaf for cond in self.conditions for leaf in cond.leaves()}
+        tests = [
+            (number, leaves[ref].test)
+            for (kind, ref), number in self.dag.atoms.items()
+            if kind == "leaf" and self.space.leaf_groups(leaves[ref]) <= inside
+        ]
+        classes = [
+            (number, ref)
+            for (kind, ref), number in self.dag.atoms.items()
+            if kind == "class" and ref in inside
+        ]
+        consent = [n for (kind, _), n in self.dag.atoms.items() if kind == "consent"]
         tables = []
-        for option in options:
+        for option in compound.options:
             members = self.space.expand([option])
-            facts = self.space.facts(members)
-            table: dict[int, bool] = {}
-            for (kind, ref), atom in self._atoms.items():
-                if kind == "leaf" and self.space.leaf_groups(leaves[ref]) <= set(members):
-                    table[atom] = bool(leaves[ref].test(facts))
-                elif kind == "class" and ref in members:
-                    table[atom] = bool(members[ref].value)
-            if "consent" in members:
-                table[self._consent_atom] = bool(facts["consent.given"])
+            facts = self.space.known[option]
+            table = {number: bool(test(facts)) for number, test in tests}
+            table |= {number: bool(members[group].value) for number, group in classes}
+            if "consent" in inside:
+                table |= {number: bool(facts["consent.given"]) for number in consent}
             tables.append(table)
         return tables
 
     def _cost(self, option: Option) -> int:
-        """How far an option is from the defaults: the simplest example is reported."""
-        return sum(member != self.space.defaults[member.group] for member in option.value)
+        """How far an option is from the defaults: the simplest example is reported.
 
-    def _simplify(self, node: int, depth: int, index: int) -> int:
-        """The node with the atoms that option ``index`` of compound ``depth`` decides."""
-        if node <= 1:
-            return node
-        key = (node, depth, index)
-        found = self._simplified.get(key)
-        if found is None:
-            found = self._simplified[key] = self._fold(node, depth, index)
-        return found
-
-    def _fold(self, node: int, depth: int, index: int) -> int:
-        op, payload = self._nodes[node]
-        if op == "atom":
-            value = self.values[depth][index].get(payload)
-            return node if value is None else int(value)
-        if op == "not":
-            inner = self._simplify(payload[0], depth, index)
-            return 1 - inner if inner <= 1 else self._intern(("not", (inner,)))
-        absorbing = 0 if op == "all" else 1
-        kept: list[int] = []
-        for child in payload:
-            folded = self._simplify(child, depth, index)
-            if folded == absorbing:
-                return absorbing
-            if folded != 1 - absorbing:
-                kept.append(folded)
-        if not kept:
-            return 1 - absorbing
-        return kept[0] if len(kept) == 1 else self._intern((op, tuple(kept)))
+        Each group's options are listed simplest first (an adult victim before a family,
+        no concern before a concern), so the cost is the sum of the members' places; a
+        concern counts for more, so that an example names a child rather than a pregnancy.
+        """
+        return sum(
+            self._place[member] * (CONCERN_COST if member.group.startswith(CONCERN_GROUP) else 1)
+            for member in option.value
+        )
 
     # -------------------------------------------------------------- the walk
 
     def solve(self) -> dict[Any, tuple[Option, ...]]:
         """Each distinct failure, with the simplest message that shows it."""
-        return {key: witness for key, (_cost, witness) in self._solve(0, self.start, None).items()}
+        return {key: witness for key, (_cost, witness) in self._solve(0, self.start).items()}
 
-    def _solve(self, depth: int, state: tuple[int, ...], consent: bool | None) -> dict[Any, Any]:
-        memo_key = (depth, state, consent)
+    def _solve(self, depth: int, state: tuple[int, ...]) -> dict[Any, Any]:
+        memo_key = (depth, state)
         found = self.memo.get(memo_key)
         if found is not None:
             return found
-        if depth == len(self.space.compounds):
-            found = self._failures(state, consent=True if consent is None else consent)
+        found = {}
+        if not any(state):
+            pass  # nothing can fail any more, whatever the rest of the message
+        elif depth == len(self.space.compounds):
+            found = {
+                (prop.id, k): (0, ())
+                for (prop, k), node in zip(self.checks, state, strict=True)
+                if node == 1
+            }
         else:
-            found = {}
             compound = self.space.compounds[depth]
             for index, option in enumerate(compound.options):
-                after = tuple(self._simplify(node, depth, index) for node in state)
-                given = self.values[depth][index].get(self._consent_atom, consent)
+                values = self.values[depth][index]
+                cache = self._folded.setdefault((depth, index), {})
+                after = tuple(self.dag.fold(node, values, cache) for node in state)
                 cost = self.cost[depth][index]
-                for failure, (more, witness) in self._solve(depth + 1, after, given).items():
-                    tagged = self._tag(failure, option)
+                for failure_key, (more, witness) in self._solve(depth + 1, after).items():
+                    tagged = self._tag(failure_key, option)
                     best = found.get(tagged)
                     if best is None or cost + more < best[0]:
                         found[tagged] = (cost + more, (option, *witness))
         self.memo[memo_key] = found
         return found
 
-    def _tag(self, failure: Any, option: Option) -> Any:
+    def _tag(self, failure_key: Any, option: Option) -> Any:
         """Keep failures of different kinds of message apart: each kind is reported."""
         kind = next((m.value for m in option.value if m.group == "kind"), None)
-        return (*failure, kind) if kind is not None else failure
-
-    def _failures(self, state: tuple[int, ...], *, consent: bool) -> dict[Any, Any]:
-        rules = self.policy.rules
-        matches = {rule.id: state[i] == 1 for i, rule in enumerate(rules)}
-        decision = decide_matches(self.policy, matches, consent_given=consent)
-        found: dict[Any, Any] = {}
-        for j, prop in enumerate(self.properties):
-            if state[len(rules) + j] != 1:
-                continue
-            for expectation in prop.expect:
-                why = expectation.broken(decision, self.policy)
-                if why is not None:
-                    found[(prop.id, why)] = (0, ())
-        return found
+        return (*failure_key, kind) if kind is not None else failure_key
 
     # -------------------------------------------------------------- reporting
 
@@ -245,8 +233,8 @@ class _Walk:
         facts = self.space.facts(members)
         decision = decide_facts(self.policy, facts, consent_given=bool(facts["consent.given"]))
         prop = next(p for p in self.properties if p.id == key[0])
-        broken = [e.broken(decision, self.policy) for e in prop.expect]
-        if not prop.given(facts) or key[1] not in broken:
+        why = prop.expect[key[1]].broken(decision, self.policy)
+        if not prop.given(facts) or why is None:
             msg = f"the safety checker disagrees with the engine on {key}"
             raise AssertionError(msg)
         labels = tuple(
@@ -254,7 +242,7 @@ class _Walk:
             for m in members.values()
             if m != self.space.defaults[m.group] or m.group in {"kind", "people"}
         )
-        return Counterexample(prop, self._shown(prop, facts), labels, decision, key[1])
+        return Counterexample(prop, self._shown(prop, facts), labels, decision, why)
 
     def _shown(self, prop: SafetyProperty, facts: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         names = {"kind", "consent.status", "risk.level", "history.open_case"}

@@ -108,6 +108,8 @@ class Space:
     classes: tuple[ConcernClass, ...]
     defaults: dict[str, Option] = field(default_factory=dict)
     compounds: tuple[Compound, ...] = ()
+    known: dict[Option, dict[str, Any]] = field(default_factory=dict)
+    """The facts of each compound option, computed once when the compound was made."""
 
     def fact_groups(self, fact: str) -> frozenset[str]:
         """The groups a fact is computed from, in this space."""
@@ -239,8 +241,10 @@ def _compound(space: Space, members: tuple[str, ...], leaves: Sequence[Condition
             *(o.value for o in combo if o.group.startswith(CONCERN_GROUP)),
             facts["consent.given"] if "consent" in inside else None,
         )
-        label = "; ".join(o.label for o in combo)
-        kept.setdefault(signature, Option("+".join(members), label, combo))
+        if signature not in kept:
+            label = "; ".join(o.label for o in combo)
+            kept[signature] = option = Option("+".join(members), label, combo)
+            space.known[option] = facts
     return Compound("+".join(members), members, tuple(kept.values()))
 
 
