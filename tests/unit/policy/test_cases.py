@@ -6,11 +6,12 @@ destinations are written from the child's need as the threshold guidance states 
 not from the policy's rules; ``need`` cites it:
 
 - [CoN n] West Sussex Continuum of Need, Multi-Agency Threshold Guidance (West Sussex
-  Safeguarding Children Partnership, updated February 2024), level n: 1 universal,
-  2 additional (single agency, with consent), 3 multiple or complex needs (early help,
-  with consent), 4 specialist: a child in need or at risk of significant harm, for the
-  Integrated Front Door (the MASH) whatever the consent. Hertfordshire County
-  Council's continuum draws the same consent line (consent for level 2 services).
+  Safeguarding Children Partnership, updated February 2024), level n of its four levels
+  of need: 1 needs met by universal services; 2 and 3 additional and complex needs,
+  met by early help with the family's agreement (Hertfordshire County Council's
+  continuum: parents' consent for level 2 services); 4 specialist: a child in need or
+  at risk of significant harm, for the Integrated Front Door (the MASH) whatever the
+  consent.
 - [WT2023] Working Together to Safeguard Children 2023: significant harm, including
   exploitation, trafficking, FGM, forced marriage and radicalisation, goes to
   children's social care without consent where seeking it would put the child at risk;
