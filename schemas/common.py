@@ -143,18 +143,29 @@ class Rag(StrEnum):
 
 
 class Concern(StrEnum):
-    """Coded concern factors (after the children-in-need assessment factors)."""
+    """Coded concern factors (after the children-in-need assessment factors).
 
-    DOMESTIC_ABUSE = "domestic_abuse"
-    PHYSICAL_ABUSE = "physical_abuse"
-    SEXUAL_ABUSE = "sexual_abuse"
-    EMOTIONAL_ABUSE = "emotional_abuse"
-    NEGLECT = "neglect"
+    Each describes the child's situation (or, with no child, the adult's). The CIN
+    census assessment-factor code is given where one exists; ``docs/routing.md``
+    says which the default policy treats as significant harm.
+    """
+
+    DOMESTIC_ABUSE = "domestic_abuse"  # CIN 3A-3C
+    PHYSICAL_ABUSE = "physical_abuse"  # CIN 18B, 18C
+    SEXUAL_ABUSE = "sexual_abuse"  # CIN 19B, 19C
+    EMOTIONAL_ABUSE = "emotional_abuse"  # CIN 17A
+    NEGLECT = "neglect"  # CIN 16A
     CHILD_PROTECTION = "child_protection"
-    CHILD_SEXUAL_EXPLOITATION = "child_sexual_exploitation"
-    CHILD_CRIMINAL_EXPLOITATION = "child_criminal_exploitation"
-    MISSING = "missing"
-    SELF_HARM = "self_harm"
+    CHILD_SEXUAL_EXPLOITATION = "child_sexual_exploitation"  # CIN 11A
+    CHILD_CRIMINAL_EXPLOITATION = "child_criminal_exploitation"  # CIN 24A; county lines
+    TRAFFICKING = "trafficking"  # CIN 12A
+    MODERN_SLAVERY = "modern_slavery"  # Modern Slavery Act 2015; forced labour, servitude
+    FEMALE_GENITAL_MUTILATION = "female_genital_mutilation"  # CIN 22A; done or at risk
+    FORCED_MARRIAGE = "forced_marriage"  # Anti-social Behaviour, Crime and Policing Act 2014
+    HONOUR_BASED_ABUSE = "honour_based_abuse"  # so-called honour-based abuse
+    RADICALISATION = "radicalisation"  # at risk of being drawn into terrorism (Prevent)
+    MISSING = "missing"  # CIN 10A
+    SELF_HARM = "self_harm"  # CIN 15A
     MENTAL_HEALTH = "mental_health"
     SUBSTANCE_MISUSE = "substance_misuse"
     ALLEGATION_AGAINST_PROFESSIONAL = "allegation_against_professional"

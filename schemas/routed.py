@@ -20,6 +20,10 @@ class DecisionSummary(Contract):
     destinations: tuple[Area, ...] = Field(description="Every area the message went to.")
     rules: tuple[str, ...] = Field(description="Ids of the rules that matched.")
     rationale: tuple[str, ...] = Field(description="Why, rule by rule.")
+    returned_reasons: tuple[str, ...] = Field(
+        default=(),
+        description="Why it was returned to the sender, and what to add, when it was.",
+    )
     policy_version: str = Field(description="Version of the policy that decided.")
     shared_without_consent: bool = Field(description="Shared although consent was not given.")
     decided_at: AwareDatetime = Field(description="When the router decided.")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub.broker.topics import TopicSpec, apply_topics, load_topics_file
 from hub.kafka import KafkaAdmin
+from hub.policy import Decision, Policy, default_policy_path
+from hub.policy import engine as policy_engine
+from hub.policy.properties import default_properties_path, load_properties, violations
 from hub.settings import PROJECT_ROOT, KafkaSettings
 
 SHARED = PROJECT_ROOT / "tests" / "data" / "shared"
@@ -56,6 +61,30 @@ def _no_hub_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("HUB_") and name not in KAFKA_CLIENT_ENV + BROKER_ENV:
             monkeypatch.delenv(name)
     return
+
+
+DEFAULT_POLICY_VERSION = hashlib.sha256(default_policy_path().read_bytes()).hexdigest()
+SAFETY_PROPERTIES = load_properties([default_properties_path()])
+
+
+@pytest.fixture(autouse=True)
+def _default_policy_stays_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every decision the default policy makes in any test keeps the safety properties.
+
+    No child at risk of significant harm is returned or only recorded, whatever the test
+    was about (hub/policy/safety.yaml); the checker proves it for every message, this
+    guard for each message a test routes in process.
+    """
+    decide_facts = policy_engine.decide_facts
+
+    def guarded(policy: Policy, facts: Mapping[str, Any], *, consent_given: bool) -> Decision:
+        decision = decide_facts(policy, facts, consent_given=consent_given)
+        if policy.version == DEFAULT_POLICY_VERSION:
+            broken = violations(SAFETY_PROPERTIES, policy, facts, decision)
+            assert not broken, f"the default policy broke a safety property: {broken}"
+        return decision
+
+    monkeypatch.setattr(policy_engine, "decide_facts", guarded)
 
 
 def _broker_reachable() -> bool:

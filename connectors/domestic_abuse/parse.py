@@ -24,6 +24,7 @@ from connectors.native import (
 from connectors.protocol import ParseContext
 from connectors.subjects import build_subject, consent_gaps, finding
 from schemas.common import (
+    CHILD_AGE_LIMIT,
     Concern,
     ConsentStatus,
     LawfulBasis,
@@ -33,7 +34,16 @@ from schemas.common import (
     SpecialCategoryCondition,
     SubjectRole,
 )
-from schemas.envelope import Consent, Envelope, Quality, QualityFinding, Risk, Source, Subject
+from schemas.envelope import (
+    Consent,
+    Envelope,
+    Quality,
+    QualityFinding,
+    Risk,
+    Source,
+    Subject,
+    age_on,
+)
 
 KIND = "domestic_abuse.dash_assessment"
 HIGH_FROM, MEDIUM_FROM = 14, 10
@@ -212,10 +222,23 @@ def _consent(a: DashAssessment) -> Consent:
 
 
 def _concerns(a: DashAssessment) -> tuple[Concern, ...]:
-    """Domestic abuse, the service's own concerns, then pregnancy and allegation when seen."""
+    """Domestic abuse, the service's own concerns, then what the answers disclose.
+
+    Question 16 (things of a sexual nature that make the victim feel bad) discloses
+    sexual abuse; when the victim is a child that is sexual abuse of a child, and the
+    concern is coded so. For an adult victim it counts towards the score only: concern
+    codes describe the child's situation, and DA triage and MARAC act on the adult's.
+    """
     found = [Concern.DOMESTIC_ABUSE, *a.concerns]
+    if a.answers.q16 is Answer.YES and _victim_is_child(a):
+        found.append(Concern.SEXUAL_ABUSE)
     if a.answers.q9 is Answer.YES:
         found.append(Concern.PREGNANCY)
     if a.person_causing_harm is not None and a.person_causing_harm.works_with_children:
         found.append(Concern.ALLEGATION_AGAINST_PROFESSIONAL)
     return tuple(dict.fromkeys(found))
+
+
+def _victim_is_child(a: DashAssessment) -> bool:
+    born = a.victim.date_of_birth
+    return born is not None and age_on(born, a.incident_at or a.assessed_at) < CHILD_AGE_LIMIT

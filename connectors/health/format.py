@@ -54,6 +54,30 @@ NO_CONSENT_REASON_URL: Final = HUB_FHIR_BASE + "StructureDefinition/no-consent-r
 STATUTORY_GATEWAY_URL: Final = HUB_FHIR_BASE + "StructureDefinition/statutory-gateway"
 """Extension (valueString, a :class:`~schemas.common.StatutoryGateway` value)."""
 
+EXPECTED_DELIVERY_URL: Final = HUB_FHIR_BASE + "StructureDefinition/expected-date-of-delivery"
+"""Extension (valueDate) on the RelatedPerson of an unborn child: the expected date."""
+
+# ------------------------------------------------------------------ SNOMED CT
+
+SNOMED_SYSTEM: Final = "http://snomed.info/sct"
+
+SNOMED_CONCERNS: Final[dict[str, Concern]] = {
+    # CP-IS: the child protection flag (NHS England CP-IS Flag example).
+    "224353004": Concern.CHILD_PROTECTION,  # Child protection finding (finding)
+    # FGM-IS: the flag NHS England's FGM information sharing service requires.
+    "902961000000107": Concern.FEMALE_GENITAL_MUTILATION,  # Family history of FGM (situation)
+    "713834002": Concern.CHILD_SEXUAL_EXPLOITATION,  # Victim of child sexual exploitation
+    "734998001": Concern.TRAFFICKING,  # Victim of human trafficking (finding)
+    "225826001": Concern.SEXUAL_ABUSE,  # Victim of sexual abuse (finding)
+    "706893006": Concern.DOMESTIC_ABUSE,  # Victim of intimate partner abuse (finding)
+}
+"""SNOMED CT concepts read as concern codes, where a concept exists for the concern.
+
+Only concepts whose meaning is published with them are mapped (the sources are listed
+in ``docs/formats/health.md``); other SNOMED CT codes are not concerns. A partner with
+no SNOMED CT concept for a concern (criminal exploitation, forced marriage,
+radicalisation, ...) uses the hub's concern code system."""
+
 CHILD_ONLY_CONCERNS: Final = frozenset(
     {
         Concern.CHILD_PROTECTION,
@@ -179,6 +203,7 @@ RELATED_ROLES: Final = frozenset(
         SubjectRole.PERSON_CAUSING_HARM,
         SubjectRole.VICTIM,
         SubjectRole.CHILD,
+        SubjectRole.UNBORN_CHILD,
     }
 )
 """Roles a RelatedPerson may be given with a code from :data:`ROLE_SYSTEM`."""

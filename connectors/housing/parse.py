@@ -180,7 +180,12 @@ def _subjects(r: DutyToRefer, context: ParseContext) -> tuple[list[Subject], lis
     subjects = [subject]
     for index, member in enumerate(r.household):
         role = _member_role(member, r)
-        subject, found = _person(r, member, f"household.{index}", role, context)
+        # A household member lives with the person referred, so a child in the
+        # household is affected by what the household is fleeing (domestic abuse).
+        resides = True if role is SubjectRole.CHILD else None
+        subject, found = _person(
+            r, member, f"household.{index}", role, context, resides_at_address=resides
+        )
         subjects.append(subject)
         findings += found
     return subjects, findings
@@ -194,6 +199,7 @@ def _person(
     context: ParseContext,
     *,
     address: str | None = None,
+    resides_at_address: bool | None = None,
 ) -> tuple[Subject, list[QualityFinding]]:
     """A subject of the referral; the household shares the applicant's postcode."""
     return build_subject(
@@ -208,6 +214,7 @@ def _person(
         nhs_number=person.nhs_number,
         postcode=r.applicant.postcode,
         address=address,
+        resides_at_address=resides_at_address,
     )
 
 

@@ -16,9 +16,11 @@ from hub.policy import explain as explain_decision
 from hub.policy import load_policy
 from hub.policy.conditions import Trace
 from hub.policy.facts import FACTS
+from hub.policy.returns import returned_guidance
+from hub.policy.safety import SafetyReport, check_policy_file, report_lines
 from hub.router.simulate import run_simulation
 from schemas.common import Area
-from schemas.envelope import Envelope, split_envelope
+from schemas.envelope import Envelope, RoutingMetadata, split_envelope
 from schemas.history import HistorySummary
 from schemas.wire import MessageReceived
 
@@ -29,9 +31,26 @@ app = typer.Typer(help="The routing policy: validate, explain a decision, simula
 def check(
     file: Annotated[Path | None, typer.Argument(help="Policy file (default: in force).")] = None,
     facts: Annotated[bool, typer.Option("--facts", help="List the facts rules can use.")] = False,
+    safety: Annotated[
+        bool,
+        typer.Option(
+            "--safety",
+            help="Prove the safety properties over every combination of facts; exit 1 "
+            "and print each counterexample when one fails.",
+        ),
+    ] = False,
+    properties: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--properties",
+            help="A further safety properties file (the shipped one, and a safety.yaml "
+            "beside the policy, are always checked).",
+        ),
+    ] = None,
 ) -> None:
-    """Validate a policy file; print its rules and version."""
-    policy = load_policy(file or current_hub().settings.router.policy_file)
+    """Validate a policy file; print its rules and version; with --safety, prove it safe."""
+    path = file or current_hub().settings.router.policy_file
+    policy = load_policy(path)
     console = Console()
     table = Table(title=f"{policy.source} (version {policy.version[:12]})")
     for column in ("line", "rule", "title", "routes"):
@@ -51,9 +70,19 @@ def check(
             fact_table.add_row(fact.name, kind, ", ".join(fact.values), fact.description)
         console.print(fact_table)
     print(f"policy valid: {len(policy.rules)} rules, version {policy.version}")
+    if safety:
+        report = check_policy_file(policy, path, properties or ())
+        _print_safety(report)
+        if not report.safe:
+            raise typer.Exit(code=1)
 
 
-def _read_message(path: Path) -> tuple[object, HistorySummary]:
+def _print_safety(report: SafetyReport) -> None:
+    for line in report_lines(report):
+        print(line)
+
+
+def _read_message(path: Path) -> tuple[RoutingMetadata, HistorySummary]:
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
@@ -87,7 +116,7 @@ def explain(
     """Show which rules matched one message, why, and where it would go."""
     policy = load_policy(policy_file or current_hub().settings.router.policy_file)
     meta, history = _read_message(message)
-    decision, explanations, _facts = explain_decision(policy, meta, history)  # type: ignore[arg-type]
+    decision, explanations, _facts = explain_decision(policy, meta, history)
     console = Console()
     for item in explanations:
         status = "[bold green]MATCHED[/]" if item.matched else "[dim]not matched[/]"
@@ -101,6 +130,10 @@ def explain(
     console.print(f"shared without consent: {str(decision.shared_without_consent).lower()}")
     for reason in decision.returned_reasons:
         console.print(f"returned because: {reason}")
+    if decision.returned_by:
+        console.print(f"what the sender ({meta.partner.value}) must add before resending:")
+        for line in returned_guidance(policy, decision, meta.partner):
+            console.print(f"  - {line}", markup=False)
     console.print(f"policy version: {decision.policy_version}")
 
 
@@ -117,6 +150,10 @@ def simulate(
     if window[0] >= window[1]:
         raise fail("--from must be before --to")
     candidate = load_policy(policy_file)
+    safety = check_policy_file(candidate, policy_file)
+    if not safety.safe:
+        print("The candidate policy is NOT SAFE: these messages would not reach who they must.")
+    _print_safety(safety)
     result = run_simulation(hub.settings.kafka, hub.policy(), candidate, *window)
     console = Console()
     console.print(

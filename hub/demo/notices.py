@@ -119,11 +119,16 @@ class PoliceDesk:
 
     @staticmethod
     def _grounds(answer: str, gateway: str, reason: str | None = None) -> dict[str, str] | None:
-        """The consent block: none needed when a consenting person said yes."""
+        """The consent block: none needed when a consenting person said yes.
+
+        "Would prejudice protection", like the s47 gateway, is the officer's statement of
+        significant harm, which takes a child's notification to the MASH; below that the
+        officer shares because consent cannot reasonably be obtained.
+        """
         if answer == "yes":
             return None
         default = (
-            "would_prejudice_protection" if answer == "no" else "cannot_reasonably_be_obtained"
+            "would_prejudice_protection" if gateway == S47 else "cannot_reasonably_be_obtained"
         )
         return {"no_consent_reason": reason or default, "statutory_gateway": gateway}
 
@@ -283,7 +288,9 @@ class PoliceDesk:
             self._grounds(answer, S11),
             ("child_criminal_exploitation",) if exploited else (),
         )
-        expect = below_harm(significant=level == "high", consent=answer == "yes")
+        # A return home interview is offered whatever the consent (early help); the MASH
+        # screens a child missing at medium or high risk, or with signs of exploitation.
+        expect = "mash" if exploited or level != "standard" else "early-help"
         return self._draft(
             notice,
             label=f"police missing child, {level}",

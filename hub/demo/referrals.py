@@ -170,7 +170,7 @@ class DomesticAbuseService:
         judged = score < MARAC_SCORE and day.chance(0.05)
         sent = day.later(after, 60, 5 * 60) if after else day.at(OFFICE_HOURS)
         present = day.chance(0.5) if present is None else present
-        consent = _dash_consent(day, has_children=bool(home.children))
+        consent = _dash_consent(day, has_children=bool(home.children), high=score >= MARAC_SCORE)
         case = DashCase(
             victim=home.carer,
             harm=harm or day.people.adult(19, 60, nhs=False),
@@ -220,12 +220,15 @@ def _dash_grade(score: int, *, judged: bool) -> str:
     return "Medium" if score >= MEDIUM_SCORE else "Standard"
 
 
-def _dash_consent(day: Day, *, has_children: bool) -> dict[str, str]:
+def _dash_consent(day: Day, *, has_children: bool, high: bool) -> dict[str, str]:
+    """Shared against a refusal only at high risk, when asking again would endanger her."""
     status = day.pick({"given": 0.7, "refused": 0.15, "not_sought": 0.15})
     if status == "given":
         return {"status": status}
     reason = (
-        "would_prejudice_protection" if status == "refused" else "cannot_reasonably_be_obtained"
+        "would_prejudice_protection"
+        if status == "refused" and high
+        else "cannot_reasonably_be_obtained"
     )
     return {
         "status": status,

@@ -43,6 +43,15 @@ class Condition:
     test: Callable[[Mapping[str, Any]], bool]
     children: tuple[Condition, ...] = ()
     combine: str = "leaf"  # leaf, all, any, not
+    fact: str | None = None  # a leaf's fact, operator and operand, for the safety checker
+    op: str | None = None
+    operand: Any = None
+
+    def leaves(self) -> tuple[Condition, ...]:
+        """Every leaf (``fact op operand`` item) of the condition, in order."""
+        if self.combine == "leaf":
+            return (self,)
+        return tuple(leaf for child in self.children for leaf in child.leaves())
 
     def __call__(self, facts: Mapping[str, Any]) -> bool:
         """Evaluate against the facts of one message."""
@@ -109,7 +118,7 @@ def _parse_item(name: str, spec: Any, path: tuple[str | int, ...]) -> Condition:
     test = _make_test(name, op, operand)
     shown = operand if not isinstance(operand, list) else "[" + ", ".join(map(str, operand)) + "]"
     shown = str(shown).lower() if isinstance(shown, bool) else shown
-    return Condition(f"{name} {op} {shown}", test)
+    return Condition(f"{name} {op} {shown}", test, fact=name, op=op, operand=operand)
 
 
 def _check_operand(fact: Fact, op: str, operand: Any, path: tuple[str | int, ...]) -> None:

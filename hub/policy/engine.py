@@ -32,6 +32,8 @@ class Decision:
     returned_reasons: tuple[str, ...]
     shared_without_consent: bool
     policy_version: str
+    returned_by: tuple[str, ...] = ()
+    """Ids of the rules that returned the message for want of consent."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class RuleExplanation:
 def decide(policy: Policy, meta: RoutingMetadata, history: HistorySummary) -> Decision:
     """Decide where a message goes (DESIGN.md section 8)."""
     facts = compute_facts(meta, history)
-    return _decide(policy, meta, facts)
+    return decide_facts(policy, facts, consent_given=meta.consent.given)
 
 
 def explain(
@@ -55,29 +57,36 @@ def explain(
 ) -> tuple[Decision, list[RuleExplanation], dict[str, Any]]:
     """Decide, and say for every rule whether it matched and why."""
     facts = compute_facts(meta, history)
-    decision = _decide(policy, meta, facts)
+    decision = decide_facts(policy, facts, consent_given=meta.consent.given)
     explanations = []
     for rule in policy.rules:
         trace = rule.when.trace(facts)
-        effect = _effect(rule, meta) if trace.result else "-"
+        effect = _effect(rule, consent_given=meta.consent.given) if trace.result else "-"
         explanations.append(RuleExplanation(rule, trace.result, trace, effect))
     return decision, explanations, facts
 
 
-def _effect(rule: Rule, meta: RoutingMetadata) -> str:
+def _effect(rule: Rule, *, consent_given: bool) -> str:
     if rule.redirect is not None:
         sources = ", ".join(sorted(a.value for a in rule.redirect.sources))
         return f"redirect {sources} -> {rule.redirect.target.value}"
-    if rule.consent == "required" and not meta.consent.given:
+    if rule.consent == "required" and not consent_given:
         return "returned (no consent)"
     return "route " + ", ".join(a.value for a in rule.route)
 
 
-def _decide(policy: Policy, meta: RoutingMetadata, facts: Mapping[str, Any]) -> Decision:
-    matched = [r for r in policy.rules if not r.fallback and r.when(facts)]
+def decide_facts(policy: Policy, facts: Mapping[str, Any], *, consent_given: bool) -> Decision:
+    """Decide from the facts alone (the safety checker enumerates facts, not messages)."""
+    matches = {r.id: r.when(facts) for r in policy.rules}
+    return decide_matches(policy, matches, consent_given=consent_given)
+
+
+def decide_matches(policy: Policy, matches: Mapping[str, bool], *, consent_given: bool) -> Decision:
+    """Decide from which rules' conditions hold (a fallback's counts only if no route did)."""
+    matched = [r for r in policy.rules if not r.fallback and matches[r.id]]
     if not any(r.route for r in matched):
-        matched += [r for r in policy.rules if r.fallback and r.when(facts)]
-    proposals = {r.id: _proposed(r, meta) for r in matched}
+        matched += [r for r in policy.rules if r.fallback and matches[r.id]]
+    proposals = {r.id: _proposed(r, consent_given=consent_given) for r in matched}
     destinations = [area for r in matched for area in proposals[r.id]]
     for rule in matched:
         if rule.redirect is not None:
@@ -98,21 +107,20 @@ def _decide(policy: Policy, meta: RoutingMetadata, facts: Mapping[str, Any]) -> 
     rationale = [f"{r.title}: {r.rationale}" for r in deciding]
     if not deciding:
         rationale.append(_NO_RULE_ADULT)
-    returned = [
-        r.returned_reason or r.rationale for r in deciding if Area.RETURNED in proposals[r.id]
-    ]
+    returning = [r for r in deciding if Area.RETURNED in proposals[r.id]]
     return Decision(
         destinations=final,
         rules=tuple(r.id for r in deciding),
         rationale=tuple(rationale),
-        returned_reasons=tuple(returned),
-        shared_without_consent=not meta.consent.given and any(d not in PASSIVE for d in final),
+        returned_reasons=tuple(r.returned_reason or r.rationale for r in returning),
+        shared_without_consent=not consent_given and any(d not in PASSIVE for d in final),
         policy_version=policy.version,
+        returned_by=tuple(r.id for r in returning),
     )
 
 
-def _proposed(rule: Rule, meta: RoutingMetadata) -> tuple[Area, ...]:
-    if rule.consent == "required" and not meta.consent.given:
+def _proposed(rule: Rule, *, consent_given: bool) -> tuple[Area, ...]:
+    if rule.consent == "required" and not consent_given:
         return (Area.RETURNED,)
     return rule.route
 

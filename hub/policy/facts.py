@@ -17,9 +17,11 @@ from schemas.common import (
     SCHOOL_AGE,
     Concern,
     ConsentStatus,
+    NoConsentReason,
     Partner,
     RiskLevel,
     RiskTool,
+    StatutoryGateway,
     SubjectRole,
 )
 from schemas.envelope import RoutingMetadata, SubjectMeta
@@ -57,14 +59,42 @@ def _da(meta: RoutingMetadata) -> bool:
 
 
 def _child_affected(meta: RoutingMetadata) -> bool:
-    return any(
-        c.role is SubjectRole.UNBORN_CHILD
-        or bool(c.present)
-        or bool(c.witnessed)
-        or bool(c.resides_at_address)
-        or bool(c.injured)
-        for c in _children(meta)
-    ) or (bool(_children(meta)) and meta.kind == "domestic_abuse.dash_assessment")
+    """A child was there, lives there, was hurt, or is unborn (a pregnancy included)."""
+    return (
+        any(
+            c.role is SubjectRole.UNBORN_CHILD
+            or bool(c.present)
+            or bool(c.witnessed)
+            or bool(c.resides_at_address)
+            or bool(c.injured)
+            for c in _children(meta)
+        )
+        or (bool(_children(meta)) and meta.kind == "domestic_abuse.dash_assessment")
+        or Concern.PREGNANCY in meta.concerns
+    )
+
+
+def _significant_harm_stated(meta: RoutingMetadata) -> bool:
+    """The sender says the child is at risk of significant harm, in the consent facts.
+
+    Sharing under Children Act 1989 s47, or without consent because seeking it would
+    prejudice the child's protection, is the sender's own statement of significant harm.
+    """
+    consent = meta.consent
+    return (
+        consent.statutory_gateway is StatutoryGateway.CA1989_S47
+        or consent.no_consent_reason is NoConsentReason.WOULD_PREJUDICE_PROTECTION
+    )
+
+
+def _child_victim(meta: RoutingMetadata) -> bool:
+    return any(s.role is SubjectRole.VICTIM and s.is_child for s in meta.subjects)
+
+
+def _child_without_parent_carer(meta: RoutingMetadata) -> bool:
+    return bool(_children(meta)) and not any(
+        s.role is SubjectRole.PARENT_CARER for s in meta.subjects
+    )
 
 
 def _marac_within_12m(meta: RoutingMetadata, history: HistorySummary) -> bool:
@@ -141,6 +171,13 @@ _FACTS: tuple[Fact, ...] = (
         compute=lambda m, _h: m.consent.given,
     ),
     Fact(
+        "consent.significant_harm_stated",
+        bool,
+        "The sender states significant harm: the Children Act 1989 s47 gateway, or no "
+        "consent because seeking it would prejudice the child's protection.",
+        compute=lambda m, _h: _significant_harm_stated(m),
+    ),
+    Fact(
         "concerns",
         frozenset,
         "The coded concern factors.",
@@ -168,7 +205,8 @@ _FACTS: tuple[Fact, ...] = (
     Fact(
         "child.affected",
         bool,
-        "A child was present, witnessed it, lives at the address, was injured, or is unborn.",
+        "A child was present, witnessed it, lives at the address, was injured, or is unborn "
+        "(a pregnancy counts).",
         compute=lambda m, _h: _child_affected(m),
     ),
     Fact(
@@ -178,6 +216,18 @@ _FACTS: tuple[Fact, ...] = (
         compute=lambda m, _h: sum(
             1 for c in _children(m) if c.has_school and c.age_years in SCHOOL_AGE
         ),
+    ),
+    Fact(
+        "child.victim",
+        bool,
+        "The victim is a child: a subject with the role victim is under 18.",
+        compute=lambda m, _h: _child_victim(m),
+    ),
+    Fact(
+        "child.without_parent_carer",
+        bool,
+        "A child is a subject and no subject is a parent or carer (a child on their own).",
+        compute=lambda m, _h: _child_without_parent_carer(m),
     ),
     Fact(
         "person.aged_16_or_17",

@@ -200,6 +200,7 @@ def _routed_copies(
         destinations=decision.destinations,
         rules=decision.rules,
         rationale=decision.rationale,
+        returned_reasons=decision.returned_reasons,
         policy_version=decision.policy_version,
         shared_without_consent=decision.shared_without_consent,
         decided_at=decided_at,

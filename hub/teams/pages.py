@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from hub.errors import AlreadyDecidedError, DecisionInProgressError, KafkaError, NotInQueueError
+from hub.policy.returns import what_to_add
 from hub.teams.accounts import Practitioner, verify_password
 from hub.teams.auth import (
     PageArea,
@@ -76,6 +77,7 @@ def templates() -> Jinja2Templates:
         clock_names=CLOCK_NAMES,
         outcome_names=OUTCOME_NAMES,
         outcomes=list(Outcome),
+        what_to_add=what_to_add,
     )
     env.filters.update(local_time=local_time, words=words, history_text=history_text)
     return Jinja2Templates(env=env)

@@ -36,6 +36,8 @@ from hub.demo.volume import (
     read_referrals,
 )
 from hub.policy import decide, load_policy
+from hub.policy.facts import compute_facts
+from hub.policy.properties import default_properties_path, load_properties, violations
 from hub.settings import PROJECT_ROOT
 from schemas.common import Concern, Partner, SubjectRole, nhs_check_digit, nhs_number_is_valid
 from schemas.envelope import Envelope, split_envelope
@@ -163,6 +165,21 @@ class TestRequestsParse:
                 assert item.request.expect in areas, (item.request.label, areas)
                 checked += 1
         assert checked > len(parsed) // 2
+
+    def test_no_child_at_risk_is_returned_or_only_recorded(self, parsed: list[Parsed]) -> None:
+        """Every demo message keeps the safety properties; many are significant harm."""
+        policy = load_policy()
+        properties = load_properties([default_properties_path()])
+        harm = next(p for p in properties if p.id == "significant-harm-reaches-mash")
+        at_risk = 0
+        for item in parsed:
+            for envelope in item.envelopes:
+                meta, _ = split_envelope(envelope)
+                facts = compute_facts(meta, HistorySummary())
+                decision = decide(policy, meta, HistorySummary())
+                assert not violations(properties, policy, facts, decision), item.request.label
+                at_risk += harm.given(facts)
+        assert at_risk > 20
 
 
 class TestMix:

@@ -2,8 +2,9 @@
 
 Each yields its Patient, coded concern factors, priority, time, author and text.
 Concern factors come from codes of the hub's concern code system
-(:data:`~connectors.health.format.CONCERN_SYSTEM`) in the resource's category, code,
-reasonCode or topic. An *active* Flag with such a code is a **flag of harm**: a
+(:data:`~connectors.health.format.CONCERN_SYSTEM`), or SNOMED CT concepts mapped to
+them (:data:`~connectors.health.format.SNOMED_CONCERNS`), in the resource's category,
+code, reasonCode or topic. An *active* Flag with such a code is a **flag of harm**: a
 warning placed on a health record that the patient is at risk of harm, which the
 routing policy treats as significant harm (DESIGN.md section 8, rule 1). A Flag
 without one (an allergy, a dog at the home) is still a concern, but not of harm.
@@ -23,7 +24,13 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from connectors.health._fhir.issues import Ledger
 from connectors.health._fhir.message import Located, Message
 from connectors.health._fhir.values import concept_text, instant
-from connectors.health.format import CONCERN_SYSTEM, PRIORITY_RISK, STATUSES
+from connectors.health.format import (
+    CONCERN_SYSTEM,
+    PRIORITY_RISK,
+    SNOMED_CONCERNS,
+    SNOMED_SYSTEM,
+    STATUSES,
+)
 from schemas.common import Concern
 
 _CONCERNS = {concern.value: concern for concern in Concern}
@@ -115,6 +122,9 @@ def _coded_concerns(located: Located, ledger: Ledger) -> list[Concern]:
     concerns: list[Concern] = []
     for where, concept in _concepts(located):
         for index, coding in enumerate(concept.coding or []):
+            if coding.system == SNOMED_SYSTEM and coding.code in SNOMED_CONCERNS:
+                concerns.append(SNOMED_CONCERNS[coding.code])
+                continue
             if coding.system != CONCERN_SYSTEM:
                 continue
             concern = _CONCERNS.get(coding.code or "")

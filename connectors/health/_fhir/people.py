@@ -23,7 +23,13 @@ from pydantic import ValidationError
 
 from connectors.health._fhir.issues import Ledger
 from connectors.health._fhir.message import Located
-from connectors.health.format import NHS_NUMBER_SYSTEM, PARENT_CODES, RELATED_ROLES, ROLE_SYSTEM
+from connectors.health.format import (
+    EXPECTED_DELIVERY_URL,
+    NHS_NUMBER_SYSTEM,
+    PARENT_CODES,
+    RELATED_ROLES,
+    ROLE_SYSTEM,
+)
 from connectors.identity import PersonIdentity, age_at, derive_subject_key
 from connectors.native import birth_date_errors
 from connectors.protocol import ParseContext
@@ -105,8 +111,40 @@ def related_subject(
 ) -> Subject | None:
     """The subject of a RelatedPerson, in the role its relationship gives it."""
     assert isinstance(related.resource, RelatedPerson)
+    role = related_role(related.resource)
+    if role is SubjectRole.UNBORN_CHILD:
+        return _unborn(related, event=event, keys=keys, ledger=ledger)
     details = _details(related.resource, related.path, event, ledger)
-    return _subject(related_role(related.resource), details, related.path, keys, ledger)
+    return _subject(role, details, related.path, keys, ledger)
+
+
+def _unborn(related: Located, *, event: datetime, keys: Keys, ledger: Ledger) -> Subject | None:
+    """An unborn child: a RelatedPerson of the mother, with an expected date of delivery."""
+    person = related.resource
+    assert isinstance(person, RelatedPerson)
+    if person.birthDate is not None:
+        message = (
+            "an unborn child has no birthDate: send the expected date of delivery in the "
+            f"extension {EXPECTED_DELIVERY_URL}"
+        )
+        ledger.invalid(f"{related.path}.birthDate", message)
+        return None
+    due = next(
+        (
+            e.valueDate
+            for e in person.extension or []
+            if e.url == EXPECTED_DELIVERY_URL and e.valueDate is not None
+        ),
+        None,
+    )
+    if due is None:
+        message = "an unborn child without an expected date of delivery"
+        ledger.note("expected_date_of_delivery_missing", f"{related.path}.extension", message)
+    details = _details(person, related.path, event, ledger)
+    subject = _subject(SubjectRole.UNBORN_CHILD, details, related.path, keys, ledger)
+    if subject is None or not isinstance(due, date):
+        return subject
+    return subject.model_copy(update={"expected_date_of_birth": due})
 
 
 def related_role(person: RelatedPerson) -> SubjectRole:

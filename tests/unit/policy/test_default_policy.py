@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from hub.policy import decide, default_policy_path, load_policy
-from schemas.common import Area, Concern, ConsentStatus, RiskLevel, RiskTool, SubjectRole
+from schemas.common import (
+    Area,
+    Concern,
+    ConsentStatus,
+    NoConsentReason,
+    RiskLevel,
+    RiskTool,
+    StatutoryGateway,
+    SubjectRole,
+)
 from schemas.envelope import split_envelope
 from schemas.history import HistorySummary
 from tests.factories import NOW, consent, envelope, risk, subject
@@ -40,7 +49,16 @@ class Case:
     history: dict[str, Any] = field(default_factory=dict)
     risk_extra: dict[str, Any] = field(default_factory=dict)
     without_consent: bool | None = None
+    consent_facts: dict[str, Any] = field(default_factory=dict)
 
+
+# Shared without consent under the NHS duty, not because of significant harm: the
+# factory's default (s47, would prejudice protection) is the sender's own statement of
+# significant harm, which takes a message about a child to the MASH.
+NOT_STATED = {
+    "no_consent_reason": NoConsentReason.CANNOT_REASONABLY_BE_OBTAINED,
+    "statutory_gateway": StatutoryGateway.CA2004_S11,
+}
 
 DA = "police.notification.domestic_abuse"
 DASH = "domestic_abuse.dash_assessment"
@@ -64,6 +82,36 @@ CASES = [
         {"r1-significant-harm"},
         consent_status=ConsentStatus.NOT_SOUGHT,
         concerns=(Concern.HARM_FLAG,),
+        without_consent=True,
+        consent_facts=NOT_STATED,
+    ),
+    Case(
+        "r1 child sexual exploitation graded amber without consent",
+        CONCERN,
+        [child(age_years=14)],
+        {A.MASH},
+        {"r1-abuse-and-exploitation"},
+        level=RiskLevel.MEDIUM,
+        consent_status=ConsentStatus.NOT_SOUGHT,
+        concerns=(Concern.CHILD_SEXUAL_EXPLOITATION,),
+        without_consent=True,
+        consent_facts=NOT_STATED,
+    ),
+    Case(
+        "r1 person posing a risk joins the household",
+        "police.notification.person_posing_risk",
+        [adult(SubjectRole.HOUSEHOLD_MEMBER), child()],
+        {A.MASH},
+        {"r1-person-posing-risk"},
+        concerns=(Concern.PERSON_POSING_RISK,),
+    ),
+    Case(
+        "r1 sender states s47 without consent",
+        "health.safeguarding_concern",
+        [child()],
+        {A.MASH},
+        {"r1-sender-states-significant-harm"},
+        consent_status=ConsentStatus.REFUSED,
         without_consent=True,
     ),
     Case(
@@ -105,6 +153,15 @@ CASES = [
         [adult(), child(present=True, school_urn="100001")],
         {A.DA_TRIAGE, A.ENCOMPASS},
         {"r2-da-with-child", "r2-encompass"},
+    ),
+    Case(
+        "r2 17-year-old victim of domestic abuse",
+        DASH,
+        [adult(age_years=17), adult(SubjectRole.PERSON_CAUSING_HARM)],
+        {A.DA_TRIAGE, A.MASH},
+        {"r2-da-with-child", "r2-da-child-victim"},
+        level=RiskLevel.MEDIUM,
+        risk_extra={"tool": RiskTool.DASH, "score": 11},
     ),
     Case(
         "r2 encompass child 17",
@@ -202,7 +259,21 @@ CASES = [
         "housing.duty_to_refer",
         [child(age_years=17)],
         {A.HOUSING, A.MASH},
-        {"r5-housing-duty-to-refer", "r5-housing-young-person"},
+        {"r5-housing-duty-to-refer", "r5-housing-young-person", "r5-housing-child-alone"},
+    ),
+    Case(
+        "r5 housing 15-year-old on her own",
+        "housing.duty_to_refer",
+        [child(age_years=15)],
+        {A.HOUSING, A.MASH},
+        {"r5-housing-duty-to-refer", "r5-housing-child-alone"},
+    ),
+    Case(
+        "r5 housing family with a young child",
+        "housing.duty_to_refer",
+        [adult(SubjectRole.PARENT_CARER), child(age_years=6)],
+        {A.HOUSING},
+        {"r5-housing-duty-to-refer"},
     ),
     Case(
         "r5 housing without consent",
@@ -221,6 +292,27 @@ CASES = [
         {"r6-early-help"},
         consent_status=ConsentStatus.REFUSED,
         without_consent=False,
+        consent_facts=NOT_STATED,
+    ),
+    Case(
+        "r6 missing child returns home",
+        "police.notification.missing_person",
+        [child(age_years=13)],
+        {A.EARLY_HELP},
+        {"r6-missing-child"},
+        consent_status=ConsentStatus.NOT_SOUGHT,
+        concerns=(Concern.MISSING,),
+        without_consent=True,
+        consent_facts=NOT_STATED,
+    ),
+    Case(
+        "r6 missing child at medium risk",
+        "police.notification.missing_person",
+        [child(age_years=13)],
+        {A.EARLY_HELP, A.MASH},
+        {"r6-missing-child", "r6-missing-child-escalation"},
+        level=RiskLevel.MEDIUM,
+        concerns=(Concern.MISSING,),
     ),
     Case(
         "r6 unborn child counts",
@@ -245,6 +337,13 @@ CASES = [
         [adult()],
         {A.ADULT_SERVICES},
         {"r7-adult-at-risk"},
+    ),
+    Case(
+        "r7 adult at risk with a child in the home",
+        "police.notification.adult_at_risk",
+        [adult(SubjectRole.PARENT_CARER), child(age_years=5, resides_at_address=True)],
+        {A.ADULT_SERVICES, A.MASH},
+        {"r7-adult-at-risk", "r7-adult-at-risk-with-child"},
     ),
     Case(
         "r7 adults only medium risk",
@@ -289,8 +388,8 @@ CASES = [
     ),
     Case(
         "r10 fail-safe",
-        "police.notification.person_posing_risk",
-        [adult(SubjectRole.PERSON_CAUSING_HARM), child()],
+        DA,
+        [adult(), adult(SubjectRole.PERSON_CAUSING_HARM), child(resides_at_address=False)],
         {A.MASH},
         {"r10-fail-safe"},
     ),
@@ -302,7 +401,7 @@ def build(case: Case) -> Any:
         kind=case.kind,
         subjects=case.subjects,
         risk=risk(case.level, **case.risk_extra),
-        consent=consent(case.consent_status),
+        consent=consent(case.consent_status, **case.consent_facts),
         concerns=case.concerns,
     )
     meta, _ = split_envelope(env)

@@ -15,7 +15,14 @@ from hub.settings import CryptoSettings, HubSettings
 from hub.teams.ratelimit import SignInLimiter
 from hub.teams.validation import RATIONALE_REQUIRED
 from hub.web import TokenBuckets
-from schemas.common import Area, ConsentStatus, RiskLevel, SubjectRole
+from schemas.common import (
+    Area,
+    ConsentStatus,
+    NoConsentReason,
+    RiskLevel,
+    StatutoryGateway,
+    SubjectRole,
+)
 from schemas.envelope import Envelope
 from schemas.outcome import Outcome, OutcomeRecorded
 from tests.factories import NOW, consent, envelope, risk, subject
@@ -349,3 +356,29 @@ class TestEncompass:
         assert "Secondchild" in second.text
         assert "100002" in second.text
         assert "Firstchild" not in second.text
+
+
+class TestReturnedPage:
+    async def test_a_returned_message_says_what_the_sender_must_add(
+        self, hub: Hub, tmp_path: Path
+    ) -> None:
+        """The returned page gives the reason, the fields to add, and that harm is not returned."""
+        deps = make_deps(hub, tmp_path / "teams", (Area.RETURNED,))
+        env = envelope(
+            consent=consent(
+                ConsentStatus.NOT_SOUGHT,
+                no_consent_reason=NoConsentReason.CANNOT_REASONABLY_BE_OBTAINED,
+                statutory_gateway=StatutoryGateway.CA2004_S11,
+            )
+        )
+        async with running_app(deps) as team:
+            assert queue(team.deps.store, hub, env, Area.RETURNED) == 1
+            password = team.deps.accounts.add_user("rita", Area.RETURNED)
+            assert (await team.sign_in("rita", password)).status_code == 303
+            response = await team.client.get(f"/areas/returned/messages/{env.message_id}")
+        assert response.status_code == 200
+        text = " ".join(response.text.split())
+        assert "Returned to the sender because" in text
+        assert "What the sender (police) must add before resending" in text
+        assert "consent_to_share &#34;yes&#34;" in text
+        assert "A risk of significant harm is never returned" in text
