@@ -323,6 +323,7 @@ class LocalBroker:
             "voters": ",".join(n.spec.voter for n in self.nodes),
             "replication_factor": replication_factor,
             "min_isr": min_isr,
+            "controlled_shutdown": str(len(self.nodes) == 1).lower(),
         }
         if self._s.sasl:
             template = DEPLOY / "server-sasl.properties"

@@ -302,7 +302,11 @@ def _argfile_quote(arg: str) -> str:
 
 
 def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, exited but not yet reaped, does not)."""
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped, does not).
+
+    A JVM's main thread may exit while its shutdown still runs on other threads; the
+    process then shows the zombie state with more than one thread, and is alive.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -310,7 +314,9 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    zombie = fields.get("State", "").startswith("Z")
+    return not zombie or int(fields.get("Threads", "1")) > 1

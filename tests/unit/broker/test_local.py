@@ -5,6 +5,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,6 +178,8 @@ def fake_node() -> Iterator[subprocess.Popen[bytes]]:
         [sys.executable, "-c", "import time; time.sleep(60)", "kafka.Kafka"],
         start_new_session=True,
     )
+    while b"kafka.Kafka" not in Path(f"/proc/{proc.pid}/cmdline").read_bytes():
+        time.sleep(0.01)  # until the child has exec'd
     yield proc
     proc.kill()
     proc.wait()

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from hub.broker.node import BrokerNode, NodeSpec
+from hub.broker.node import BrokerNode, NodeSpec, alive
 
 
 def node(tmp_path: Path) -> BrokerNode:
@@ -47,3 +48,21 @@ class TestBrokerNode:
         assert subject.formatted
         assert subject.cluster_id() == "AbC-123_x"
         assert subject.spec.voter == "2@127.0.0.1:39095"
+
+    def test_a_process_whose_main_thread_exited_is_still_alive(self) -> None:
+        """A JVM shutting down on other threads after its main thread ended still runs."""
+        code = (
+            "import ctypes, threading, time\n"
+            "threading.Thread(target=time.sleep, args=(3,)).start()\n"
+            "ctypes.CDLL(None).pthread_exit(None)\n"
+        )
+        proc = subprocess.Popen([sys.executable, "-c", code])
+        try:
+            deadline = time.monotonic() + 10
+            while "Z" not in Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[-1][:3]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert alive(proc.pid)
+        finally:
+            proc.wait(10)
+        assert not alive(proc.pid)
