@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.sla import SlaSettings
@@ -75,7 +75,7 @@ class BrokerSettings(_Section):
     has the single node's ports.
     """
 
-    nodes: Literal[1, 3] = Field(
+    nodes: int = Field(
         1,
         description=(
             "KRaft nodes, each broker and controller in one JVM: 1, or 3 (a cluster with "
@@ -115,6 +115,14 @@ class BrokerSettings(_Section):
         """The (client, controller) ports of each node, node 1 first."""
         count = self.nodes if nodes is None else nodes
         return [(self.port + 2 * i, self.controller_port + 2 * i) for i in range(count)]
+
+    @field_validator("nodes")
+    @classmethod
+    def _one_or_three(cls, value: int) -> int:
+        if value not in {1, 3}:
+            msg = "nodes must be 1 (one node) or 3 (a cluster)"
+            raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> BrokerSettings:

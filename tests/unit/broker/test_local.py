@@ -14,7 +14,7 @@ import pytest
 from hub.broker.local import LocalBroker
 from hub.broker.node import _argfile_quote
 from hub.errors import BrokerError, PortInUseError
-from hub.settings import BrokerSettings, KafkaSettings
+from hub.settings import BrokerSettings, HubSettings, KafkaSettings
 
 
 @pytest.fixture
@@ -201,8 +201,13 @@ class TestCluster:
             BrokerSettings(nodes=3, port=9092, controller_port=9094)
         with pytest.raises(ValueError, match="65535"):
             BrokerSettings(nodes=3, port=65532, controller_port=65533)
-        with pytest.raises(ValueError, match="nodes"):
-            BrokerSettings(nodes=2)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="nodes must be 1"):
+            BrokerSettings(nodes=2)
+
+    def test_node_count_comes_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """HUB_BROKER__NODES=3 selects the cluster, as `--nodes 3` does."""
+        monkeypatch.setenv("HUB_BROKER__NODES", "3")
+        assert HubSettings().broker.nodes == 3
 
     def test_every_node_is_rendered_with_its_own_ports_and_the_quorum(self, tmp_path: Path) -> None:
         """Three voters, each node its own id, ports and data, and RF 3 / min ISR 2."""
