@@ -85,7 +85,12 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     base = free_port_block(6)
     broker = LocalBroker(
         BrokerSettings(
-            nodes=3, sasl=True, port=base, controller_port=base + 1, state_dir=tmp_path / "kafka"
+            nodes=3,
+            sasl=True,
+            port=base,
+            controller_port=base + 1,
+            state_dir=tmp_path / "kafka",
+            start_timeout_s=180,  # three JVMs (and a restart's log recovery) on a busy CI box
         )
     )
     began = time.monotonic()
@@ -284,7 +289,7 @@ async def test_a_broker_killed_mid_flow_loses_and_duplicates_nothing(
             posting = [
                 asyncio.create_task(partner(client, token, w, done, tally)) for w in range(WORKERS)
             ]
-            await wait_until(lambda: _at_least(tally, 100), 60, "100 accepted messages")
+            await wait_until(lambda: _at_least(tally, 100), 120, "100 accepted messages")
             figures["accepted_before_kill"] = len(tally.accepted)
             killed_at = await kill_and_heal(cluster, topics, figures)
             await asyncio.sleep(3)

@@ -313,3 +313,23 @@ class TestCluster:
         assert "1 (one node) or 3 (a cluster)" in done.stderr
         assert "Traceback" not in done.stderr
         assert not list(tmp_path.iterdir())
+
+    def test_cli_names_overlapping_cluster_ports(self, tmp_path: Path) -> None:
+        """Ports that would overlap for three nodes fail with one line, nothing started."""
+        done = subprocess.run(
+            [sys.executable, "-m", "hub", "broker", "start", "--nodes", "3"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={
+                **os.environ,
+                "HUB_BROKER__STATE_DIR": str(tmp_path),
+                "HUB_BROKER__PORT": "39092",
+                "HUB_BROKER__CONTROLLER_PORT": "39094",
+            },
+        )
+        assert done.returncode == 1
+        assert done.stderr.startswith("hub: --nodes 3: ")
+        assert "overlap" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert not list(tmp_path.iterdir())
