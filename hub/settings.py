@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.sla import SlaSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The source checkout the hub runs from (an editable install)."""
+_MAX_PORT = 65535
 
 
 class _Section(BaseModel):
@@ -67,14 +68,31 @@ class KafkaSettings(_Section):
 
 
 class BrokerSettings(_Section):
-    """The local single-node development broker (``hub broker ...``)."""
+    """The local development broker (``hub broker ...``): one node, or a three-node cluster.
 
-    port: int = Field(9092, ge=1, le=65535, description="Client listener port.")
-    controller_port: int = Field(9093, ge=1, le=65535, description="KRaft controller port.")
+    Node ``i`` (from 1) of a cluster listens on ``port + 2(i-1)`` and its controller on
+    ``controller_port + 2(i-1)``: 9092/9093, 9094/9095 and 9096/9097 by default, so node 1
+    has the single node's ports.
+    """
+
+    nodes: int = Field(
+        1,
+        description=(
+            "KRaft nodes, each broker and controller in one JVM: 1, or 3 (a cluster with "
+            "replication factor 3 and min.insync.replicas 2 for its internal topics)."
+        ),
+    )
+    port: int = Field(9092, ge=1, le=65535, description="Client listener port (of node 1).")
+    controller_port: int = Field(
+        9093, ge=1, le=65535, description="KRaft controller port (of node 1)."
+    )
     host: str = Field("127.0.0.1", description="Loopback address the broker binds.")
     state_dir: Path = Field(
         PROJECT_ROOT / ".hub" / "broker",
-        description="Holds the broker's data, log, pid file and generated config.",
+        description=(
+            "Holds the broker's data, log, pid file and generated config; node i of a "
+            "cluster has its own in node-<i>/ under it."
+        ),
     )
     cache_dir: Path = Field(
         Path.home() / ".cache" / "safeguarding-hub",
@@ -84,14 +102,42 @@ class BrokerSettings(_Section):
         PROJECT_ROOT / "deploy" / "kafka" / "pom.xml",
         description="Maven file listing the broker's jars.",
     )
-    heap: str = Field("1g", pattern=r"^\d+[mg]$", description="JVM heap (-Xmx and -Xms).")
+    heap: str = Field(
+        "1g", pattern=r"^\d+[mg]$", description="JVM heap (-Xmx and -Xms) of the single node."
+    )
+    cluster_heap: str = Field(
+        "512m", pattern=r"^\d+[mg]$", description="JVM heap of each node of a cluster."
+    )
     start_timeout_s: float = Field(90.0, gt=0, description="How long start waits for ready.")
     sasl: bool = Field(default=False, description="Run with SASL/SCRAM and ACLs.")
+
+    def node_ports(self, nodes: int | None = None) -> list[tuple[int, int]]:
+        """The (client, controller) ports of each node, node 1 first."""
+        count = self.nodes if nodes is None else nodes
+        return [(self.port + 2 * i, self.controller_port + 2 * i) for i in range(count)]
+
+    @field_validator("nodes")
+    @classmethod
+    def _one_or_three(cls, value: int) -> int:
+        if value not in {1, 3}:
+            msg = "nodes must be 1 (one node) or 3 (a cluster)"
+            raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> BrokerSettings:
         if self.port == self.controller_port:
             msg = "broker port and controller_port must differ"
+            raise ValueError(msg)
+        ports = [p for pair in self.node_ports() for p in pair]
+        if len(set(ports)) != len(ports):
+            msg = (
+                f"the {self.nodes} nodes' ports overlap ({sorted(ports)}): node i uses "
+                "port + 2(i-1) and controller_port + 2(i-1); choose controller_port = port + 1"
+            )
+            raise ValueError(msg)
+        if max(ports) > _MAX_PORT:
+            msg = f"the {self.nodes} nodes' ports run past 65535"
             raise ValueError(msg)
         return self
 
