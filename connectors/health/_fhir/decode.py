@@ -41,15 +41,17 @@ MAX_BODY_BYTES = 5 * MIB
 JSON_TYPES = ("application/fhir+json", "application/json")
 XML_TYPES = ("application/fhir+xml", "application/xml")
 CONTENT_TYPES = JSON_TYPES + XML_TYPES
-ROOT_TYPES = ("Bundle", *CONCERN_TYPES)
+ROOT_TYPES = ("Bundle", *CONCERN_TYPES, "CarePlan", "CareTeam", "AuditEvent")
 """Resources the hub accepts at the top of a document."""
+_WRAPPERS = frozenset({"contained", "resource"})
+"""XML elements that hold exactly one resource element."""
 
 _BOM = b"\xef\xbb\xbf"
 _RESOURCE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _ABSTRACT = frozenset({"Resource", "DomainResource"})
 _SINGLE = (
     "send a Bundle (message, batch, transaction or collection), or a Flag, "
-    "ServiceRequest or Communication that contains its Patient"
+    "ServiceRequest, Communication, CP-IS CarePlan or CareTeam, or an access AuditEvent"
 )
 
 
@@ -175,6 +177,10 @@ def _xml_structure(root: Any, path: str) -> Iterator[FieldError]:
             if namespace != FHIR_NS or child.prefix is not None:
                 yield FhirFieldError(here, f"must be in the default namespace {FHIR_NS}")
                 continue
+            if etree.QName(element).localname in _WRAPPERS and not name[:1].isupper():
+                message = f"holds one resource, and {name[:64]!r} is not a resource"
+                yield FhirFieldError(where, message)
+                continue
             if name[:1].isupper():
                 if _resource_model(name) is None:
                     yield FhirFieldError(where, f"{name[:64]!r} is not an R4 resource type")
@@ -203,7 +209,7 @@ def _root_model(name: str) -> type[Resource]:
     if model is None:
         refuse("resourceType", f"{name[:64]!r} is not an R4 resource type")
     if name == "Patient":
-        message = f"no Flag, ServiceRequest or Communication about the Patient: {_SINGLE}"
+        message = f"no safeguarding content about the Patient: {_SINGLE}"
         refuse(name, message, "required")
     if name not in ROOT_TYPES:
         refuse(name, f"a single {name} is not a safeguarding message: {_SINGLE}", "not-supported")

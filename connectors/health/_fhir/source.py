@@ -5,9 +5,10 @@ envelope           FHIR, first found
 =================  ===============================================================
 partner_reference  Bundle.identifier.value; MessageHeader.id; the root resource's id
 org_code           ODS code of MessageHeader.sender, else of a concern's author
-                   (Flag.author, ServiceRequest.requester, Communication.sender):
-                   its identifier (system ods-organization-code), a Spine directory
-                   URL, or the Organization it references in the bundle; else UNKNOWN
+                   (Flag.author, ServiceRequest.requester, Communication.sender,
+                   CarePlan.author, an access's setting): its identifier (system
+                   ods-organization-code, ``Id`` or ``id``), a Spine directory URL,
+                   or the Organization it references in the bundle; else UNKNOWN
 system             MessageHeader.source.software (and version), name or endpoint
 submitted_by       MessageHeader.author or enterer, else a concern's author
 =================  ===============================================================
@@ -30,7 +31,7 @@ from connectors.health._fhir.concern import ConcernFacts
 from connectors.health._fhir.issues import Ledger
 from connectors.health._fhir.message import Located, Message
 from connectors.health._fhir.values import label, short
-from connectors.health.format import ODS_DIRECTORY, ODS_SYSTEM
+from connectors.health.format import ODS_DIRECTORY, ODS_SYSTEMS
 from schemas.envelope import Source
 
 DEFAULT_ORG_CODE = "UNKNOWN"
@@ -114,7 +115,7 @@ def _ods_code(message: Message, reference: Reference | None, holder: Located) ->
     if reference is None:
         return None
     identifier = reference.identifier
-    if identifier and identifier.system == ODS_SYSTEM and identifier.value:
+    if identifier and identifier.system in ODS_SYSTEMS and identifier.value:
         return _checked(identifier.value)
     text = reference.reference or ""
     if text.startswith(ODS_DIRECTORY):
@@ -123,7 +124,7 @@ def _ods_code(message: Message, reference: Reference | None, holder: Located) ->
     if target is None or not isinstance(target.resource, Organization):
         return None
     codes = [
-        i.value for i in target.resource.identifier or [] if i.system == ODS_SYSTEM and i.value
+        i.value for i in target.resource.identifier or [] if i.system in ODS_SYSTEMS and i.value
     ]
     return _checked(codes[0]) if codes else None
 
