@@ -10,8 +10,16 @@ from typing import Any
 import pytest
 
 from hub.policy import decide, default_policy_path, load_policy
-from schemas.common import Area, Concern, ConsentStatus, RiskLevel, RiskTool, SubjectRole
-from schemas.envelope import split_envelope
+from schemas.common import (
+    Area,
+    Concern,
+    ConsentStatus,
+    PlanType,
+    RiskLevel,
+    RiskTool,
+    SubjectRole,
+)
+from schemas.envelope import Plan, split_envelope
 from schemas.history import HistorySummary
 from tests.factories import NOW, consent, envelope, risk, subject
 
@@ -40,9 +48,15 @@ class Case:
     history: dict[str, Any] = field(default_factory=dict)
     risk_extra: dict[str, Any] = field(default_factory=dict)
     without_consent: bool | None = None
+    plans: tuple[Plan, ...] = ()
 
 
 DA = "police.notification.domestic_abuse"
+HEALTH = "health.safeguarding_concern"
+CPIS_ACCESS = "health.cpis_access"
+CPP = Plan(type=PlanType.CHILD_PROTECTION_PLAN, local_authority="Example County Council")
+UNBORN = Plan(type=PlanType.UNBORN_CHILD_PROTECTION_PLAN, local_authority="Example Council")
+CPIS_FLAG = (Concern.CHILD_PROTECTION, Concern.HARM_FLAG)
 DASH = "domestic_abuse.dash_assessment"
 CONCERN = "police.notification.child_concern"
 
@@ -288,6 +302,98 @@ CASES = [
         history={"low_level_3m": 2},
     ),
     Case(
+        "cpis flag about a child",
+        HEALTH,
+        [child(age_years=None, date_of_birth=None)],
+        {A.MASH},
+        {"r1-significant-harm", "cpis-plan-holder"},
+        level=RiskLevel.HIGH,
+        consent_status=ConsentStatus.NOT_SOUGHT,
+        concerns=CPIS_FLAG,
+        plans=(CPP,),
+        without_consent=True,
+    ),
+    Case(
+        "cpis flag with an open case",
+        HEALTH,
+        [child()],
+        {A.ALLOCATED_TEAM},
+        {"r1-significant-harm", "cpis-plan-holder", "r8-open-case"},
+        level=RiskLevel.HIGH,
+        concerns=CPIS_FLAG,
+        plans=(Plan(),),
+        history={"open_case": True},
+    ),
+    Case(
+        "cpis unborn child's plan held against the mother",
+        HEALTH,
+        [adult(SubjectRole.PARENT_CARER)],
+        {A.MASH},
+        {"r1-significant-harm", "cpis-plan-holder"},
+        level=RiskLevel.HIGH,
+        concerns=(*CPIS_FLAG, Concern.PREGNANCY),
+        plans=(UNBORN,),
+    ),
+    Case(
+        "cpis plan about an adult is never adult services",
+        HEALTH,
+        [adult()],
+        {A.MASH},
+        {"cpis-plan-holder"},
+        level=RiskLevel.HIGH,
+        concerns=CPIS_FLAG,
+        plans=(CPP,),
+    ),
+    Case(
+        "cpis access without an open case",
+        CPIS_ACCESS,
+        [child(age_years=None, date_of_birth=None)],
+        {A.MASH},
+        {"cpis-plan-holder"},
+        consent_status=ConsentStatus.NOT_SOUGHT,
+        without_consent=True,
+    ),
+    Case(
+        "cpis access to the team holding the open case",
+        CPIS_ACCESS,
+        [child(age_years=None, date_of_birth=None)],
+        {A.ALLOCATED_TEAM},
+        {"cpis-plan-holder", "r8-open-case"},
+        consent_status=ConsentStatus.NOT_SOUGHT,
+        history={"open_case": True},
+    ),
+    Case(
+        "health implied consent for direct care is not consent for early help",
+        HEALTH,
+        [child()],
+        {A.RETURNED},
+        {"r6-early-help"},
+        consent_status=ConsentStatus.IMPLIED_DIRECT_CARE,
+        concerns=(Concern.NEGLECT,),
+        without_consent=False,
+    ),
+    Case(
+        "health implied consent with a flag of harm is shared without consent",
+        HEALTH,
+        [child()],
+        {A.MASH},
+        {"r1-significant-harm"},
+        level=RiskLevel.HIGH,
+        consent_status=ConsentStatus.IMPLIED_DIRECT_CARE,
+        concerns=(Concern.CHILD_PROTECTION, Concern.HARM_FLAG),
+        without_consent=True,
+    ),
+    Case(
+        "health safeguarding flag about an adult, no child",
+        HEALTH,
+        [adult()],
+        {A.ADULT_SERVICES},
+        {"r7-adult-at-risk"},
+        level=RiskLevel.HIGH,
+        consent_status=ConsentStatus.IMPLIED_DIRECT_CARE,
+        concerns=(Concern.HARM_FLAG, Concern.ADULT_AT_RISK),
+    ),
+    Case(
         "r10 fail-safe",
         "police.notification.person_posing_risk",
         [adult(SubjectRole.PERSON_CAUSING_HARM), child()],
@@ -304,6 +410,7 @@ def build(case: Case) -> Any:
         risk=risk(case.level, **case.risk_extra),
         consent=consent(case.consent_status),
         concerns=case.concerns,
+        plans=case.plans,
     )
     meta, _ = split_envelope(env)
     return meta
