@@ -10,10 +10,13 @@ parse with lxml's defaults:
 2. lxml then parses with entity resolution, DTD loading and network access off, and
    comments and processing instructions dropped.
 
-Before validation, a walk over the document names every unknown resource type and
-every element outside the FHIR namespace by path: the library would otherwise fail
-on them with a bare ``KeyError``. Whatever the library still raises is translated
-here into :class:`~connectors.errors.ParseFailed`; nothing else leaves this module.
+Before validation, a walk over the document names every unknown resource type, every
+element outside the FHIR namespace and every ``contained`` or ``resource`` that holds
+something other than one resource, by path: the library would otherwise fail on them
+with a bare ``KeyError`` or ``ValueError``. When the library refuses XML, it names
+only the first failing element's own field; :mod:`.xmlpaths` then names every problem
+by full path. Whatever the library still raises is translated here into
+:class:`~connectors.errors.ParseFailed`; nothing else leaves this module.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pydantic import ValidationError
 
 from connectors.errors import FieldError, ParseFailed
 from connectors.health._fhir.issues import FhirFieldError, refuse, validation_issues
+from connectors.health._fhir.xmlpaths import xml_issues
 from connectors.health.format import CONCERN_TYPES, FHIR_NS, FHIR_VERSIONS, XHTML_NS
 from connectors.native import MIB, check_size, duplicate_key_errors, media_type
 
@@ -157,7 +161,11 @@ def _from_xml(raw: bytes) -> Resource:
     errors = list(_xml_structure(root, name))
     if errors:
         raise ParseFailed(errors)
-    return _validated(lambda: model.model_validate_xml(raw, xmlparser=_xml_parser()), name)
+    return _validated(
+        lambda: model.model_validate_xml(raw, xmlparser=_xml_parser()),
+        name,
+        locate=lambda: xml_issues(root, model, name),
+    )
 
 
 def _xml_structure(root: Any, path: str) -> Iterator[FieldError]:
@@ -216,14 +224,23 @@ def _root_model(name: str) -> type[Resource]:
     return model
 
 
-def _validated(read: Callable[[], object], where: str) -> Resource:
-    """Run the library's reader, translating everything it raises."""
+def _validated(
+    read: Callable[[], object],
+    where: str,
+    locate: Callable[[], list[FieldError]] | None = None,
+) -> Resource:
+    """Run the library's reader, translating everything it raises.
+
+    ``locate`` names every problem by path when the library's own error cannot (XML).
+    """
     try:
         resource = read()
     except ValidationError as exc:
-        raise ParseFailed(validation_issues(exc, where)) from exc
+        located = locate() if locate is not None else []
+        raise ParseFailed(located or validation_issues(exc, where)) from exc
     except Exception as exc:  # the library raises KeyError, ValueError, AssertionError, ...
-        raise ParseFailed([FhirFieldError(where, _library_failure(exc))]) from exc
+        located = locate() if locate is not None else []
+        raise ParseFailed(located or [FhirFieldError(where, _library_failure(exc))]) from exc
     if not isinstance(resource, Resource):
         refuse(where, "is not a FHIR resource")
     return resource
