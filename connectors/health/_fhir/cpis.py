@@ -150,7 +150,8 @@ def _date(moment: datetime | None) -> date | None:
 class _Setting:
     """Where a record was opened, and by whom (their role only)."""
 
-    organisation: Reference | None
+    sender: Reference | None
+    """The setting by its ODS code alone, as the message's sender."""
     name: str | None
     org_code: str | None
     role: str | None
@@ -194,7 +195,7 @@ def read_access(located: Located, message: Message, ledger: Ledger) -> ConcernFa
         priority=None,
         time=time,
         texts=(f"CP-IS: the child's record was opened in unscheduled care at {where}.",),
-        author=setting.organisation,
+        author=setting.sender,
         access=access,
     )
 
@@ -253,10 +254,9 @@ def _setting(located: Located, message: Message) -> _Setting:
     named = body.name if isinstance(body, Organization) else None
     name = short(named) or short(organisation.display if organisation else None)
     code = _ods(organisation, body) or _bracketed(name)
-    if code is not None or name is not None:
-        ods = Identifier(system=ODS_SYSTEM, value=code) if code else None
-        organisation = Reference(identifier=ods, display=name)
-    return _Setting(organisation, name, code, role)
+    # The sender is named by its ODS code only: where a child was seen travels sealed.
+    sender = Reference(identifier=Identifier(system=ODS_SYSTEM, value=code)) if code else None
+    return _Setting(sender, name, code, role)
 
 
 def _first_text(concepts: list[CodeableConcept]) -> str | None:

@@ -25,7 +25,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def wants_xml(content_type: str) -> bool:
     """The media type (or FHIR ``_format`` value) asks for XML."""
-    media = content_type.split(";", maxsplit=1)[0].strip().lower()
+    media = content_type.split(",", maxsplit=1)[0].split(";", maxsplit=1)[0].strip().lower()
     return media in _XML_MEDIA_TYPES or media == "xml"
 
 
