@@ -10,7 +10,8 @@ org_code           ODS code of MessageHeader.sender, else of a concern's author
                    ods-organization-code, ``Id`` or ``id``), a Spine directory URL,
                    or the Organization it references in the bundle; else UNKNOWN
 system             MessageHeader.source.software (and version), name or endpoint
-submitted_by       MessageHeader.author or enterer, else a concern's author
+submitted_by       MessageHeader.author or enterer, else a concern's author, else the
+                   name of the Organization MessageHeader.sender references
 =================  ===============================================================
 
 The reference and the org code make the message ids (``message_id_for``), so a
@@ -54,6 +55,7 @@ def read_source(message: Message, concerns: list[ConcernFacts], ledger: Ledger) 
         reason = f"no ODS code for the sending organisation: {DEFAULT_ORG_CODE} is used"
         ledger.warn("org_code_missing", root, reason)
     submitted_by = _submitted_by(message.header, [author for author, _ in authors])
+    submitted_by = submitted_by or (_sender_name(message, header) if header else None)
     if submitted_by is None:
         submitted_by = "not stated"
         ledger.note("submitted_by_missing", root, "no author or sender is named")
@@ -132,6 +134,13 @@ def _ods_code(message: Message, reference: Reference | None, holder: Located) ->
 def _checked(code: str) -> str | None:
     code = code.strip()
     return code if _ODS_CODE.fullmatch(code) else None
+
+
+def _sender_name(message: Message, header: tuple[MessageHeader, Located]) -> str | None:
+    """The name of the Organization MessageHeader.sender references (a BaRS sender)."""
+    target = message.resolve(header[0].sender, header[1])
+    body = target.resource if target is not None else None
+    return short(body.name) if isinstance(body, Organization) else None
 
 
 def _system(header: MessageHeader | None) -> str:

@@ -352,6 +352,10 @@ class TestBars:
         (envelope,) = parse(_load("bars-referral-child.json"))
         assert envelope.subjects[0].role is SubjectRole.CHILD
         assert envelope.concerns == (Concern.CHILD_PROTECTION, Concern.HARM_FLAG)
+        assert (envelope.source.org_code, envelope.source.submitted_by) == (
+            "NX9111",
+            "Example NHS 111",  # the sender Organization: BaRS names no author
+        )
         meta, _ = split_envelope(envelope)
         decision = decide(POLICY, meta, HistorySummary())
         assert set(decision.destinations) == {Area.MASH}
