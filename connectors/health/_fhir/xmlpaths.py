@@ -40,12 +40,11 @@ def xml_issues(root: Any, model: type[Resource], where: str) -> list[FieldError]
     errors: list[FieldError] = []
     try:
         data = _resource(root, model, where, errors)
-    except (_Unreadable, KeyError, ValueError, TypeError, AttributeError):
-        return []
-    try:
         model.model_validate(data)
     except ValidationError as exc:
         errors += validation_issues(exc, where)
+    except (_Unreadable, KeyError, ValueError, TypeError, AttributeError, RecursionError):
+        return []  # the library's own error stands
     return errors
 
 

@@ -553,6 +553,18 @@ class TestInvalidFhir:
         assert "Bundle.entry[0].resource.destination[0].endpoint" in errors
         assert any(field.startswith("Bundle.entry[2].resource.status") for field in errors)
 
+    @pytest.mark.parametrize("depth", [40, 250])
+    def test_deeply_nested_invalid_xml_is_refused_not_a_crash(self, depth: int) -> None:
+        """Locating errors in deep XML gives up quietly where the library's own error stands."""
+        nested = b'<extension url="x">' * depth + b"</extension>" * depth
+        raw = (
+            b'<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/><entry><resource>'
+            b'<Flag><status value="active"/><code>' + nested + b"</code></Flag>"
+            b"</resource></entry></Bundle>"
+        )
+        errors = refusal(raw, XML)
+        assert any(field.endswith("subject") for field in errors)
+
     def test_xml_caller_gets_an_xml_operation_outcome(self) -> None:
         """The OperationOutcome is FHIR XML for an XML caller, naming the problem."""
         raw = (OWN / "invalid-destination-without-endpoint.xml").read_bytes()
