@@ -8,8 +8,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from bench.records import police_notification, read_all
 from hub.settings import KafkaSettings
@@ -39,6 +42,8 @@ class Delivery:
 
 def first_reason(response: httpx.Response) -> str:
     """The first reason a refusal gives (problem details or a FHIR OperationOutcome)."""
+    if "xml" in response.headers.get("content-type", ""):
+        return _xml_reason(response.content) or response.text[:120]
     try:
         body = response.json()
     except ValueError:
@@ -54,6 +59,21 @@ def first_reason(response: httpx.Response) -> str:
     if errors and isinstance(errors[0], dict):
         return f"{errors[0].get('field')}: {errors[0].get('message')}"[:160]
     return str(body.get("detail") or body.get("title") or body)[:160]
+
+
+def _xml_reason(body: bytes) -> str | None:
+    """Where and why, from a FHIR XML OperationOutcome (the answer to an XML refusal)."""
+    try:
+        root = defused_fromstring(body)
+    except (ParseError, DefusedXmlException):
+        return None
+    issue = root.find("{http://hl7.org/fhir}issue")
+    if issue is None:
+        return None
+    where = issue.find("{http://hl7.org/fhir}expression")
+    text = issue.find("{http://hl7.org/fhir}diagnostics")
+    parts = [node.get("value") or "" for node in (where, text) if node is not None]
+    return ": ".join(parts)[:160]
 
 
 class PartnerClient:

@@ -8,12 +8,14 @@ plausible instant) is declared once here, so the formats cannot drift apart on i
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from connectors.native import plausible_birth_date, plausible_instant
 from schemas.common import Concern
+from schemas.common import ConsentStatus as EnvelopeConsentStatus
 
 Instant = Annotated[AwareDatetime, AfterValidator(plausible_instant)]
 BirthDate = Annotated[date, AfterValidator(plausible_birth_date)]
@@ -32,6 +34,25 @@ Grade = Annotated[str, Field(min_length=1, max_length=40)]
 Rationale = Annotated[str, Field(min_length=1, max_length=2000)]
 """Why a professional judged the risk high."""
 Concerns = Annotated[tuple[Concern, ...], Field(max_length=30)]
+
+
+# The consent statuses a partner's native format may state: the envelope's, except
+# implied_direct_care, which only a FHIR Consent records (health). Its docstring is the
+# description the published JSON Schemas carry.
+class ConsentStatus(StrEnum):
+    """Whether consent to share was given."""
+
+    GIVEN = "given"
+    REFUSED = "refused"
+    NOT_SOUGHT = "not_sought"
+    NOT_REQUIRED = "not_required"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def envelope(self) -> EnvelopeConsentStatus:
+        """The same status in the envelope's terms."""
+        return EnvelopeConsentStatus(self.value)
+
 
 GivenName = Annotated[Name, Field(description="Given name(s).")]
 FamilyName = Annotated[Name, Field(description="Family name.")]

@@ -55,6 +55,14 @@ class Connector(Protocol):
         """
         ...
 
+    def capability_document(self, accept: str) -> ErrorDocument | None:
+        """What the endpoint accepts, in the format's own terms (FHIR: a CapabilityStatement).
+
+        Served without a credential at ``<http_path>/metadata``; ``accept`` is the
+        caller's preferred media type. None means the format has no such document.
+        """
+        ...
+
 
 class PlainConnector:
     """A connector that is its transport's facts and one parse function, nothing more.
@@ -79,10 +87,14 @@ class PlainConnector:
         """None: refusals are the transport's problem details."""
         del error, content_type
 
+    def capability_document(self, accept: str) -> None:
+        """None: the format is described by its JSON Schema and docs, not a document served."""
+        del accept
+
 
 @dataclass(frozen=True)
 class ErrorDocument:
-    """A refusal in the partner format's own error document."""
+    """A document in the partner format's own terms: a refusal, or its capabilities."""
 
     media_type: str
     body: bytes

@@ -74,6 +74,9 @@ class ConsentStatus(StrEnum):
     NOT_SOUGHT = "not_sought"
     NOT_REQUIRED = "not_required"
     WITHDRAWN = "withdrawn"
+    IMPLIED_DIRECT_CARE = "implied_direct_care"
+    """NHS implied consent for direct care (Consent policyRule IMPLIED, or category direct
+    care): not consent to share with children's services, so shared without consent."""
 
 
 class NoConsentReason(StrEnum):
@@ -177,6 +180,14 @@ class Concern(StrEnum):
     OTHER = "other"
 
 
+class PlanType(StrEnum):
+    """The plan a child is subject to, as CP-IS records it (England-ChildProtectionPlan)."""
+
+    CHILD_PROTECTION_PLAN = "child_protection_plan"
+    LOOKED_AFTER_CHILD = "looked_after_child"
+    UNBORN_CHILD_PROTECTION_PLAN = "unborn_child_protection_plan"
+
+
 KINDS: frozenset[str] = frozenset(
     {
         "police.notification.domestic_abuse",
@@ -186,6 +197,7 @@ KINDS: frozenset[str] = frozenset(
         "police.notification.person_posing_risk",
         "police.notification.other",
         "health.safeguarding_concern",
+        "health.cpis_access",
         "housing.duty_to_refer",
         "domestic_abuse.dash_assessment",
     }

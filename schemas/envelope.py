@@ -26,6 +26,7 @@ from schemas.common import (
     NhsNumberStatus,
     NoConsentReason,
     Partner,
+    PlanType,
     Rag,
     RiskLevel,
     RiskTool,
@@ -54,6 +55,7 @@ Score = Annotated[int, Field(ge=0, le=100)]
 Grade = Annotated[str, Field(min_length=1, max_length=40)]
 Narrative = Annotated[str, Field(max_length=20_000)]
 Rationale = Annotated[str, Field(max_length=2000)]
+ProfileUrl = Annotated[str, Field(pattern=r"^https://[!-~]+$", max_length=200)]
 
 
 class Source(Contract):
@@ -171,7 +173,14 @@ class Risk(RiskMeta):
     )
 
 
-NO_CONSENT = frozenset({ConsentStatus.REFUSED, ConsentStatus.NOT_SOUGHT, ConsentStatus.WITHDRAWN})
+NO_CONSENT = frozenset(
+    {
+        ConsentStatus.REFUSED,
+        ConsentStatus.NOT_SOUGHT,
+        ConsentStatus.WITHDRAWN,
+        ConsentStatus.IMPLIED_DIRECT_CARE,
+    }
+)
 """Statuses under which information is shared, if at all, without consent."""
 
 
@@ -217,6 +226,41 @@ class Consent(Contract):
         return self.status is ConsentStatus.GIVEN
 
 
+class PlanFacts(Contract):
+    """A child protection or care plan the message reports (CP-IS), as the router reads it."""
+
+    type: PlanType | None = Field(
+        None,
+        description=(
+            "Which plan; None when the message says there is one but not which (a CP-IS "
+            "flag without its CarePlan, or an access notification)."
+        ),
+    )
+    local_authority: ShortText | None = Field(
+        None, description="The local authority holding the plan, as the NHS names it."
+    )
+
+
+class Plan(PlanFacts):
+    """A plan with its dates: travels sealed, its type and authority also in clear."""
+
+    start: date | None = Field(None, description="When the plan started.")
+    end: date | None = Field(None, description="When the plan ended or is due to end.")
+
+
+class UnscheduledCareAccess(Contract):
+    """A CP-IS access notification: the child's record was opened in unscheduled care."""
+
+    accessed_at: AwareDatetime = Field(description="When the record was accessed.")
+    setting: ShortText | None = Field(
+        None, description="Where: the unscheduled-care setting, as the NHS names it."
+    )
+    setting_org_code: ShortText | None = Field(None, description="The setting's ODS code.")
+    accessed_by_role: ShortText | None = Field(
+        None, description="The role of the professional who looked (never their name)."
+    )
+
+
 class Envelope(Contract):
     """One partner message, as a connector produced it from the partner's format."""
 
@@ -241,6 +285,19 @@ class Envelope(Contract):
         "", description="Free text from the partner (encrypted in transit)."
     )
     quality: Quality = Field(description="Data-quality findings made at the door.")
+    plans: tuple[Plan, ...] = Field(
+        default=(), description="Child protection or care plans the message reports (CP-IS)."
+    )
+    accesses: tuple[UnscheduledCareAccess, ...] = Field(
+        default=(), description="CP-IS access notifications: when and where the child was seen."
+    )
+    profiles: tuple[ProfileUrl, ...] = Field(
+        default=(),
+        description=(
+            "UK Core and NHS England profiles the partner's document claims (FHIR "
+            "meta.profile) that the hub recognises; the hub does not validate against them."
+        ),
+    )
 
     @field_validator("kind")
     @classmethod
@@ -297,6 +354,12 @@ class RoutingMetadata(Contract):
     consent: Consent = Field(description="Consent and lawful basis.")
     concerns: tuple[Concern, ...] = Field(default=(), description="Coded concern factors.")
     quality: Quality = Field(description="Data-quality findings.")
+    plans: tuple[PlanFacts, ...] = Field(
+        default=(), description="Type and local authority of each plan reported (CP-IS)."
+    )
+    profiles: tuple[ProfileUrl, ...] = Field(
+        default=(), description="Recognised UK Core and NHS England profiles claimed."
+    )
 
     @property
     def children(self) -> tuple[SubjectMeta, ...]:
@@ -312,6 +375,10 @@ class SensitiveContent(Contract):
     narrative: Narrative = Field("", description="Free text.")
     judgement_rationale: Rationale | None = Field(
         None, description="Rationale of a professional judgement of risk."
+    )
+    plans: tuple[Plan, ...] = Field(default=(), description="Plans with their dates.")
+    accesses: tuple[UnscheduledCareAccess, ...] = Field(
+        default=(), description="CP-IS access notifications: when and where the child was seen."
     )
 
 
@@ -350,12 +417,16 @@ def split_envelope(envelope: Envelope) -> tuple[RoutingMetadata, SensitiveConten
         consent=envelope.consent,
         concerns=envelope.concerns,
         quality=envelope.quality,
+        plans=plan_facts(envelope.plans),
+        profiles=envelope.profiles,
     )
     content = SensitiveContent(
         submitted_by=envelope.source.submitted_by,
         subjects=tuple(details),
         narrative=envelope.narrative,
         judgement_rationale=envelope.risk.judgement_rationale,
+        plans=envelope.plans,
+        accesses=envelope.accesses,
     )
     return meta, content
 
@@ -364,6 +435,9 @@ def join_envelope(meta: RoutingMetadata, content: SensitiveContent) -> Envelope:
     """Rebuild the envelope from its two halves (a team consumer does this)."""
     if len(meta.subjects) != len(content.subjects):
         msg = "metadata and content disagree on the number of subjects"
+        raise ValueError(msg)
+    if plan_facts(content.plans) != meta.plans:
+        msg = "metadata and content disagree on the plans"
         raise ValueError(msg)
     subjects = tuple(
         Subject(
@@ -393,7 +467,15 @@ def join_envelope(meta: RoutingMetadata, content: SensitiveContent) -> Envelope:
         concerns=meta.concerns,
         narrative=content.narrative,
         quality=meta.quality,
+        plans=content.plans,
+        accesses=content.accesses,
+        profiles=meta.profiles,
     )
+
+
+def plan_facts(plans: tuple[Plan, ...]) -> tuple[PlanFacts, ...]:
+    """The routing facts of each plan: its type and local authority."""
+    return tuple(PlanFacts(type=p.type, local_authority=p.local_authority) for p in plans)
 
 
 def is_child(role: SubjectRole, age_years: int | None) -> bool:

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from connectors.base import ParseContext, nhs_number_is_valid
-from connectors.health.codes import (
+from connectors.health.format import (
     CONCERN_SYSTEM,
     EXPECTED_DELIVERY_URL,
     NO_CONSENT_REASON_URL,
@@ -23,8 +22,9 @@ from connectors.health.codes import (
     SNOMED_SYSTEM,
     STATUTORY_GATEWAY_URL,
 )
+from connectors.protocol import ParseContext
 from connectors.registry import connector_for
-from schemas.common import Partner
+from schemas.common import Partner, nhs_number_is_valid
 from schemas.envelope import Envelope
 from tests.factories import NOW
 

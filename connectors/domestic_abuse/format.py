@@ -21,6 +21,7 @@ from connectors.fields import (
     Address,
     BirthDate,
     Concerns,
+    ConsentStatus,
     FamilyName,
     GivenName,
     Grade,
@@ -36,7 +37,6 @@ from connectors.fields import (
     published,
 )
 from schemas.common import (
-    ConsentStatus,
     LawfulBasis,
     NoConsentReason,
     SpecialCategoryCondition,

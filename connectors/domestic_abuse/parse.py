@@ -90,7 +90,7 @@ def assessment_errors(assessment: DashAssessment) -> list[FieldError]:
     for index, child in enumerate(a.children):
         where = f"children.{index}.date_of_birth"
         errors += birth_date_errors(child.date_of_birth, occurred, where)
-    status = a.consent.status
+    status = a.consent.status.envelope
     because = f"consent.status is {status.value}"
     return errors + consent_gaps(
         status,
@@ -204,14 +204,14 @@ def _grade_finding(a: DashAssessment, risk: Risk) -> list[QualityFinding]:
 
 def _consent(a: DashAssessment) -> Consent:
     record = a.consent
-    given = record.status is ConsentStatus.GIVEN
+    given = record.status.envelope is ConsentStatus.GIVEN
     default_condition = (
         SpecialCategoryCondition.EXPLICIT_CONSENT
         if given
         else SpecialCategoryCondition.SAFEGUARDING
     )
     return Consent(
-        status=record.status,
+        status=record.status.envelope,
         recorded_by=record.recorded_by or a.assessor,
         recorded_at=(record.recorded_at or a.assessed_at).astimezone(UTC),
         lawful_basis=record.lawful_basis or LawfulBasis.PUBLIC_TASK,

@@ -15,6 +15,7 @@ from schemas.common import (
     Concern,
     LawfulBasis,
     NoConsentReason,
+    PlanType,
     Rag,
     RiskLevel,
     SpecialCategoryCondition,
@@ -207,3 +208,94 @@ RELATED_ROLES: Final = frozenset(
     }
 )
 """Roles a RelatedPerson may be given with a code from :data:`ROLE_SYSTEM`."""
+
+# ------------------------------------------------------------------ NHS England programmes
+
+ODS_SYSTEMS: Final = frozenset({ODS_SYSTEM, "https://fhir.nhs.uk/id/ods-organization-code"})
+"""ODS identifier systems: BaRS and other NHS England examples spell it with lower-case ``id``."""
+
+SNOMED_SYSTEMS: Final = frozenset({"http://snomed.info/sct", "https://snomed.info/sct"})
+"""SNOMED CT's URI, and the ``https`` spelling some NHS England examples use."""
+
+ENGLAND_FLAG_CATEGORY: Final = "https://fhir.nhs.uk/England/CodeSystem/England-FlagCategoryPatient"
+CPIS_FLAG_CODES: Final = frozenset(
+    {
+        (ENGLAND_FLAG_CATEGORY, "child-protection-information-system-flag"),
+        ("https://fhir.nhs.uk/England/CodeSystem/PatientFlagCategory", "CP-IS"),
+        *((system, "224353004") for system in SNOMED_SYSTEMS),  # Child protection finding
+    }
+)
+"""A Flag coded (``code`` or ``category``) with one of these is a CP-IS flag: the patient
+is subject to a child protection plan, is looked after, or is pregnant with a child subject
+to an unborn child protection plan."""
+
+NATIONAL_FLAGS_IGNORED: Final = frozenset(
+    {(ENGLAND_FLAG_CATEGORY, "national-reasonable-adjustment-flag")}
+)
+"""National Patient Flags that carry no safeguarding content: ignored."""
+
+NATIONAL_SAFEGUARDING_FLAGS: Final = frozenset(
+    {(ENGLAND_FLAG_CATEGORY, "female-genital-mutilation-flag")}
+)
+"""National Patient Flags that are safeguarding content besides CP-IS (FGM-IS)."""
+
+PLAN_TYPES: Final[dict[str, PlanType]] = {
+    "342191000000101": PlanType.CHILD_PROTECTION_PLAN,  # Subject to child protection plan
+    "764841000000100": PlanType.LOOKED_AFTER_CHILD,  # Looked after child
+    "818901000000100": PlanType.UNBORN_CHILD_PROTECTION_PLAN,  # Unborn child subject to CPP
+}
+"""SNOMED CT codes of ``England-ChildProtectionPlan``, in CarePlan or CareTeam ``category``."""
+
+FLAG_DETAIL_URL: Final = "http://hl7.org/fhir/StructureDefinition/flag-detail"
+"""Extension by which a CP-IS Flag names its CarePlan."""
+
+AUDIT_LIFECYCLE_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
+AUDIT_ACCESS_CODE: Final = "access"
+"""An AuditEvent of this type (the CP-IS API omits the code) is a CP-IS access notification."""
+
+PATIENT_AGENT_CODE: Final = "PAT"
+"""v3-RoleClass code of the AuditEvent agent that is the patient (CP-IS API)."""
+
+BARS_EVENT_SYSTEM: Final = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
+BARS_PROFILE_PREFIX: Final = "https://fhir.nhs.uk/StructureDefinition/BARS"
+"""A message whose MessageHeader event is of this system, or whose Bundle claims a BaRS
+profile, is a Booking and Referral Standard message: its ServiceRequest is the clinical
+referral, and only its safeguarding Flags are safeguarding content."""
+
+BARS_FLAG_CATEGORY: Final = "https://fhir.nhs.uk/CodeSystem/flag-categories-bars"
+BARS_SAFEGUARDING: Final = "SG"
+"""BaRS flag category of a safeguarding concern; every other category is ignored."""
+
+BARS_SAFEGUARDING_CODES: Final = "https://fhir.nhs.uk/CodeSystem/safeguarding-codes-bars"
+BARS_NO_ISSUES: Final = "861931000000100"
+"""BaRS safeguarding code "No safeguarding issues identified": not a concern."""
+
+BARS_CONCERNS: Final[dict[str, tuple[Concern, ...]]] = {
+    "836881000000105": (Concern.CHILD_PROTECTION,),  # Child is cause for safeguarding concern
+    "878111000000109": (Concern.PREGNANCY, Concern.CHILD_PROTECTION),  # Unborn child ...
+    "766561000000109": (Concern.ADULT_AT_RISK,),  # Adult safeguarding concern
+    "417430008": (Concern.ADULT_AT_RISK,),  # Vulnerable adult
+}
+"""BaRS safeguarding codes (SNOMED CT ids under the BaRS system) that say whose concern it is;
+the others are safeguarding flags without a concern code of the hub's."""
+
+DIRECT_CARE_POLICY: Final = frozenset({"IMPLIED"})
+"""Consent.policyRule codes (v3-ActCode) of implied consent for direct care."""
+
+DIRECT_CARE_CATEGORIES: Final = frozenset(
+    {("https://fhir.nhs.uk/CodeSystem/consent-categories-bars", "DRC")}
+)
+"""Consent.category codings of consent for direct care (BaRS)."""
+
+RECOGNISED_PROFILES: Final = (
+    "https://fhir.hl7.org.uk/StructureDefinition/UKCore-",
+    "https://fhir.nhs.uk/England/StructureDefinition/",
+    "https://fhir.nhs.uk/StructureDefinition/",
+)
+"""Prefixes of the UK Core and NHS England profiles reported back in the acceptance answer."""
+
+ACCESS_KIND: Final = "health.cpis_access"
+"""The kind of an envelope of CP-IS access notifications only."""
+
+CAPABILITY_DATE: Final = "2026-11-26"
+"""When the CapabilityStatement last changed: change it with what the connector accepts."""

@@ -3,15 +3,25 @@
 GPs, health visitors and school nurses raise concerns as ServiceRequests, the
 emergency department as Communications, and a child-protection alert arrives as an
 active Flag (a flag of harm). The GP practice's system sends FHIR XML; the others JSON.
+NHS England's national shapes arrive too (:mod:`hub.demo.nhs`): CP-IS flags with their
+plans, CP-IS notifications that a child with a plan was seen in unscheduled care, and
+NHS 111's BaRS referrals with a safeguarding flag.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from hub.demo.day import HOSPITAL_HOURS, OFFICE_HOURS, Day, Draft
 from hub.demo.fhir import ConcernSpec, ConsentSpec, Related, Sender, concern_bundle
+from hub.demo.nhs import (
+    PlanSpec,
+    SafeguardingFlag,
+    access_event,
+    bars_referral,
+    cpis_flag_bundle,
+)
 from hub.demo.notices import S47, below_harm
 from hub.demo.people import Household, Person
 from schemas.common import Partner
@@ -26,6 +36,14 @@ SCHOOL_NURSING = Sender(
 HOSPITAL = Sender(
     "RX9ED", "Example Surrey Hospitals NHS Trust", "ED Safeguarding Nurse 12", "ExampleED"
 )
+MATERNITY = Sender("RX9MAT", "Example Surrey Hospitals NHS Trust", "Midwife 31", "ExampleMAT")
+URGENT_CARE = Sender(
+    "RY9UT", "Example Community Health NHS Trust - Urgent Treatment Centre", "UTC", "ExampleUTC"
+)
+NHS_111 = Sender("NX9111", "Example NHS 111", "NHS 111 call handler", "Example111")
+LOCAL_AUTHORITIES = ("EXC1 - EXAMPLE COUNTY COUNCIL", "EXB2 - EXAMPLE BOROUGH COUNCIL")
+"""Local authorities holding the demo's CP-IS plans (the county, and a neighbour)."""
+ACCESS_ROLES = ("Registered nurse", "Accident and Emergency doctor", "Midwife", "Paramedic")
 HEALTH_VISITING_AGE = 5
 """Health visitors see children under five; school nurses and GPs the older ones."""
 XML_SENDERS = frozenset({GP.ods_code})
@@ -199,3 +217,82 @@ class HealthDesk:
         return self._draft(
             message, f"health adult concern, {concern}", "adult-concern", "adult-services"
         )
+
+    # ------------------------------------------------------------------ NHS England
+
+    def cpis_flag(self) -> Draft:
+        """A CP-IS flag with its plan: a child's protection or care plan, or an unborn child's."""
+        day = self.day
+        plan = day.pick(
+            {"child_protection_plan": 0.6, "looked_after_child": 0.3,
+             "unborn_child_protection_plan": 0.1}
+        )  # fmt: skip
+        if plan == "unborn_child_protection_plan":
+            sender, person = MATERNITY, replace(day.people.adult(18, 40), sex="female")
+        else:
+            sender, person = HOSPITAL, day.people.household(1, nhs_share=1.0).children[0]
+        sent = day.at(HOSPITAL_HOURS)
+        spec = PlanSpec(
+            plan,
+            day.rng.choice(LOCAL_AUTHORITIES),
+            day.day - timedelta(days=day.rng.randint(20, 400)),
+            snomed_flag=day.chance(0.3),
+        )
+        bundle = cpis_flag_bundle(
+            reference=f"CPIS-{sender.ods_code}-{day.day:%Y%m%d}-{day.reference('cpis'):05d}",
+            sent=sent,
+            sender=sender,
+            patient=person,
+            plan=spec,
+            new_id=day.new_id,
+        )
+        label = f"health CP-IS flag, {plan.replace('_', ' ')}"
+        return Draft(Partner.HEALTH, bundle, label, "cpis-flag", sent, "mash")
+
+    def cpis_access(self) -> Draft:
+        """CP-IS: a child with a plan was seen in unscheduled care, mostly at night."""
+        day = self.day
+        child = day.people.household(1, nhs_share=1.0).children[0]
+        setting = day.rng.choice((HOSPITAL, URGENT_CARE))
+        seen = day.at(HOSPITAL_HOURS)
+        event = access_event(
+            recorded=seen,
+            child=child,
+            setting=setting,
+            role=day.rng.choice(ACCESS_ROLES),
+            new_id=day.new_id,
+        )
+        sent = day.later(seen, 1, 5)
+        return Draft(Partner.HEALTH, event, "health CP-IS access", "cpis-access", sent, "mash")
+
+    def bars_referral(self) -> Draft:
+        """NHS 111 refers by BaRS with a safeguarding flag: a child, or an adult alone."""
+        day = self.day
+        child = day.chance(0.7)
+        if child:
+            person = day.people.household(1, nhs_share=1.0).children[0]
+            concern = SafeguardingFlag(
+                "836881000000105",
+                "Child is cause for safeguarding concern",
+                "Caller described bruising the parent could not explain.",
+            )
+        else:
+            person = day.people.adult(70, 95)
+            concern = SafeguardingFlag(
+                "766561000000109",
+                "Adult safeguarding concern",
+                "Lives alone; carer has not visited for several days.",
+            )
+        sent = day.at(HOSPITAL_HOURS)
+        referral = bars_referral(
+            reference=f"BARS-{NHS_111.ods_code}-{day.day:%Y%m%d}-{day.reference('bars'):05d}",
+            sent=sent,
+            sender=NHS_111,
+            receiver=HOSPITAL,
+            patient=person,
+            concern=concern,
+            new_id=day.new_id,
+        )
+        who = "child" if child else "adult"
+        expect = "mash" if child else "adult-services"
+        return Draft(Partner.HEALTH, referral, f"health BaRS referral, {who}", "bars", sent, expect)

@@ -89,8 +89,8 @@ def concern_bundle(
     concern_url = f"urn:uuid:{new_id()}"
     entries = [
         _entry(f"urn:uuid:{new_id()}", _header(sender, concern_url)),
-        _entry(patient_url, _patient(patient)),
-        *(_entry(f"urn:uuid:{new_id()}", _patient(sibling)) for sibling in siblings),
+        _entry(patient_url, patient_resource(patient)),
+        *(_entry(f"urn:uuid:{new_id()}", patient_resource(sibling)) for sibling in siblings),
         *(_entry(f"urn:uuid:{new_id()}", _related(r, patient_url)) for r in related),
         _entry(concern_url, _concern(concern, sender, patient_url)),
     ]
@@ -151,7 +151,8 @@ def _name(person: Person) -> list[dict[str, Any]]:
     return [{"use": "official", "family": person.family_name, "given": [person.given_name]}]
 
 
-def _patient(person: Person) -> dict[str, Any]:
+def patient_resource(person: Person) -> dict[str, Any]:
+    """A UK Core-like Patient: NHS number, name, sex, date of birth, home address."""
     line, _, city = person.address.partition(", ")
     patient: dict[str, Any] = {"resourceType": "Patient"}
     if person.nhs_number:

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID
+from xml.etree.ElementTree import ParseError
 
 import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from hub.bootstrap import Hub
 from hub.broker.topics import apply_topics, load_topics_file
@@ -162,6 +165,8 @@ async def _post_all(
 
 
 def _first_reason(response: httpx.Response) -> str:
+    if "xml" in response.headers.get("content-type", ""):
+        return _xml_diagnostics(response.content) or f"HTTP {response.status_code}"
     try:
         body = response.json()
     except ValueError:
@@ -172,6 +177,16 @@ def _first_reason(response: httpx.Response) -> str:
     if body.get("resourceType") == "OperationOutcome" and body.get("issue"):
         return str(body["issue"][0].get("diagnostics", ""))
     return str(body.get("detail", f"HTTP {response.status_code}"))
+
+
+def _xml_diagnostics(body: bytes) -> str | None:
+    """The first diagnostics of a FHIR XML OperationOutcome (the answer to an XML refusal)."""
+    try:
+        root = defused_fromstring(body)
+    except (ParseError, DefusedXmlException):
+        return None
+    found = root.find(".//{http://hl7.org/fhir}diagnostics")
+    return found.get("value") if found is not None else None
 
 
 async def _decisions(hub: Hub, wanted: set[UUID], timeout_s: float) -> list[DecisionRecorded]:

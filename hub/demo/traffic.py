@@ -18,6 +18,9 @@ ratio of MASH contacts to referrals), 56% of them police. At that scale:
   arrive together in the force's CSV export early in the morning;
 - health: 93 concerns from GPs, health visitors, school nurses and the emergency
   department, some as active flags of harm; the GP practice's system sends FHIR XML;
+  among them NHS England's national shapes: CP-IS flags with their plans, CP-IS
+  notifications that a child with a plan was seen in unscheduled care, and NHS 111's
+  BaRS referrals carrying a safeguarding flag;
 - domestic abuse: 43 DASH checklists, about a quarter scoring 14 or more;
 - housing: 21 duty-to-refer referrals, some for 16- and 17-year-olds.
 
@@ -95,10 +98,13 @@ POLICE_MIX = {
     "lado": 0.01,
 }
 HEALTH_MIX = {
-    "child-concern": 0.55,
-    "ed-concern": 0.25,
-    "flag-of-harm": 0.12,
-    "adult-concern": 0.08,
+    "child-concern": 0.48,
+    "ed-concern": 0.20,
+    "flag-of-harm": 0.10,
+    "adult-concern": 0.07,
+    "cpis-flag": 0.04,
+    "cpis-access": 0.06,
+    "bars": 0.05,
 }
 HOUSING_MIX = {"single": 0.55, "family": 0.30, "young-person": 0.15}
 MIXES: dict[Partner, dict[str, float]] = {
@@ -201,6 +207,9 @@ def _makers(state: Day) -> dict[tuple[Partner, str], Callable[[], Draft]]:
         (Partner.HEALTH, "ed-concern"): health.hospital,
         (Partner.HEALTH, "flag-of-harm"): health.flag_of_harm,
         (Partner.HEALTH, "adult-concern"): health.adult,
+        (Partner.HEALTH, "cpis-flag"): health.cpis_flag,
+        (Partner.HEALTH, "cpis-access"): health.cpis_access,
+        (Partner.HEALTH, "bars"): health.bars_referral,
         (Partner.DOMESTIC_ABUSE, "dash"): DomesticAbuseService(state).assessment,
     }
     for kind in HOUSING_MIX:

@@ -55,6 +55,13 @@ class AcceptedMessage(BaseModel):
     kind: str = Field(description="The message kind.")
     duplicate: bool = Field(description="True when this reference was already accepted.")
     quality_findings: tuple[QualityFinding, ...] = Field(description="Data-quality findings.")
+    profiles: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "The UK Core and NHS England profiles your document claims (FHIR meta.profile) "
+            "that the hub recognises; it reads every message by its own format either way."
+        ),
+    )
 
 
 class Accepted(BaseModel):
@@ -139,6 +146,7 @@ def create_app(deps: IngestDeps) -> FastAPI:
 
     for connector in deps.connectors:
         _add_routes(app, connector, deps)
+        _add_metadata_route(app, connector)
     return app
 
 
@@ -330,6 +338,7 @@ async def _ingest(
                 kind=e.kind,
                 duplicate=e.message_id not in fresh_ids,
                 quality_findings=e.quality.findings,
+                profiles=e.profiles,
             )
             for e in envelopes
         )
@@ -354,4 +363,35 @@ def _refusal(connector: Connector, exc: ParseFailed, content_type: str) -> Respo
         "Unprocessable Content",
         f"{len(errors)} problem(s) with the input; nothing was accepted.",
         errors=errors,
+    )
+
+
+def _add_metadata_route(app: FastAPI, connector: Connector) -> None:
+    """``GET <http_path>/metadata``: the format's description, without a credential.
+
+    FHIR servers answer ``GET [base]/metadata`` with their CapabilityStatement to anyone;
+    the health endpoint does the same. ``_format`` (FHIR) or ``Accept`` chooses the syntax.
+    """
+    if connector.capability_document("") is None:
+        return
+
+    async def metadata(request: Request) -> Response:
+        wanted = request.query_params.get("_format") or request.headers.get("accept", "")
+        document = connector.capability_document(wanted)
+        assert document is not None  # checked when the route was added
+        return Response(document.body, media_type=document.media_type)
+
+    app.add_api_route(
+        f"{connector.http_path}/metadata",
+        metadata,
+        methods=["GET"],
+        response_class=Response,
+        summary=f"What the {connector.partner.value} endpoint accepts (no credential needed)",
+        responses={
+            200: {
+                "description": "The format's capability document (FHIR: a CapabilityStatement)",
+                "content": {"application/fhir+json": {}, "application/fhir+xml": {}},
+            }
+        },
+        tags=[connector.partner.value],
     )

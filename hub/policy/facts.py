@@ -19,6 +19,7 @@ from schemas.common import (
     ConsentStatus,
     NoConsentReason,
     Partner,
+    PlanType,
     RiskLevel,
     RiskTool,
     StatutoryGateway,
@@ -108,6 +109,23 @@ def _allegation(meta: RoutingMetadata) -> bool:
         or (s.role is SubjectRole.PERSON_CAUSING_HARM and bool(s.works_with_children))
         for s in meta.subjects
     )
+
+
+CPIS_ACCESS = "health.cpis_access"
+PLAN_NOT_STATED = "not_stated"
+"""``plan.types`` of a plan the message reports without saying which (a CP-IS flag alone)."""
+
+
+def _cpis(meta: RoutingMetadata) -> bool:
+    return meta.kind == CPIS_ACCESS or bool(meta.plans)
+
+
+def _plan_types(meta: RoutingMetadata) -> frozenset[str]:
+    return frozenset(p.type.value if p.type else PLAN_NOT_STATED for p in meta.plans)
+
+
+def _local_authorities(meta: RoutingMetadata) -> frozenset[str]:
+    return frozenset(p.local_authority for p in meta.plans if p.local_authority)
 
 
 _LEVELS = tuple(v.value for v in RiskLevel)
@@ -240,6 +258,27 @@ _FACTS: tuple[Fact, ...] = (
         bool,
         "An allegation against a person who works with children.",
         compute=lambda m, _h: _allegation(m),
+    ),
+    Fact(
+        "cpis",
+        bool,
+        "CP-IS information: a CP-IS flag, a child protection or care plan, or a CP-IS "
+        "notification that the child was seen in unscheduled care.",
+        compute=lambda m, _h: _cpis(m),
+    ),
+    Fact(
+        "plan.types",
+        frozenset,
+        "The plans reported (CP-IS): child protection, looked after, unborn child "
+        "protection, or not_stated.",
+        (*(t.value for t in PlanType), PLAN_NOT_STATED),
+        lambda m, _h: _plan_types(m),
+    ),
+    Fact(
+        "plan.local_authorities",
+        frozenset,
+        "The local authorities holding the plans, as the NHS names them (free text).",
+        compute=lambda m, _h: _local_authorities(m),
     ),
     Fact(
         "history.contacts_12m",

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from connectors.registry import connector_for
-from hub.keys import init_keyring
+from hub.security.keys import init_keyring
 from hub.settings import KafkaSettings
 from schemas.common import Partner
 from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready

@@ -1,13 +1,19 @@
 """Concern resources (Flag, ServiceRequest, Communication): what each says, about whom.
 
-Each yields its Patient, coded concern factors, priority, time, author and text.
+Each yields its person, coded concern factors, priority, time, author and text.
 Concern factors come from codes of the hub's concern code system
 (:data:`~connectors.health.format.CONCERN_SYSTEM`), or SNOMED CT concepts mapped to
 them (:data:`~connectors.health.format.SNOMED_CONCERNS`), in the resource's category,
-code, reasonCode or topic. An *active* Flag with such a code is a **flag of harm**: a
-warning placed on a health record that the patient is at risk of harm, which the
-routing policy treats as significant harm (DESIGN.md section 8, rule 1). A Flag
-without one (an allergy, a dog at the home) is still a concern, but not of harm.
+code, reasonCode or topic, and from NHS England's national flags (:mod:`.national`).
+An *active* Flag with such a code, and every active national safeguarding flag (CP-IS,
+BaRS SG, FGM-IS), is a **flag of harm**: a warning placed on a health record that the
+patient is at risk of harm, which the routing policy treats as significant harm
+(DESIGN.md section 8, rule 1). A Flag without one (an allergy, a dog at the home) is
+still a concern, but not of harm.
+
+A coded concern is safeguarding content, so its subject may be a Patient that is not in
+the message (an :class:`~.message.Absent` person); an uncoded one must carry its Patient,
+or the hub could not tell a safeguarding concern from any other record.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from datetime import datetime
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.communication import Communication
 from fhir.resources.R4B.flag import Flag
+from fhir.resources.R4B.provenance import Provenance
 from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from connectors.health._fhir.issues import Ledger
-from connectors.health._fhir.message import Located, Message
+from connectors.health._fhir.message import Located, Message, Person
+from connectors.health._fhir.national import FlagRole, flag_role, national_concerns
 from connectors.health._fhir.values import concept_text, instant
 from connectors.health.format import (
     CONCERN_SYSTEM,
@@ -32,6 +40,7 @@ from connectors.health.format import (
     STATUSES,
 )
 from schemas.common import Concern
+from schemas.envelope import Plan, UnscheduledCareAccess
 
 _CONCERNS = {concern.value: concern for concern in Concern}
 _PRIORITIES = ", ".join(PRIORITY_RISK)
@@ -39,16 +48,25 @@ _PRIORITIES = ", ".join(PRIORITY_RISK)
 
 @dataclass(frozen=True)
 class ConcernFacts:
-    """What one concern resource says."""
+    """What one item of safeguarding content says (a concern, a CP-IS plan or access)."""
 
     located: Located
-    patient: Located | None
+    person: Person | None
     concerns: tuple[Concern, ...]
     harm_flag: bool
     priority: str | None
     time: datetime | None
     texts: tuple[str, ...]
     author: Reference | None
+    plans: tuple[Plan, ...] = ()
+    """CP-IS: the plans this item reports (a CP-IS flag reports one, perhaps untyped)."""
+    access: UnscheduledCareAccess | None = None
+    """CP-IS: the access this AuditEvent notifies."""
+
+    @property
+    def cpis(self) -> bool:
+        """The item is CP-IS information: a plan, a CP-IS flag or an access notification."""
+        return bool(self.plans) or self.access is not None
 
 
 def read_concern(located: Located, message: Message, ledger: Ledger) -> ConcernFacts:
@@ -59,15 +77,20 @@ def read_concern(located: Located, message: Message, ledger: Ledger) -> ConcernF
     if resource.modifierExtension:
         reason = "a modifier extension the hub does not understand: it cannot be read safely"
         ledger.not_supported(f"{located.path}.modifierExtension", reason)
-    patient = message.link(resource.subject, located, "subject", ledger)
+    role = flag_role(resource) if isinstance(resource, Flag) else FlagRole.OWN
     concerns = _coded_concerns(located, ledger)
-    harm_flag = _harm_flag(located, resource, coded=bool(concerns), ledger=ledger)
+    national = role is not FlagRole.OWN
+    concerns.extend(national_concerns(resource, role) if isinstance(resource, Flag) else ())
+    person = message.person(
+        resource.subject, located, "subject", ledger, lenient=national or bool(concerns)
+    )
+    harm_flag = _harm_flag(located, resource, coded=national or bool(concerns), ledger=ledger)
     if harm_flag:
         concerns.append(Concern.HARM_FLAG)
     time_element, time_value = _time(resource)
     return ConcernFacts(
         located=located,
-        patient=patient,
+        person=person,
         concerns=tuple(dict.fromkeys(concerns)),
         harm_flag=harm_flag,
         priority=_priority(located, resource, ledger),
@@ -178,7 +201,18 @@ def _texts(resource: Flag | ServiceRequest | Communication) -> tuple[str, ...]:
 
 def _author(resource: Flag | ServiceRequest | Communication) -> Reference | None:
     if isinstance(resource, Flag):
-        return resource.author
+        return resource.author or _provenance_author(resource)
     if isinstance(resource, ServiceRequest):
         return resource.requester
     return resource.sender
+
+
+def _provenance_author(flag: Flag) -> Reference | None:
+    """Who recorded a national flag: its contained Provenance's agent (England-Provenance-Flag)."""
+    agents = [
+        agent
+        for inner in flag.contained or []
+        if isinstance(inner, Provenance)
+        for agent in inner.agent or []
+    ]
+    return next((a.onBehalfOf or a.who for a in agents if a.onBehalfOf or a.who), None)

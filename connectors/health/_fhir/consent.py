@@ -1,15 +1,21 @@
 """Consent to share, from a FHIR Consent, and the legal grounds to share without it.
 
-=================================================  ==============
+=================================================  ===================
 FHIR Consent (scope ``patient-privacy``)            consent status
-=================================================  ==============
-status active, provision.type permit (or OPTIN)     given
+=================================================  ===================
 status active, provision.type deny (or OPTOUT)      refused
+status active, policyRule IMPLIED or category       implied_direct_care
+direct care (BaRS ``DRC``)
+status active, provision.type permit (or OPTIN)     given
 status rejected                                     refused
 status inactive                                     withdrawn
 status draft or proposed                            not_sought
 no Consent (or entered-in-error)                    not_sought
-=================================================  ==============
+=================================================  ===================
+
+Implied consent for direct care, as NHS records it for a referral, is not consent to
+share with children's services: it is its own status, shared (or not) as without
+consent, and never a reason to refuse the message.
 
 The lawful basis is always UK GDPR 6(1)(e) with DPA 2018 Sch 1 para 18: health shares
 safeguarding concerns as a public task, consent or not. Without consent the envelope
@@ -37,6 +43,8 @@ from connectors.health._fhir.values import instant, label
 from connectors.health.format import (
     CONSENT_SCOPE_SYSTEM,
     CONSENT_STATUSES,
+    DIRECT_CARE_CATEGORIES,
+    DIRECT_CARE_POLICY,
     ISA_NO_CONSENT_REASON,
     ISA_STATUTORY_GATEWAY,
     LAWFUL_BASIS,
@@ -59,6 +67,7 @@ _STATUS = {
 _RANK = {
     ConsentStatus.GIVEN: 0,
     ConsentStatus.NOT_SOUGHT: 1,
+    ConsentStatus.IMPLIED_DIRECT_CARE: 1,
     ConsentStatus.WITHDRAWN: 2,
     ConsentStatus.REFUSED: 2,
 }
@@ -163,14 +172,23 @@ def _status(consent: FhirConsent, path: str, ledger: Ledger) -> ConsentStatus | 
 
 
 def _active(consent: FhirConsent, path: str, ledger: Ledger) -> ConsentStatus | None:
-    """An active Consent permits or denies, by its provision or else its policy rule."""
+    """An active Consent denies, is for direct care, or permits: by provision, else rule."""
     provision = consent.provision.type if consent.provision else None
     rules = {c.code for c in (consent.policyRule.coding or [])} if consent.policyRule else set()
-    if provision == "permit" or (provision is None and rules & OPT_IN):
-        return ConsentStatus.GIVEN
+    categories = {
+        (coding.system, coding.code)
+        for concept in consent.category or []
+        for coding in concept.coding or []
+    }
     if provision == "deny" or (provision is None and rules & OPT_OUT):
         return ConsentStatus.REFUSED
-    message = "an active Consent must say permit or deny (or have a policyRule OPTIN or OPTOUT)"
+    if rules & DIRECT_CARE_POLICY or categories & DIRECT_CARE_CATEGORIES:
+        return ConsentStatus.IMPLIED_DIRECT_CARE
+    if provision == "permit" or (provision is None and rules & OPT_IN):
+        return ConsentStatus.GIVEN
+    message = (
+        "an active Consent must say permit or deny (or have a policyRule OPTIN, OPTOUT or IMPLIED)"
+    )
     ledger.required(f"{path}.provision.type", message)
     return None
 

@@ -10,10 +10,13 @@ parse with lxml's defaults:
 2. lxml then parses with entity resolution, DTD loading and network access off, and
    comments and processing instructions dropped.
 
-Before validation, a walk over the document names every unknown resource type and
-every element outside the FHIR namespace by path: the library would otherwise fail
-on them with a bare ``KeyError``. Whatever the library still raises is translated
-here into :class:`~connectors.errors.ParseFailed`; nothing else leaves this module.
+Before validation, a walk over the document names every unknown resource type, every
+element outside the FHIR namespace and every ``contained`` or ``resource`` that holds
+something other than one resource, by path: the library would otherwise fail on them
+with a bare ``KeyError`` or ``ValueError``. When the library refuses XML, it names
+only the first failing element's own field; :mod:`.xmlpaths` then names every problem
+by full path. Whatever the library still raises is translated here into
+:class:`~connectors.errors.ParseFailed`; nothing else leaves this module.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pydantic import ValidationError
 
 from connectors.errors import FieldError, ParseFailed
 from connectors.health._fhir.issues import FhirFieldError, refuse, validation_issues
+from connectors.health._fhir.xmlpaths import xml_issues
 from connectors.health.format import CONCERN_TYPES, FHIR_NS, FHIR_VERSIONS, XHTML_NS
 from connectors.native import MIB, check_size, duplicate_key_errors, media_type
 
@@ -41,15 +45,17 @@ MAX_BODY_BYTES = 5 * MIB
 JSON_TYPES = ("application/fhir+json", "application/json")
 XML_TYPES = ("application/fhir+xml", "application/xml")
 CONTENT_TYPES = JSON_TYPES + XML_TYPES
-ROOT_TYPES = ("Bundle", *CONCERN_TYPES)
+ROOT_TYPES = ("Bundle", *CONCERN_TYPES, "CarePlan", "CareTeam", "AuditEvent")
 """Resources the hub accepts at the top of a document."""
+_WRAPPERS = frozenset({"contained", "resource"})
+"""XML elements that hold exactly one resource element."""
 
 _BOM = b"\xef\xbb\xbf"
 _RESOURCE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _ABSTRACT = frozenset({"Resource", "DomainResource"})
 _SINGLE = (
     "send a Bundle (message, batch, transaction or collection), or a Flag, "
-    "ServiceRequest or Communication that contains its Patient"
+    "ServiceRequest, Communication, CP-IS CarePlan or CareTeam, or an access AuditEvent"
 )
 
 
@@ -155,7 +161,11 @@ def _from_xml(raw: bytes) -> Resource:
     errors = list(_xml_structure(root, name))
     if errors:
         raise ParseFailed(errors)
-    return _validated(lambda: model.model_validate_xml(raw, xmlparser=_xml_parser()), name)
+    return _validated(
+        lambda: model.model_validate_xml(raw, xmlparser=_xml_parser()),
+        name,
+        locate=lambda: xml_issues(root, model, name),
+    )
 
 
 def _xml_structure(root: Any, path: str) -> Iterator[FieldError]:
@@ -174,6 +184,10 @@ def _xml_structure(root: Any, path: str) -> Iterator[FieldError]:
             here = f"{where}.{step}"
             if namespace != FHIR_NS or child.prefix is not None:
                 yield FhirFieldError(here, f"must be in the default namespace {FHIR_NS}")
+                continue
+            if etree.QName(element).localname in _WRAPPERS and not name[:1].isupper():
+                message = f"holds one resource, and {name[:64]!r} is not a resource"
+                yield FhirFieldError(where, message)
                 continue
             if name[:1].isupper():
                 if _resource_model(name) is None:
@@ -203,21 +217,30 @@ def _root_model(name: str) -> type[Resource]:
     if model is None:
         refuse("resourceType", f"{name[:64]!r} is not an R4 resource type")
     if name == "Patient":
-        message = f"no Flag, ServiceRequest or Communication about the Patient: {_SINGLE}"
+        message = f"no safeguarding content about the Patient: {_SINGLE}"
         refuse(name, message, "required")
     if name not in ROOT_TYPES:
         refuse(name, f"a single {name} is not a safeguarding message: {_SINGLE}", "not-supported")
     return model
 
 
-def _validated(read: Callable[[], object], where: str) -> Resource:
-    """Run the library's reader, translating everything it raises."""
+def _validated(
+    read: Callable[[], object],
+    where: str,
+    locate: Callable[[], list[FieldError]] | None = None,
+) -> Resource:
+    """Run the library's reader, translating everything it raises.
+
+    ``locate`` names every problem by path when the library's own error cannot (XML).
+    """
     try:
         resource = read()
     except ValidationError as exc:
-        raise ParseFailed(validation_issues(exc, where)) from exc
+        located = locate() if locate is not None else []
+        raise ParseFailed(located or validation_issues(exc, where)) from exc
     except Exception as exc:  # the library raises KeyError, ValueError, AssertionError, ...
-        raise ParseFailed([FhirFieldError(where, _library_failure(exc))]) from exc
+        located = locate() if locate is not None else []
+        raise ParseFailed(located or [FhirFieldError(where, _library_failure(exc))]) from exc
     if not isinstance(resource, Resource):
         refuse(where, "is not a FHIR resource")
     return resource

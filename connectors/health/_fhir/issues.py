@@ -83,6 +83,7 @@ def validation_issues(exc: ValidationError, prefix: str) -> list[FieldError]:
     """Every error of a pydantic validation, by FHIRPath, as missing or invalid."""
     issues: list[FieldError] = []
     for err in exc.errors(include_url=False, include_input=False):
-        code: IssueCode = "required" if err["type"] == "missing" else "invalid"
+        missing = err["type"] == "missing" or err["type"].endswith(".missing")
+        code: IssueCode = "required" if missing else "invalid"
         issues.append(FhirFieldError(fhir_path(prefix, err["loc"]), err["msg"], code))
     return issues or [FhirFieldError(prefix, "is not valid FHIR R4", "invalid")]

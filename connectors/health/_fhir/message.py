@@ -1,10 +1,15 @@
 """The structure of a health message: its resources, where they sit, what they refer to.
 
-A message is a Bundle (message, batch, transaction or collection) or one concern
-resource (Flag, ServiceRequest, Communication) that contains its Patient. The hub
-resolves only the references it needs (a concern's subject, a Consent's or
-RelatedPerson's patient, the sender); a reference to anything else (an Encounter, a
-Practitioner) may point outside the bundle, as it does in real traffic.
+A message is a Bundle (message, batch, transaction or collection) or one resource of
+safeguarding content (a Flag, ServiceRequest, Communication, CP-IS CarePlan or
+CareTeam, or an access AuditEvent). The hub resolves only the references it needs (a
+concern's subject, a Consent's or RelatedPerson's patient, the sender, a CP-IS flag's
+plan); a reference to anything else (an Encounter, a Practitioner) may point outside
+the bundle, as it does in real traffic.
+
+The person a concern is about is a Patient in the message, found by reference or by
+NHS number, or, for safeguarding content only, an :class:`Absent` person: what a
+reference to a Patient elsewhere says (its ``display``, its NHS-number identifier).
 """
 
 from __future__ import annotations
@@ -19,9 +24,21 @@ from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
 
 from connectors.health._fhir.issues import Ledger, refuse
-from connectors.health.format import ACCEPTED_BUNDLE_TYPES, BUNDLE_TYPES, WRITE_METHODS
+from connectors.health._fhir.values import short
+from connectors.health.format import (
+    ACCEPTED_BUNDLE_TYPES,
+    BUNDLE_TYPES,
+    NHS_NUMBER_SYSTEM,
+    WRITE_METHODS,
+)
 
 _LITERAL = re.compile(r"([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?")
+_TAIL = re.compile(r"/([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?$")
+_SEARCH = (
+    "a Bundle of type searchset is the answer to a search, not a message: send what it "
+    "found (a CareTeam, CarePlan, Flag or AuditEvent) on its own, or in a message or "
+    "collection Bundle"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +54,36 @@ class Located:
     def type(self) -> str:
         """The resource type, e.g. ``Patient``."""
         return str(self.resource.get_resource_type())
+
+
+@dataclass(frozen=True, eq=False)
+class Absent:
+    """A person named by a reference to a Patient that is not in the message."""
+
+    path: str
+    """FHIRPath of the reference."""
+    reference: str | None
+    display: str | None
+    nhs_number: str | None
+    """The value of the reference's NHS-number identifier, as sent."""
+
+    @property
+    def key(self) -> str:
+        """What makes two references name the same person: NHS number, else reference."""
+        if self.nhs_number:
+            return "nhs:" + "".join(self.nhs_number.split())
+        if self.reference:
+            return "ref:" + self.reference
+        return "name:" + (self.display or "") + "|" + self.path
+
+
+Person = Located | Absent
+"""Whom a concern is about: a Patient in the message, or one a reference names."""
+
+
+def person_key(person: Person) -> str:
+    """The key that groups the concerns about one person."""
+    return person.key if isinstance(person, Absent) else f"#{id(person)}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +114,55 @@ class Message:
             found = self.index.get(match.group(1))
         return found
 
+    def person(
+        self,
+        reference: Reference | None,
+        source: Located,
+        element: str,
+        ledger: Ledger,
+        *,
+        lenient: bool,
+    ) -> Person | None:
+        """The person a subject reference names.
+
+        A Patient in the message, by reference or by NHS-number identifier; else, when
+        ``lenient`` (safeguarding content), the :class:`Absent` person the reference
+        describes; else None, with the reason recorded.
+        """
+        where = f"{source.path}.{element}"
+        text = (reference.reference or "").strip() if reference else ""
+        number = _nhs_identifier(reference)
+        found = self.resolve(reference, source) if text else None
+        if found is None and number is not None:
+            found = self._patient_numbered(number)
+        if found is not None:
+            if found.type != "Patient":
+                ledger.invalid(where, f"must reference a Patient, not a {found.type}")
+                return None
+            return found
+        display = short(reference.display) if reference else None
+        if not lenient or not (text or number or display) or text.startswith("#"):
+            return self.link(reference, source, element, ledger)
+        named = _LITERAL.search(text)
+        kind = named.group(1).split("/")[0] if named else "Patient"
+        if kind != "Patient":
+            ledger.invalid(where, f"must reference a Patient, not a {kind}")
+            return None
+        return Absent(where, text or None, display, number)
+
+    def _patient_numbered(self, number: str) -> Located | None:
+        wanted = "".join(number.split())
+        return next(
+            (
+                entry
+                for entry in self.of_type("Patient")
+                for identifier in getattr(entry.resource, "identifier", None) or []
+                if identifier.system == NHS_NUMBER_SYSTEM
+                and "".join((identifier.value or "").split()) == wanted
+            ),
+            None,
+        )
+
     def link(
         self,
         reference: Reference | None,
@@ -92,6 +188,13 @@ class Message:
         return target
 
 
+def _nhs_identifier(reference: Reference | None) -> str | None:
+    identifier = reference.identifier if reference else None
+    if identifier is None or identifier.system != NHS_NUMBER_SYSTEM:
+        return None
+    return (identifier.value or "").strip() or None
+
+
 def read_message(root: Resource, ledger: Ledger) -> Message:
     """Index the resources of a document, refusing Bundles that are not messages."""
     if isinstance(root, Bundle):
@@ -106,6 +209,8 @@ def _read_bundle(bundle: Bundle, ledger: Ledger) -> Message:
         refuse("Bundle.type", "missing: say message, batch, transaction or collection", "required")
     if kind not in BUNDLE_TYPES:
         refuse("Bundle.type", f"{kind[:40]!r} is not a FHIR Bundle type")
+    if kind == "searchset":
+        refuse("Bundle.type", _SEARCH, "not-supported")
     if kind not in ACCEPTED_BUNDLE_TYPES:
         message = f"a Bundle of type {kind} is not a safeguarding message"
         refuse("Bundle.type", message, "not-supported")
@@ -172,6 +277,10 @@ def _index(entries: list[Located], ledger: Ledger) -> dict[str, Located]:
                 ledger.invalid(where, "duplicates the fullUrl of an earlier entry")
             urls.add(entry.full_url)
             index.setdefault(entry.full_url, entry)
+            # A relative reference in a Bundle resolves against the base of the absolute
+            # fullUrls (FHIR R4 Bundle rules): index their Type/id tails too.
+            if tail := _TAIL.search(entry.full_url):
+                index.setdefault(tail.group(1), entry)
         if entry.resource.id:
             index.setdefault(f"{entry.type}/{entry.resource.id}", entry)
     return index

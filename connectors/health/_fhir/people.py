@@ -6,6 +6,11 @@ so a person who may still be under 18 counts as a child. A Patient without a
 birthDate is a child only when the message otherwise marks it as one (see
 :func:`connectors.health.parse`); the Patient a concern is about must be one or the
 other, or the hub could not tell whether to treat the concern as about a child.
+
+A person a safeguarding concern names by reference only (an :class:`~.message.Absent`
+person) has no age: it is read as a child, fail-safe, unless the concern is an adult's
+(coded adult at risk); the reference's ``display`` is kept whole as the family name,
+since FHIR does not say which part of it is which.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from fhir.resources.R4B.relatedperson import RelatedPerson
 from pydantic import ValidationError
 
 from connectors.health._fhir.issues import Ledger
-from connectors.health._fhir.message import Located
+from connectors.health._fhir.message import Absent, Located
 from connectors.health.format import (
     EXPECTED_DELIVERY_URL,
     NHS_NUMBER_SYSTEM,
@@ -145,6 +150,39 @@ def _unborn(related: Located, *, event: datetime, keys: Keys, ledger: Ledger) ->
     if subject is None or not isinstance(due, date):
         return subject
     return subject.model_copy(update={"expected_date_of_birth": due})
+
+
+def absent_subject(
+    person: Absent, *, role: SubjectRole, keys: Keys, ledger: Ledger
+) -> Subject | None:
+    """The subject of a person named by reference only: what the reference says."""
+    number, status = None, None
+    if person.nhs_number:
+        where = f"{person.path}.identifier.value"
+        number, status, findings = check_nhs_number(person.nhs_number, where)
+        ledger.findings.extend(findings)
+    read_as = "a child (fail-safe)" if role is SubjectRole.CHILD else f"a {role.value}"
+    if person.reference or number is None:
+        named = f"reference {person.reference[:120]}" if person.reference else "the subject"
+        message = (
+            f"{named} is not in the message: the person is only what the reference says; "
+            f"age unknown, read as {read_as}"
+        )
+        ledger.warn("patient_not_in_message", person.path, message)
+    else:
+        message = f"the Patient is named by NHS number only: age unknown, read as {read_as}"
+        ledger.note("patient_by_identifier", person.path, message)
+    details = _Details(
+        nhs_number=number,
+        nhs_status=status,
+        given=None,
+        family=person.display,
+        born=None,
+        age=None,
+        address=None,
+        postcode=None,
+    )
+    return _subject(role, details, person.path, keys, ledger)
 
 
 def related_role(person: RelatedPerson) -> SubjectRole:

@@ -5,11 +5,13 @@ envelope           FHIR, first found
 =================  ===============================================================
 partner_reference  Bundle.identifier.value; MessageHeader.id; the root resource's id
 org_code           ODS code of MessageHeader.sender, else of a concern's author
-                   (Flag.author, ServiceRequest.requester, Communication.sender):
-                   its identifier (system ods-organization-code), a Spine directory
-                   URL, or the Organization it references in the bundle; else UNKNOWN
+                   (Flag.author, ServiceRequest.requester, Communication.sender,
+                   CarePlan.author, an access's setting): its identifier (system
+                   ods-organization-code, ``Id`` or ``id``), a Spine directory URL,
+                   or the Organization it references in the bundle; else UNKNOWN
 system             MessageHeader.source.software (and version), name or endpoint
-submitted_by       MessageHeader.author or enterer, else a concern's author
+submitted_by       MessageHeader.author or enterer, else a concern's author, else the
+                   name of the Organization MessageHeader.sender references
 =================  ===============================================================
 
 The reference and the org code make the message ids (``message_id_for``), so a
@@ -30,7 +32,7 @@ from connectors.health._fhir.concern import ConcernFacts
 from connectors.health._fhir.issues import Ledger
 from connectors.health._fhir.message import Located, Message
 from connectors.health._fhir.values import label, short
-from connectors.health.format import ODS_DIRECTORY, ODS_SYSTEM
+from connectors.health.format import ODS_DIRECTORY, ODS_SYSTEMS
 from schemas.envelope import Source
 
 DEFAULT_ORG_CODE = "UNKNOWN"
@@ -53,6 +55,7 @@ def read_source(message: Message, concerns: list[ConcernFacts], ledger: Ledger) 
         reason = f"no ODS code for the sending organisation: {DEFAULT_ORG_CODE} is used"
         ledger.warn("org_code_missing", root, reason)
     submitted_by = _submitted_by(message.header, [author for author, _ in authors])
+    submitted_by = submitted_by or (_sender_name(message, header) if header else None)
     if submitted_by is None:
         submitted_by = "not stated"
         ledger.note("submitted_by_missing", root, "no author or sender is named")
@@ -114,7 +117,7 @@ def _ods_code(message: Message, reference: Reference | None, holder: Located) ->
     if reference is None:
         return None
     identifier = reference.identifier
-    if identifier and identifier.system == ODS_SYSTEM and identifier.value:
+    if identifier and identifier.system in ODS_SYSTEMS and identifier.value:
         return _checked(identifier.value)
     text = reference.reference or ""
     if text.startswith(ODS_DIRECTORY):
@@ -123,7 +126,7 @@ def _ods_code(message: Message, reference: Reference | None, holder: Located) ->
     if target is None or not isinstance(target.resource, Organization):
         return None
     codes = [
-        i.value for i in target.resource.identifier or [] if i.system == ODS_SYSTEM and i.value
+        i.value for i in target.resource.identifier or [] if i.system in ODS_SYSTEMS and i.value
     ]
     return _checked(codes[0]) if codes else None
 
@@ -131,6 +134,13 @@ def _ods_code(message: Message, reference: Reference | None, holder: Located) ->
 def _checked(code: str) -> str | None:
     code = code.strip()
     return code if _ODS_CODE.fullmatch(code) else None
+
+
+def _sender_name(message: Message, header: tuple[MessageHeader, Located]) -> str | None:
+    """The name of the Organization MessageHeader.sender references (a BaRS sender)."""
+    target = message.resolve(header[0].sender, header[1])
+    body = target.resource if target is not None else None
+    return short(body.name) if isinstance(body, Organization) else None
 
 
 def _system(header: MessageHeader | None) -> str:

@@ -33,6 +33,7 @@ from schemas.envelope import Envelope
 from tests.unit.connectors import documents
 
 FORMATS = PROJECT_ROOT / "docs" / "formats"
+HEALTH_DATA = PROJECT_ROOT / "tests" / "data" / "health"
 RECEIVED = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 CONTEXT = ParseContext(received_at=RECEIVED, subject_key_secret=b"synthetic-test-secret-0123456789")
 MIB = 1024 * 1024
@@ -212,7 +213,7 @@ HEALTH = PartnerCase(
     partner=Partner.HEALTH,
     connector_class=HealthConnector,
     http_path="/v1/health/fhir",
-    kinds=frozenset({"health.safeguarding_concern"}),
+    kinds=frozenset({"health.safeguarding_concern", "health.cpis_access"}),
     required={"resourceType": "missing: the document is not a FHIR resource"},
     samples=("Patient/child", "#p", "2026-13-01", "active", "message", "9990000027", "Bundle"),
     bodies=dict.fromkeys(
@@ -232,6 +233,9 @@ HEALTH = PartnerCase(
             documents.patient(), documents.service_request(priority="asap"),
             documents.communication(), kind="batch",
         ),
+        # NHS England's shapes: a CP-IS flag with its plan and team, a BaRS referral.
+        json.loads((HEALTH_DATA / "cpis-flag-looked-after-child.json").read_text()),
+        json.loads((HEALTH_DATA / "bars-referral-child.json").read_text()),
     ),
     root="Bundle.",
     body_errors=_FHIR_JSON,

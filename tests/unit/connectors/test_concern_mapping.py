@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from connectors.base import ParseFailed
-from connectors.health.codes import SNOMED_CONCERNS
+from connectors.errors import ParseFailed
+from connectors.health.format import SNOMED_CONCERNS
 from schemas.common import Concern, Partner, SubjectRole
 from tests.partner_documents import Fhir, dash, dash_child, housing, parse, police, police_person
 

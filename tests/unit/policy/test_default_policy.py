@@ -15,12 +15,13 @@ from schemas.common import (
     Concern,
     ConsentStatus,
     NoConsentReason,
+    PlanType,
     RiskLevel,
     RiskTool,
     StatutoryGateway,
     SubjectRole,
 )
-from schemas.envelope import split_envelope
+from schemas.envelope import Plan, split_envelope
 from schemas.history import HistorySummary
 from tests.factories import NOW, consent, envelope, risk, subject
 
@@ -50,6 +51,7 @@ class Case:
     risk_extra: dict[str, Any] = field(default_factory=dict)
     without_consent: bool | None = None
     consent_facts: dict[str, Any] = field(default_factory=dict)
+    plans: tuple[Plan, ...] = ()
 
 
 # Shared without consent under the NHS duty, not because of significant harm: the
@@ -61,6 +63,11 @@ NOT_STATED = {
 }
 
 DA = "police.notification.domestic_abuse"
+HEALTH = "health.safeguarding_concern"
+CPIS_ACCESS = "health.cpis_access"
+CPP = Plan(type=PlanType.CHILD_PROTECTION_PLAN, local_authority="Example County Council")
+UNBORN = Plan(type=PlanType.UNBORN_CHILD_PROTECTION_PLAN, local_authority="Example Council")
+CPIS_FLAG = (Concern.CHILD_PROTECTION, Concern.HARM_FLAG)
 DASH = "domestic_abuse.dash_assessment"
 CONCERN = "police.notification.child_concern"
 
@@ -387,6 +394,98 @@ CASES = [
         history={"low_level_3m": 2},
     ),
     Case(
+        "cpis flag about a child",
+        HEALTH,
+        [child(age_years=None, date_of_birth=None)],
+        {A.MASH},
+        {"r1-significant-harm", "cpis-plan-holder"},
+        level=RiskLevel.HIGH,
+        consent_status=ConsentStatus.NOT_SOUGHT,
+        concerns=CPIS_FLAG,
+        plans=(CPP,),
+        without_consent=True,
+    ),
+    Case(
+        "cpis flag with an open case",
+        HEALTH,
+        [child()],
+        {A.ALLOCATED_TEAM},
+        {"r1-significant-harm", "cpis-plan-holder", "r8-open-case"},
+        level=RiskLevel.HIGH,
+        concerns=CPIS_FLAG,
+        plans=(Plan(),),
+        history={"open_case": True},
+    ),
+    Case(
+        "cpis unborn child's plan held against the mother",
+        HEALTH,
+        [adult(SubjectRole.PARENT_CARER)],
+        {A.MASH},
+        {"r1-significant-harm", "cpis-plan-holder"},
+        level=RiskLevel.HIGH,
+        concerns=(*CPIS_FLAG, Concern.PREGNANCY),
+        plans=(UNBORN,),
+    ),
+    Case(
+        "cpis plan about an adult is never adult services",
+        HEALTH,
+        [adult()],
+        {A.MASH},
+        {"cpis-plan-holder"},
+        level=RiskLevel.HIGH,
+        concerns=CPIS_FLAG,
+        plans=(CPP,),
+    ),
+    Case(
+        "cpis access without an open case",
+        CPIS_ACCESS,
+        [child(age_years=None, date_of_birth=None)],
+        {A.MASH},
+        {"cpis-plan-holder"},
+        consent_status=ConsentStatus.NOT_SOUGHT,
+        without_consent=True,
+    ),
+    Case(
+        "cpis access to the team holding the open case",
+        CPIS_ACCESS,
+        [child(age_years=None, date_of_birth=None)],
+        {A.ALLOCATED_TEAM},
+        {"cpis-plan-holder", "r8-open-case"},
+        consent_status=ConsentStatus.NOT_SOUGHT,
+        history={"open_case": True},
+    ),
+    Case(
+        "health implied consent for direct care is not consent for early help",
+        HEALTH,
+        [child()],
+        {A.RETURNED},
+        {"r6-early-help"},
+        consent_status=ConsentStatus.IMPLIED_DIRECT_CARE,
+        concerns=(Concern.NEGLECT,),
+        without_consent=False,
+    ),
+    Case(
+        "health implied consent with a flag of harm is shared without consent",
+        HEALTH,
+        [child()],
+        {A.MASH},
+        {"r1-significant-harm"},
+        level=RiskLevel.HIGH,
+        consent_status=ConsentStatus.IMPLIED_DIRECT_CARE,
+        concerns=(Concern.CHILD_PROTECTION, Concern.HARM_FLAG),
+        without_consent=True,
+    ),
+    Case(
+        "health safeguarding flag about an adult, no child",
+        HEALTH,
+        [adult()],
+        {A.ADULT_SERVICES},
+        {"r7-adult-at-risk"},
+        level=RiskLevel.HIGH,
+        consent_status=ConsentStatus.IMPLIED_DIRECT_CARE,
+        concerns=(Concern.HARM_FLAG, Concern.ADULT_AT_RISK),
+    ),
+    Case(
         "r10 fail-safe",
         DA,
         [adult(), adult(SubjectRole.PERSON_CAUSING_HARM), child(resides_at_address=False)],
@@ -403,6 +502,7 @@ def build(case: Case) -> Any:
         risk=risk(case.level, **case.risk_extra),
         consent=consent(case.consent_status, **case.consent_facts),
         concerns=case.concerns,
+        plans=case.plans,
     )
     meta, _ = split_envelope(env)
     return meta

@@ -26,7 +26,7 @@ from hub.policy.properties import (
 )
 from hub.policy.safety import SafetyReport, _Walk, check_policy_file, check_safety, report_lines
 from hub.policy.space import FACT_GROUPS, concern_classes, make_space
-from hub.simulate import Simulation
+from hub.router.simulate import Simulation
 
 DEFAULT = default_policy_path().read_text()
 PROPERTIES = load_properties([default_properties_path()])

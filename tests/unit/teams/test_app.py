@@ -19,11 +19,12 @@ from schemas.common import (
     Area,
     ConsentStatus,
     NoConsentReason,
+    PlanType,
     RiskLevel,
     StatutoryGateway,
     SubjectRole,
 )
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, Plan, UnscheduledCareAccess
 from schemas.outcome import Outcome, OutcomeRecorded
 from tests.factories import NOW, consent, envelope, risk, subject
 from tests.unit.teams.teamkit import TeamApp, csrf_of, make_deps, queue, running_app
@@ -173,6 +174,39 @@ class TestQueuePage:
             "Synthetic narrative for MASH",
             "UK GDPR 6(1)(e)",
             "High",
+        ):
+            assert text in response.text
+
+    async def test_cpis_plans_and_accesses_are_shown(self, team: TeamApp, hub: Hub) -> None:
+        """A CP-IS access shows the plan's authority and where and when the child was seen."""
+        env = envelope(
+            "health.cpis_access",
+            [subject(age_years=None, date_of_birth=None)],
+            consent=consent(ConsentStatus.NOT_SOUGHT),
+            plans=(
+                Plan(
+                    type=PlanType.LOOKED_AFTER_CHILD,
+                    local_authority="EXC1 - EXAMPLE COUNTY COUNCIL",
+                ),
+            ),
+            accesses=(
+                UnscheduledCareAccess(
+                    accessed_at=NOW,
+                    setting="Example Hospital - Emergency Department",
+                    setting_org_code="RX9ED",
+                    accessed_by_role="Registered nurse",
+                ),
+            ),
+        )
+        queue(team.deps.store, hub, env, Area.MASH)
+        password = team.deps.accounts.add_user("alice", Area.MASH)
+        await team.sign_in("alice", password)
+        response = await team.client.get(f"/areas/mash/messages/{env.message_id}")
+        for text in (
+            "looked after child",
+            "EXC1 - EXAMPLE COUNTY COUNCIL",
+            "Example Hospital - Emergency Department",
+            "Registered nurse",
         ):
             assert text in response.text
 
