@@ -28,13 +28,21 @@ from schemas.common import (
     ConsentStatus,
     LawfulBasis,
     NoConsentReason,
+    PlanType,
     Rag,
     RiskLevel,
     RiskTool,
     StatutoryGateway,
     SubjectRole,
 )
-from schemas.envelope import Consent, Quality, RiskMeta, RoutingMetadata, SubjectMeta
+from schemas.envelope import (
+    Consent,
+    PlanFacts,
+    Quality,
+    RiskMeta,
+    RoutingMetadata,
+    SubjectMeta,
+)
 from schemas.history import HistorySummary
 
 OCCURRED = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -93,6 +101,8 @@ def build(pick: Mapping[str, Option], concerns: tuple[Concern, ...]) -> tuple[An
         risk=risk,
         consent=pick["consent"].value,
         concerns=concerns,
+        # Only health messages report CP-IS plans (DESIGN.md section 15).
+        plans=pick["plans"].value if kind.startswith("health.") else (),
         quality=_QUALITY,
     )
     history = _history(
@@ -291,6 +301,7 @@ def raw_options(
             Option("history.open", "no open case", value=False),
             Option("history.open", "open case", value=True),
         ],
+        "plans": _plans(),
     }
     # The kind that opens the list is its default: a kind no rule names.
     groups["kind"].sort(key=lambda o: o.value != "police.notification.other")
@@ -300,6 +311,16 @@ def raw_options(
             Option(cls.group, cls.show(), value=True),
         ]
     return groups
+
+
+def _plans() -> list[Option]:
+    """No plan; each CP-IS plan type held by a local authority; a plan of unstated type."""
+    options = [Option("plans", "no CP-IS plan", ())]
+    for plan_type in (*PlanType, None):
+        plan = PlanFacts.model_construct(type=plan_type, local_authority="A local authority")
+        shown = plan_type.value.replace("_", " ") if plan_type else "plan of unstated type"
+        options.append(Option("plans", f"CP-IS {shown}", (plan,)))
+    return options
 
 
 def _counts(conditions: Sequence[Condition], group: str, fact: str) -> list[Option]:

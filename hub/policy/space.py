@@ -70,6 +70,9 @@ FACT_GROUPS: Mapping[str, tuple[str, ...]] = {
     "history.low_level_3m": ("history.low",),
     "history.marac_within_12m": ("history.marac",),
     "history.open_case": ("history.open",),
+    "cpis": ("kind", "plans"),
+    "plan.types": ("plans",),
+    "plan.local_authorities": ("plans",),
 }
 """The groups each fact is computed from (``concerns`` is resolved per class). A fact
 missing here depends on every group, which is safe but slower."""
@@ -77,6 +80,7 @@ missing here depends on every group, which is safe but slower."""
 ORDER = (
     "people",
     "kind",
+    "plans",
     CONCERN_GROUP,
     "risk.level",
     "risk.judgement",

@@ -404,6 +404,7 @@ CASES = [
         concerns=CPIS_FLAG,
         plans=(CPP,),
         without_consent=True,
+        consent_facts=NOT_STATED,
     ),
     Case(
         "cpis flag with an open case",
@@ -444,6 +445,7 @@ CASES = [
         {"cpis-plan-holder"},
         consent_status=ConsentStatus.NOT_SOUGHT,
         without_consent=True,
+        consent_facts=NOT_STATED,
     ),
     Case(
         "cpis access to the team holding the open case",
@@ -453,6 +455,7 @@ CASES = [
         {"cpis-plan-holder", "r8-open-case"},
         consent_status=ConsentStatus.NOT_SOUGHT,
         history={"open_case": True},
+        consent_facts=NOT_STATED,
     ),
     Case(
         "health implied consent for direct care is not consent for early help",
@@ -463,6 +466,7 @@ CASES = [
         consent_status=ConsentStatus.IMPLIED_DIRECT_CARE,
         concerns=(Concern.NEGLECT,),
         without_consent=False,
+        consent_facts=NOT_STATED,
     ),
     Case(
         "health implied consent with a flag of harm is shared without consent",
@@ -474,6 +478,7 @@ CASES = [
         consent_status=ConsentStatus.IMPLIED_DIRECT_CARE,
         concerns=(Concern.CHILD_PROTECTION, Concern.HARM_FLAG),
         without_consent=True,
+        consent_facts=NOT_STATED,
     ),
     Case(
         "health safeguarding flag about an adult, no child",
