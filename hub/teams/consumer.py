@@ -11,6 +11,11 @@ monitor counts it; a trust failure pages), and committed past, never shown. Any 
 failure (the disk, SQLite, the note not acknowledged) seeks back to the record and
 retries it after a pause, so nothing is skipped.
 
+FastStream decodes every header as UTF-8 before a handler runs; a routed copy's
+``hub-mac`` is 32 raw bytes, and a hostile record may carry any bytes at all. So each
+subscriber parses with :func:`lenient_parser`: FastStream sees only the headers it can
+decode, and the handler reads the record exactly as it came.
+
 Brokers are built from the same :class:`~hub.settings.KafkaSettings` as every other
 client: :func:`broker_options` derives FastStream's connection and security options
 from :func:`hub.kafka.client_options`. There is one broker per Kafka identity: with
@@ -22,6 +27,7 @@ run consumer-only (no producer, no admin client) and never create topics.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -29,10 +35,11 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
@@ -68,6 +75,25 @@ def broker_options(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
         "request_timeout_ms": options["request_timeout_ms"],
         "security": security,
     }
+
+
+def _decodable(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+async def lenient_parser(
+    record: ConsumerRecord[Any, Any],
+    original: Callable[[ConsumerRecord[Any, Any]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """FastStream's parser on a copy without undecodable headers; the record kept whole."""
+    readable = [(k, v) for k, v in record.headers or () if _decodable(bytes(v))]
+    message = await original(dataclasses.replace(record, headers=readable))
+    message.raw_message = record  # the MAC check reads the headers as they came
+    return message
 
 
 # Topic creation is off on purpose (``hub topics apply`` owns topics); not worth a warning.
@@ -176,6 +202,7 @@ class TeamConsumer:
                 isolation_level="read_committed",
                 partition_assignment_strategy=(RangePartitionAssignor,),
                 listener=_Assigned(self.assigned[area]),
+                parser=lenient_parser,
                 no_reply=True,
             )
             subscriber(self._handler(area))

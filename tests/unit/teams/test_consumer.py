@@ -202,3 +202,27 @@ class TestBrokerOptions:
         assert security.password == "synthetic-secret"
         assert security.use_ssl is tls
         assert (security.ssl_context is not None) is tls
+
+
+class TestLenientParser:
+    async def test_raw_header_bytes_reach_the_handler_untouched(self) -> None:
+        """FastStream parses a copy without undecodable headers; the MAC's bytes survive."""
+        from aiokafka import ConsumerRecord  # noqa: PLC0415
+
+        from hub.teams.consumer import lenient_parser  # noqa: PLC0415
+
+        mac = bytes(range(200, 232))  # not UTF-8
+        record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+            "t1.route.mash", 2, 7, 0, 0, b"k", b"v", None, 1, 1,
+            [("hub-key-id", b"k1"), ("hub-mac", mac)],
+        )  # fmt: skip
+        seen = []
+
+        async def original(copy: ConsumerRecord[bytes, bytes]) -> Any:
+            seen.append([name for name, _v in copy.headers])
+            return FakeMessage(Record(copy.value))
+
+        message = await lenient_parser(record, original)
+        assert seen == [["hub-key-id"]]
+        assert message.raw_message is record
+        assert dict(record.headers)["hub-mac"] == mac
