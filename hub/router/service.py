@@ -30,7 +30,7 @@ import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from hub.audit import Anchor, ChainHead, checkpoint_record
+from hub.audit import Anchor, checkpoint_record
 from hub.errors import HubError, KafkaError, ProducerFencedError
 from hub.kafka import kafka_errors, make_consumer, make_producer
 from hub.router.handler import (
@@ -50,6 +50,7 @@ from hub.router.handler import (
     route_record,
 )
 from hub.router.history import HistoryStore, SqliteStateStore
+from hub.router.task import RouterTask, restore_tasks
 from hub.settings import KafkaSettings
 from hub.topology import (
     AUDIT_CHECKPOINTS,
@@ -58,7 +59,6 @@ from hub.topology import (
     HISTORY,
     INBOUND_TOPICS,
     OUTCOMES,
-    ROUTED_IDS,
     ROUTER_GROUP,
     router_task_transaction,
 )
@@ -77,15 +77,6 @@ class RouterStats:
     transactions: int = 0
     aborted: int = 0
     checkpoints: int = 0
-
-
-@dataclass
-class _Task:
-    state: TaskState
-    producer: AIOKafkaProducer
-    store: SqliteStateStore
-    anchor: Anchor = field(default_factory=Anchor)
-    anchored_at: float = 0.0
 
 
 class Router(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -109,7 +100,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         self._max_batch = max_batch
         self._on_batch = on_batch
         self._checkpoint_every_s = checkpoint_every_s
-        self._tasks: dict[int, _Task] = {}
+        self._tasks: dict[int, RouterTask] = {}
         self._lock = asyncio.Lock()
         self._generation = 0
         self._consumer: AIOKafkaConsumer | None = None
@@ -181,7 +172,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ transactions
     async def _process_task(
-        self, task: _Task, records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+        self, task: RouterTask, records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
     ) -> None:
         prefix = self._kafka.topic_prefix
         chain_before = task.state.chain
@@ -250,7 +241,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _recover(
         self,
-        task: _Task,
+        task: RouterTask,
         records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
         exc: BaseException,
     ) -> None:
@@ -294,7 +285,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             ]
             await self._anchor(due, "interval")
 
-    async def _anchor(self, tasks: Sequence[_Task], reason: str) -> None:
+    async def _anchor(self, tasks: Sequence[RouterTask], reason: str) -> None:
         """Write a checkpoint for each of ``tasks`` whose chain its newest one leaves out.
 
         Call with the lock held. Each is a transaction of its own on the task's
@@ -306,7 +297,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         if signer is None or not pending:
             return
 
-        async def one(task: _Task) -> None:
+        async def one(task: RouterTask) -> None:
             state = task.state
             value, headers = checkpoint_record(
                 state.chain,
@@ -375,8 +366,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             with kafka_errors(f"starting the producer of task {p}"):
                 await producer.start()
             store = SqliteStateStore(self._state_dir / f"task-{p}.sqlite")
-            tasks[p] = _Task(TaskState(p, HistoryStore(store)), producer, store)
-        await self._restore(list(tasks.values()))
+            tasks[p] = RouterTask(TaskState(p, HistoryStore(store)), producer, store)
+        await restore_tasks(self._kafka, f"{self._instance}-restore", list(tasks.values()))
         self._tasks.update(tasks)
         log.info(
             "tasks_restored",
@@ -387,34 +378,6 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         )
         await self._anchor(list(tasks.values()), "start")
 
-    async def _restore(self, tasks: list[_Task]) -> None:
-        """Rebuild history, chain heads, routed ids and the newest checkpoint of each task."""
-        by_tp = {
-            TopicPartition(self._kafka.topic(topic), task.state.partition): (topic, task)
-            for task in tasks
-            for topic in (HISTORY, ROUTED_IDS, AUDIT_CHECKPOINTS)
-        }
-        consumer = make_consumer(self._kafka, f"{self._instance}-restore", read_committed=True)
-        with kafka_errors("restoring history"):
-            await consumer.start()
-            try:
-                consumer.assign(list(by_tp))
-                await consumer.seek_to_beginning(*by_tp)
-                ends = await consumer.end_offsets(list(by_tp))
-                for tp, (topic, _task) in by_tp.items():
-                    if topic == AUDIT_CHECKPOINTS:
-                        # Only the newest checkpoint matters: read the partition's tail.
-                        consumer.seek(tp, max(0, ends[tp] - _CHECKPOINT_TAIL))
-                pending = await _drain(consumer, ends, by_tp)
-            finally:
-                await consumer.stop()
-        for task in tasks:
-            task.state.history.flush()
-        if pending:
-            raise KafkaError(
-                f"history restore did not reach the end of {sorted(map(str, pending))}"
-            )
-
     async def _close_tasks(self, partitions: list[int]) -> None:
         for p in partitions:
             task = self._tasks.pop(p, None)
@@ -423,47 +386,6 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             with contextlib.suppress(Exception):
                 await task.producer.stop()
             task.store.close()
-
-
-async def _drain(
-    consumer: AIOKafkaConsumer,
-    ends: dict[TopicPartition, int],
-    by_tp: dict[TopicPartition, tuple[str, _Task]],
-) -> set[TopicPartition]:
-    """Apply every record up to ``ends``; return the partitions not read to the end."""
-    pending = {tp for tp, end in ends.items() if end > 0}
-    deadline = time.monotonic() + 120
-    while pending and time.monotonic() < deadline:
-        batch = await consumer.getmany(*pending, timeout_ms=200, max_records=5000)
-        for tp, msgs in batch.items():
-            topic, task = by_tp[tp]
-            for msg in msgs:
-                _restore_one(topic, task, msg)
-        for tp in list(pending):
-            if await consumer.position(tp) >= ends[tp]:
-                pending.discard(tp)
-    return pending
-
-
-_CHECKPOINT_TAIL = 64
-"""Offsets read back from the end of a checkpoints partition to find the newest one
-(a checkpoint and its transaction marker take two; a partition holds nothing else)."""
-
-
-def _restore_one(topic: str, task: _Task, msg: ConsumerRecord[Any, Any]) -> None:
-    state = task.state
-    if msg.key is None:
-        return
-    if topic == ROUTED_IDS:
-        state.routed.restore(msg.key)
-    elif topic == AUDIT_CHECKPOINTS:
-        if msg.value is not None:
-            task.anchor = Anchor.of(msg.value)
-    elif msg.key == CHAIN_HEAD_KEY:
-        if msg.value is not None:
-            state.chain = ChainHead.from_bytes(msg.value)
-    else:
-        state.history.restore(msg.key, msg.value)
 
 
 def _in_record(topic: str, msg: ConsumerRecord[Any, Any]) -> InRecord:
