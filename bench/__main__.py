@@ -14,7 +14,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import bad_input, faults, ingest, latency, memory, router_throughput, scaleout
+from bench import (
+    bad_input,
+    crypto,
+    faults,
+    ingest,
+    latency,
+    memory,
+    router_throughput,
+    scaleout,
+)
 from bench.common import kafka_from_env, quiet_logging
 from bench.report import load_average, save_result, settle, started_at
 from hub.kafka import KafkaAdmin
@@ -26,6 +35,7 @@ Runner = Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]
 
 BENCHES: dict[str, Runner] = {
     "router_throughput": lambda a: router_throughput.run(a.messages),
+    "crypto": lambda a: crypto.run(min(a.messages, 5_000)),
     "latency": lambda a: latency.run(a.rates, a.duration),
     "ingest": lambda a: ingest.run(a.concurrency, a.ingest_seconds),
     "scaleout": lambda a: scaleout.run(a.messages),

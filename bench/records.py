@@ -92,7 +92,7 @@ def _copy(envelope: Envelope, generation: int) -> Envelope:
 
 
 def encode(hub: Hub, batch: list[Envelope]) -> list[InboundRecord]:
-    """The inbound records a connector would write (sealed and signed per the settings)."""
+    """The inbound records a connector would write (sealed and MACed per the settings)."""
     sealers = {p: sealer_for(hub, p) for p in Partner}
     return [sealers[e.partner].encode(e) for e in batch]
 
@@ -111,7 +111,13 @@ async def produce(kafka: KafkaSettings, records: list[InboundRecord]) -> dict[To
     producer = make_producer(kafka, "bench-partner")
     async with started(producer, "bench producer"):
         futures = [
-            await producer.send(kafka.topic(r.topic), r.value, key=r.key, headers=list(r.headers))
+            await producer.send(
+                kafka.topic(r.topic),
+                r.value,
+                key=r.key,
+                partition=r.partition,
+                headers=list(r.headers),
+            )
             for r in records
         ]
         await asyncio.gather(*futures)

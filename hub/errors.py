@@ -26,12 +26,16 @@ boundary with ``raise ... from exc`` and never leak past it::
         │   ├── DecodeError                    bytes are not the expected encoding
         │   ├── SchemaViolationError           a field is missing or invalid
         │   ├── UnknownKindError               no contract for the message kind
-        │   ├── SignatureError                 unknown key id or bad signature
+        │   ├── SignatureError                 no, unknown or bad MAC or signature
+        │   │   ├── RecordKeyError             Kafka key is not the record's subject key
+        │   │   └── UnsealedContentError       clear content while encryption is on
         │   └── DecryptionError                ciphertext or wrapped key rejected
         └── TransientMessageError  (retriable) retried with back-off
 
 Whether a message error is retried is decided by the class flag ``retriable``, never
-by parsing the message text.
+by parsing the message text. A record refused as a :class:`SignatureError` (or a
+subclass) is a trust failure: the monitor counts those dead letters and pages
+(:data:`SIGNATURE_FAILURES`).
 """
 
 from __future__ import annotations
@@ -132,7 +136,15 @@ class UnknownKindError(PermanentMessageError):
 
 
 class SignatureError(PermanentMessageError):
-    """The signature is missing, made with an unknown key, or does not verify."""
+    """The MAC or signature is missing, made with an unknown key, or does not verify."""
+
+
+class RecordKeyError(SignatureError):
+    """The record's Kafka key is missing or is not the subject key its value names."""
+
+
+class UnsealedContentError(SignatureError):
+    """A record carries content in clear where the hub requires it sealed."""
 
 
 class DecryptionError(PermanentMessageError):
@@ -143,3 +155,9 @@ class TransientMessageError(MessageError):
     """Processing failed for a reason that may pass; retry with back-off."""
 
     retriable = True
+
+
+SIGNATURE_FAILURES: frozenset[str] = frozenset(
+    c.__name__ for c in (SignatureError, RecordKeyError, UnsealedContentError)
+)
+"""Dead-letter error classes that are trust failures (the signature-failure alert)."""

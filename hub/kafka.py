@@ -39,6 +39,7 @@ __all__ = [
     "kafka_errors",
     "make_consumer",
     "make_producer",
+    "partition_for",
 ]
 
 _AUTH_ERRORS: tuple[type[BaseException], ...] = (
@@ -103,6 +104,15 @@ def client_options(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
 @lru_cache(maxsize=131_072)
 def _key_hash(key: bytes) -> int:
     return int(murmur2(key)) & 0x7FFFFFFF
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` among ``partitions``.
+
+    A writer that authenticates the partition a record goes to (hub.security.mac)
+    computes it with this and sends the record to it explicitly.
+    """
+    return _key_hash(key) % partitions
 
 
 def keyed_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:

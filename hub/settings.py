@@ -166,7 +166,13 @@ class CryptoSettings(_Section):
         description="Keyring directory (hub/security/keys.py); give each process only its keys.",
     )
     encrypt: bool = Field(default=True, description="Seal sensitive content in transit.")
-    sign: bool = Field(default=True, description="Sign and verify inbound records.")
+    sign: bool = Field(
+        default=True,
+        description=(
+            "Authenticate records between components (MACs on inbound records, routed "
+            "copies and outcomes) and sign audit checkpoints; off only for benchmarks."
+        ),
+    )
 
 
 class RouterSettings(_Section):
@@ -187,6 +193,12 @@ class RouterSettings(_Section):
     )
     metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Port of the router's /metrics; off when unset."
+    )
+    checkpoint_interval_s: float = Field(
+        60.0,
+        ge=1.0,
+        le=60.0,
+        description="Seconds between signed audit checkpoints of a growing chain (at most 60).",
     )
 
 

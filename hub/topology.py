@@ -23,6 +23,8 @@ OUTCOMES = "team.outcomes"
 """Each team decision, with its rationale."""
 AUDIT_CHECKPOINTS = "hub.audit-checkpoints"
 """Signed heads of each partition's decision chain."""
+ROUTED_IDS = "hub.routed-ids"
+"""Compacted: every message id routed and outcome id applied, never trimmed (replay)."""
 CHECKS = "hub.checks"
 """Agency checks: the MASH asks partners what they know."""
 CHECK_RESPONSES = "hub.check-responses"
@@ -53,8 +55,18 @@ INBOUND_PARTNER: dict[str, Partner] = {inbound_topic(p): p for p in Partner}
 ROUTE_TOPICS: tuple[str, ...] = tuple(route_topic(a) for a in Area)
 """Every area's routed queue, in area order."""
 
-CO_PARTITIONED: tuple[str, ...] = (*INBOUND_TOPICS, HISTORY)
-"""Topics whose partition N is always processed by one router task together."""
+CO_PARTITIONED: tuple[str, ...] = (
+    *INBOUND_TOPICS,
+    OUTCOMES,
+    *ROUTE_TOPICS,
+    DECISIONS,
+    ROUTED_IDS,
+    AUDIT_CHECKPOINTS,
+    HISTORY,
+)
+"""Topics whose partition N belongs to router task N: it reads the inbound topics and
+outcomes there, and writes every record of task N to partition N of the others (a
+team answers on the partition number its routed copy came from)."""
 
 # ------------------------------------------------------------------------ groups
 

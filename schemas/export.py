@@ -10,7 +10,8 @@ Which JSON Schema mode describes a model depends on who validates it:
   :class:`~schemas.wire.MessageReceived` the router reads from an inbound topic, and
   the :class:`~schemas.outcome.RecordOutcome` command a practitioner submits.
 * ``serialization`` for what the hub *writes* for others to read: decision records,
-  routed messages, Encompass notices, team outcomes and the history summary.
+  routed messages, Encompass notices, team outcomes, the history summary and the
+  router's audit checkpoints.
 
 Today both modes give the same schema for every model (no computed fields or custom
 serializers); choosing per model keeps each file honest when that changes. Fields
@@ -27,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
+from schemas.checkpoint import ChainCheckpointed
 from schemas.common import SCHEMA_VERSION
 from schemas.decision import DecisionRecorded
 from schemas.envelope import Envelope
@@ -73,6 +75,7 @@ CONTRACTS: tuple[ContractSchema, ...] = (
     ContractSchema("encompass-notice", EncompassNotice, "serialization"),
     ContractSchema("outcome-recorded", OutcomeRecorded, "serialization"),
     ContractSchema("history-summary", HistorySummary, "serialization"),
+    ContractSchema("chain-checkpointed", ChainCheckpointed, "serialization"),
 )
 """Every contract with a committed JSON Schema."""
 

@@ -52,6 +52,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if "e2e" in path.parts:
             item.add_marker(pytest.mark.e2e)
+        if path.parent.name == "security" and path.parent.parent.name == "tests":
+            item.add_marker(pytest.mark.security)
 
 
 @pytest.fixture(autouse=True)

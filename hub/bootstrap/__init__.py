@@ -11,25 +11,30 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
+from hub.audit import CHECKPOINT_CONTEXT
 from hub.broker.local import LocalBroker
+from hub.broker.topics import load_topics_file
 from hub.errors import ConfigurationError
 from hub.logging import configure_logging
 from hub.policy import Policy, load_policy
-from hub.router.handler import RouterContext
+from hub.router.handler import RouterContext, RouterMacs
 from hub.security.keys import (
+    ROUTER_SIGNING,
     SUBJECT_KEY,
     CurrentKeys,
     KeyIds,
     Keyring,
     SecretKey,
     inbound_kek,
-    signing_key,
+    inbound_mac,
+    outcome_mac,
+    route_mac,
 )
+from hub.security.mac import CurrentId, Link, RecordMac
 from hub.security.passwords import SecretStore, principal_settings
-from hub.security.signing import Verifier
+from hub.security.signing import Signer
 from hub.settings import HubSettings, KafkaSettings
 from hub.sla import SlaCalendar
 from schemas.common import Area, Partner
@@ -73,6 +78,31 @@ class Hub:
         """The SLA working-time calendar."""
         return SlaCalendar(self.settings.sla)
 
+    def partitions(self, topic: str) -> int:
+        """The partition count of a (logical) topic, as the topics file declares it."""
+        topics = self.settings.topics
+        for spec in load_topics_file(topics.file, topics.profile):
+            if spec.name == topic:
+                return spec.partitions
+        raise ConfigurationError(f"topic {topic} is not in {topics.file}")
+
+    def router_macs(self) -> RouterMacs:
+        """The router's MAC keys: inbound and outcomes it verifies, routed copies it signs."""
+        keys = self.keyring()
+        return RouterMacs(
+            inbound={p: RecordMac(Link.INBOUND, KeyIds(keys, inbound_mac(p))) for p in Partner},
+            routed={
+                a: RecordMac(Link.ROUTED, KeyIds(keys, route_mac(a)), CurrentId(keys, route_mac(a)))
+                for a in Area
+            },
+            outcome={a: RecordMac(Link.OUTCOME, KeyIds(keys, outcome_mac(a))) for a in Area},
+        )
+
+    def checkpoint_signer(self) -> Signer:
+        """The router's signer of audit checkpoints (``signing-router``)."""
+        key_id, private = self.keyring().private_key(ROUTER_SIGNING)
+        return Signer(CHECKPOINT_CONTEXT, key_id, private)
+
     def router_context(
         self,
         clock: Callable[[], datetime] = utc_now,
@@ -81,11 +111,6 @@ class Hub:
         """The router's dependencies: policy, calendar, keys."""
         crypto = self.settings.crypto
         keys = self.keyring()
-
-        def registry() -> dict[str, dict[str, Ed25519PublicKey]]:
-            return {p.value: keys.public_keys(signing_key(p)) for p in Partner}
-
-        verifier = Verifier(registry(), registry) if crypto.sign else None
         inbound: dict[str, Mapping[str, SecretKey]] = (
             {p.value: KeyIds(keys, inbound_kek(p)) for p in Partner} if crypto.encrypt else {}
         )
@@ -94,7 +119,8 @@ class Hub:
         return RouterContext(
             policy=self.policy(),
             calendar=self.calendar(),
-            verifier=verifier,
+            macs=self.router_macs() if crypto.sign else None,
+            checkpoints=self.checkpoint_signer() if crypto.sign else None,
             inbound_keks=inbound,
             area_keks=areas,
             clock=clock,

@@ -8,23 +8,23 @@ from hub.ingest.credentials import CredentialStore
 from hub.ingest.ledger import KafkaLedger
 from hub.ingest.publisher import TransactionalPublisher
 from hub.security.envelope import Sealer
-from hub.security.keys import inbound_kek, signing_key
-from hub.security.signing import Signer
-from hub.topology import connector_transaction
+from hub.security.keys import KeyIds, inbound_kek, inbound_mac
+from hub.security.mac import CurrentId, Link, RecordMac
+from hub.topology import connector_transaction, inbound_topic
 from hub.web import TokenBuckets
 from schemas.common import Partner
 
 
 def sealer_for(hub: Hub, partner: Partner) -> Sealer:
-    """How one partner's envelopes are sealed and signed."""
+    """How one partner's envelopes are sealed and authenticated."""
     keys = hub.keyring()
     crypto = hub.settings.crypto
     kek = keys.secret(inbound_kek(partner)) if crypto.encrypt else None
-    signer = None
+    mac = None
     if crypto.sign:
-        key_id, private = keys.private_key(signing_key(partner))
-        signer = Signer(partner.value, key_id, private)
-    return Sealer(kek, signer)
+        name = inbound_mac(partner)
+        mac = RecordMac(Link.INBOUND, KeyIds(keys, name), CurrentId(keys, name))
+    return Sealer(kek, mac, hub.partitions(inbound_topic(partner)))
 
 
 def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> IngestDeps:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from hub.bootstrap import Hub, utc_now
 from hub.errors import ConfigurationError, KeyMaterialError
-from hub.security.keys import SecretKey, area_kek
+from hub.security.keys import KeyIds, SecretKey, area_kek, outcome_mac, route_mac
+from hub.security.mac import CurrentId, Link, RecordMac
 from hub.settings import KafkaSettings, TeamSettings
 from hub.teams.accounts import AccountStore
 from hub.teams.consumer import TeamConsumer
 from hub.teams.deps import TeamDeps
+from hub.teams.intake import CopyCheck
 from hub.teams.outcomes import AreaOutcomePublisher, KafkaOutcomePublisher
 from hub.teams.sessions import SessionStore, load_or_create_key
 from hub.teams.store import QueueStore
@@ -41,14 +43,46 @@ def served_areas(settings: TeamSettings) -> tuple[Area, ...]:
 
 
 def area_keys(hub: Hub, areas: tuple[Area, ...]) -> dict[Area, dict[str, SecretKey]]:
-    """Every key id of each served area's key (older ids still open older messages)."""
+    """Every key id of each served area's key (older ids still open older messages).
+
+    None with encryption off: a team that holds its area's key reads sealed content only.
+    """
     keys = hub.keyring()
+    if not hub.settings.crypto.encrypt:
+        return {area: {} for area in areas}
     found = {area: keys.secrets(area_kek(area)) for area in areas}
-    if hub.settings.crypto.encrypt:
-        missing = [area_kek(a) for a, k in found.items() if not k]
-        if missing:
-            raise KeyMaterialError(f"no keys for {', '.join(missing)} in {keys.root}")
+    _require(hub, [area_kek(a) for a, k in found.items() if not k])
     return found
+
+
+def _require(hub: Hub, missing: list[str]) -> None:
+    if missing:
+        raise KeyMaterialError(f"no keys for {', '.join(missing)} in {hub.keyring().root}")
+
+
+def copy_check(hub: Hub, areas: tuple[Area, ...]) -> CopyCheck:
+    """How the consumer authenticates routed copies: each area's ``route-mac`` key."""
+    crypto = hub.settings.crypto
+    if not crypto.sign:
+        return CopyCheck(None, sealed_only=crypto.encrypt)
+    keys = hub.keyring()
+    macs = {a: KeyIds(keys, route_mac(a)) for a in areas}
+    _require(hub, [route_mac(a) for a, k in macs.items() if not k])
+    return CopyCheck(
+        {a: RecordMac(Link.ROUTED, k) for a, k in macs.items()}, sealed_only=crypto.encrypt
+    )
+
+
+def outcome_macs(hub: Hub, areas: tuple[Area, ...]) -> dict[Area, RecordMac] | None:
+    """The ``outcome-mac`` key of each served area, to authenticate its outcomes."""
+    if not hub.settings.crypto.sign:
+        return None
+    keys = hub.keyring()
+    found = {a: KeyIds(keys, outcome_mac(a)) for a in areas}
+    _require(hub, [outcome_mac(a) for a, k in found.items() if not k])
+    return {
+        a: RecordMac(Link.OUTCOME, k, CurrentId(keys, outcome_mac(a))) for a, k in found.items()
+    }
 
 
 def identities(hub: Hub, areas: tuple[Area, ...]) -> list[tuple[KafkaSettings, list[Area]]]:
@@ -65,12 +99,15 @@ def identities(hub: Hub, areas: tuple[Area, ...]) -> list[tuple[KafkaSettings, l
 
 
 def outcome_publisher(
-    grouped: list[tuple[KafkaSettings, list[Area]]], client_id: str
+    grouped: list[tuple[KafkaSettings, list[Area]]],
+    client_id: str,
+    macs: dict[Area, RecordMac] | None = None,
 ) -> AreaOutcomePublisher:
-    """One producer per Kafka identity, each writing its areas' outcomes."""
+    """One producer per Kafka identity, each writing its areas' outcomes (with their MACs)."""
     by_area: dict[Area, KafkaOutcomePublisher] = {}
     for kafka, areas in grouped:
-        producer = KafkaOutcomePublisher(kafka, client_id)
+        own = {a: macs[a] for a in areas} if macs is not None else None
+        producer = KafkaOutcomePublisher(kafka, client_id, own)
         by_area.update(dict.fromkeys(areas, producer))
     return AreaOutcomePublisher(by_area)
 
@@ -84,6 +121,15 @@ def team_deps(hub: Hub, clock: Callable[[], datetime] = utc_now) -> TeamDeps:
     grouped = identities(hub, areas)
     store = QueueStore(queue_file(settings))
     accounts = accounts_file(settings)
+    publisher = outcome_publisher(grouped, client_id, outcome_macs(hub, areas))
+    consumer = TeamConsumer(
+        grouped,
+        store,
+        clock,
+        check=copy_check(hub, areas),
+        refusals=publisher,
+        client_id=client_id,
+    )
     return TeamDeps(
         store=store,
         accounts=AccountStore(accounts),
@@ -92,8 +138,8 @@ def team_deps(hub: Hub, clock: Callable[[], datetime] = utc_now) -> TeamDeps:
             load_or_create_key(settings.state_dir / "session.key"),
             timedelta(hours=settings.session_hours),
         ),
-        publisher=outcome_publisher(grouped, client_id),
-        consumer=TeamConsumer(grouped, store, clock, client_id=client_id),
+        publisher=publisher,
+        consumer=consumer,
         keks=keks,
         calendar=hub.calendar(),
         areas=areas,

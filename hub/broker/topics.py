@@ -156,8 +156,8 @@ def _check_co_partitioned(specs: list[TopicSpec], source: str) -> None:
     if len(set(counts.values())) > 1:
         detail = ", ".join(f"{n}={c}" for n, c in counts.items())
         raise TopicsFileError(
-            f"{source}: {CO_PARTITIONED[-1]} and the inbound topics must have the same "
-            f"partition count ({detail})"
+            f"{source}: the router's co-partitioned topics (inbound, outcomes, routes and "
+            f"hub records) must have the same partition count ({detail})"
         )
 
 

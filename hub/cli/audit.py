@@ -9,21 +9,37 @@ from typing import Annotated
 import typer
 
 from hub.audit import export_sharing, verify_log, write_export
+from hub.bootstrap import utc_now
 from hub.cli._common import current_hub, fail, parse_moment
+from hub.security.keys import ROUTER_SIGNING
 
 app = typer.Typer(help="The tamper-evident decision log and the information-sharing record.")
 
 
 @app.command()
 def verify() -> None:
-    """Walk every partition of hub.decisions; name the first edited, removed or reordered record."""
-    report = asyncio.run(verify_log(current_hub().settings.kafka))
-    for broken in report.breaks:
-        print(f"partition {broken.partition} offset {broken.offset}: {broken.reason}")
-    if report.breaks:
-        raise fail(f"audit chain broken in {len(report.breaks)} partition(s)")
+    """Check every partition of hub.decisions against the router's signed checkpoints.
+
+    Names each edited, removed, reordered, truncated, rebuilt or unanchored record
+    (partition and offset); exits 0 when the log is intact, 1 otherwise. Needs the
+    router's public key (signing-router/*.public) in the keyring.
+    """
+    hub = current_hub()
+    keys = hub.keyring()
+    public = keys.public_keys(ROUTER_SIGNING)
+    if not public:
+        raise fail(
+            f"no {ROUTER_SIGNING} public key in {keys.root}: "
+            "copy one there with `hub keys export --for audit DIR`"
+        )
+    report = asyncio.run(verify_log(hub.settings.kafka, public, now=utc_now()))
+    for finding in report.findings:
+        print(finding)
+    if report.findings:
+        raise fail(f"audit log not intact: {len(report.findings)} finding(s)")
     print(
-        f"audit chain intact: {report.records} decision records in {report.partitions} partitions"
+        f"audit log intact: {report.records} decision records in {report.partitions} "
+        f"partitions, anchored by {report.checkpoints} signed checkpoints"
     )
 
 

@@ -44,6 +44,7 @@ def run(
         settings.router.state_dir,
         instance=settings.router.instance,
         max_batch=settings.router.max_batch,
+        checkpoint_every_s=settings.router.checkpoint_interval_s,
     )
 
     async def service(stop: asyncio.Event) -> None:

@@ -16,8 +16,8 @@ gives a wrong document that post-processing could only paper over:
   becomes two channels with one address; titling both after the topic makes the
   second overwrite the first, operation included;
 * its message model has no headers (a TODO in 0.7.8) and it writes no Kafka message
-  binding, so neither the signature headers, the dead-letter context headers nor the
-  subject key could be described;
+  binding, so neither the MAC and signature headers, the dead-letter context headers
+  nor the subject key could be described;
 * it gives every message a ``correlationId`` in a ``correlation_id`` header the hub
   never sets;
 * one document describes one application (one broker's endpoints), not the
@@ -36,8 +36,10 @@ from pydantic import TypeAdapter
 from hub.broker.topics import TopicSpec
 from hub.errors import TopicsFileError
 from hub.router.handler import CHAIN_HEAD_KEY
-from hub.security.signing import KEY_ID_HEADER, SIGNATURE_HEADER
+from hub.security.mac import KEY_ID_HEADER, MAC_HEADER
+from hub.security.signing import SIGNATURE_HEADER
 from hub.topology import (
+    AUDIT_CHECKPOINTS,
     DECISIONS,
     DLQ,
     DLQ_ERROR_CLASS_HEADER,
@@ -48,6 +50,7 @@ from hub.topology import (
     HISTORY,
     INBOUND_PARTNER,
     OUTCOMES,
+    ROUTED_IDS,
     inbound_topic,
     route_topic,
 )
@@ -103,7 +106,7 @@ def _connector_operations() -> list[Operation]:
             f"connector-{p.value}",
             "send",
             inbound_topic(p),
-            f"The {p.value} connector writes each accepted message, sealed and signed.",
+            f"The {p.value} connector writes each accepted message, sealed, with its MAC.",
         )
         for p in Partner
     ]
@@ -111,20 +114,36 @@ def _connector_operations() -> list[Operation]:
 
 def _router_operations() -> list[Operation]:
     inbound = (
-        "The router verifies, decides and routes each message; a record it cannot read, "
-        "verify or route goes to hub.dlq."
+        "The router verifies, decides and routes each message once; a record it cannot "
+        "read, authenticate or route, or a replay, goes to hub.dlq."
     )
+    outcomes = (
+        "An outcome authenticated with a key of its own area opens or closes a case in "
+        "history, once; any other goes to hub.dlq."
+    )
+    restore = "A router task restores its state from it when assigned."
     return [
         *(Operation("router", "receive", inbound_topic(p), inbound) for p in Partner),
-        Operation("router", "receive", OUTCOMES, "Outcomes open and close cases in history."),
-        Operation("router", "receive", HISTORY, "A router task restores its history from it."),
+        Operation("router", "receive", OUTCOMES, outcomes),
+        Operation("router", "receive", HISTORY, restore),
+        Operation("router", "receive", ROUTED_IDS, restore),
+        Operation("router", "receive", AUDIT_CHECKPOINTS, restore),
         *(
-            Operation("router", "send", route_topic(a), f"One copy for {a.value}, sealed for it.")
+            Operation(
+                "router",
+                "send",
+                route_topic(a),
+                f"One copy for {a.value}, sealed for it, with its MAC.",
+            )
             for a in Area
         ),
         Operation("router", "send", DECISIONS, "Exactly one decision per inbound message."),
-        Operation("router", "send", DLQ, "Each unreadable or unverifiable inbound record."),
+        Operation("router", "send", DLQ, "Each record refused: unreadable, forged or replayed."),
         Operation("router", "send", HISTORY, "History changes and the audit chain heads."),
+        Operation("router", "send", ROUTED_IDS, "The id of each message routed, outcome applied."),
+        Operation(
+            "router", "send", AUDIT_CHECKPOINTS, "A signed checkpoint of each chain, each minute."
+        ),
     ]
 
 
@@ -134,7 +153,10 @@ def _team_operations() -> list[Operation]:
         team = f"team-{area.value}"
         ops += [
             Operation(team, "receive", route_topic(area), f"The {area.value} team's queue."),
-            Operation(team, "send", OUTCOMES, "Each decision the team records, with rationale."),
+            Operation(
+                team, "send", OUTCOMES, "Each decision the team records, with rationale and MAC."
+            ),
+            Operation(team, "send", DLQ, "A note of each routed copy it refuses (no content)."),
         ]
     return ops
 
@@ -143,7 +165,14 @@ def _readers() -> list[Operation]:
     return [
         Operation("monitor", "receive", DECISIONS, "Volumes, decisions and the scorecard."),
         Operation("monitor", "receive", OUTCOMES, "Time to decision and SLA breaches."),
+        Operation("monitor", "receive", DLQ, "Dead letters per error class; trust failures page."),
         Operation("audit", "receive", DECISIONS, "`hub audit` verifies the hash chains."),
+        Operation(
+            "audit",
+            "receive",
+            AUDIT_CHECKPOINTS,
+            "`hub audit verify` checks them against the chains.",
+        ),
     ]
 
 
@@ -224,12 +253,13 @@ class _TopicContract:
 
 _INBOUND = _TopicContract(
     "Messages from the {} partner, written only by its connector (one topic per "
-    "partner, so ACLs can fence partners).",
+    "partner, so ACLs can fence partners), each with a MAC the router checks.",
     ("MessageReceived",),
 )
 _ROUTED = _TopicContract(
     "Messages routed to the {} service area, written only by the router and read only "
-    "by that area's team consumer; their content is sealed for that area.",
+    "by that area's team consumer; their content is sealed for that area and each "
+    "copy carries a MAC the team checks before queueing it.",
     ("MessageRouted",),
 )
 _HUB_TOPICS = {
@@ -239,14 +269,30 @@ _HUB_TOPICS = {
         ("DecisionRecorded",),
     ),
     DLQ: _TopicContract(
-        "Records that could not be read, verified or routed, with context headers.",
+        "Records that could not be read, authenticated or routed, and replays, with "
+        "context headers; also team consumers' notes of routed copies they refused.",
         ("DeadLetter",),
     ),
-    OUTCOMES: _TopicContract("Each team decision, with its rationale.", ("OutcomeRecorded",)),
+    OUTCOMES: _TopicContract(
+        "Each team decision, with its rationale and the MAC of the team's area key.",
+        ("OutcomeRecorded",),
+    ),
     HISTORY: _TopicContract(
         "Compacted changelog of the router's per-subject history store, and the audit "
         "chain head of each partition. Internal to the router.",
         ("SubjectState", "AuditChainHead"),
+    ),
+    ROUTED_IDS: _TopicContract(
+        "Compacted record of every message id the router routed and every outcome id "
+        "it applied, never trimmed: a replay is refused however old. Internal to the "
+        "router.",
+        ("RoutedId",),
+    ),
+    AUDIT_CHECKPOINTS: _TopicContract(
+        "The router's signed checkpoints of each partition's decision chain head (Ed25519, "
+        "signing-router), at least one a minute while a chain grows; `hub audit verify` "
+        "checks the chains against them.",
+        ("ChainCheckpointed",),
     ),
 }
 
@@ -277,7 +323,7 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "A partner message: routing metadata in clear, sensitive content sealed.",
             refs["message-received"],
             key=subject_key,
-            headers=_signature_headers(),
+            headers=_mac_headers("inbound-mac-<partner>", "the partner's connector"),
         ),
         "MessageRouted": _message(
             "MessageRouted",
@@ -285,8 +331,10 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             refs["message-routed"],
             description="The sealed payload holds what payload_type says: the message's "
             "SensitiveContent (payload_type envelope; the team joins it with the metadata "
-            "into an Envelope) or one EncompassNotice (payload_type encompass_notice).",
+            "into an Envelope) or one EncompassNotice (payload_type encompass_notice). "
+            "A copy is in the partition number of the inbound record it came from.",
             key=subject_key,
+            headers=_mac_headers("route-mac-<area>", "the router"),
         ),
         "DecisionRecorded": _message(
             "DecisionRecorded",
@@ -298,12 +346,19 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "OutcomeRecorded",
             "What a team decided about a routed message, and why.",
             refs["outcome-recorded"],
+            description="Written to the partition number its routed copy came from, which "
+            "is the router task holding the subject's history.",
             key=subject_key,
+            headers=_outcome_headers(),
         ),
         "DeadLetter": _message(
             "DeadLetter",
             "The source record's value, byte for byte, with the reason it was rejected.",
-            {"description": "The source record's value, unchanged; not necessarily JSON."},
+            {
+                "description": "The source record's value, unchanged; not necessarily JSON. "
+                "Empty in a team consumer's note of a refused routed copy: the copy stays "
+                "on its route topic, at the position the headers name."
+            },
             key={"type": "null", "description": "Dead letters have no key."},
             headers=_dlq_headers(),
             content_type="application/octet-stream",
@@ -316,10 +371,26 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         ),
         "AuditChainHead": _message(
             "AuditChainHead",
-            "The hash of the last decision record the router wrote to this partition.",
-            {"type": "string", "pattern": _HEX64, "description": "Hex SHA-256, as text."},
+            "Where the decision chain of this partition stands (hub.audit.ChainHead).",
+            _CHAIN_HEAD,
             key={"type": "string", "const": CHAIN_HEAD_KEY.decode()},
-            content_type="text/plain",
+        ),
+        "RoutedId": _message(
+            "RoutedId",
+            "A message id the router routed, or an outcome id it applied.",
+            _ROUTED_ID,
+            key={
+                "type": "string",
+                "description": "16 bytes: the message id (UUID) in binary; or 17: the byte "
+                "'o' and the outcome id in binary.",
+            },
+        ),
+        "ChainCheckpointed": _message(
+            "ChainCheckpointed",
+            "The router's signed statement of how far one partition's decision chain reached.",
+            refs["chain-checkpointed"],
+            key={"type": "string", "pattern": "^[0-9]+$", "description": "The partition."},
+            headers=_checkpoint_headers(),
         ),
     }
 
@@ -345,19 +416,49 @@ def _message(
     return message
 
 
-def _signature_headers() -> dict[str, Any]:
+def _mac_headers(key_name: str, writer: str) -> dict[str, Any]:
+    return _headers(_mac_properties(key_name, writer), required=(KEY_ID_HEADER, MAC_HEADER))
+
+
+def _mac_properties(key_name: str, writer: str) -> dict[str, Any]:
+    return {
+        KEY_ID_HEADER: {
+            "type": "string",
+            "minLength": 1,
+            "description": f"Id of the {key_name} key {writer} used (keys rotate).",
+        },
+        MAC_HEADER: {
+            "type": "string",
+            "description": "32 raw bytes (not text): HMAC-SHA256 over the link's context, "
+            "the key id, the logical topic, the partition, the record key and the value "
+            "(hub.security.mac).",
+        },
+    }
+
+
+def _outcome_headers() -> dict[str, Any]:
+    properties = _mac_properties("outcome-mac-<area>", "the area's team")
+    properties["hub.area"] = {"type": "string", "description": "The outcome's area."}
+    properties["hub.child-index"] = {
+        "type": "string",
+        "pattern": "^[0-9]+$",
+        "description": "Which child of an Encompass message the outcome is about (else 0).",
+    }
+    return _headers(properties, required=(KEY_ID_HEADER, MAC_HEADER))
+
+
+def _checkpoint_headers() -> dict[str, Any]:
     return _headers(
         {
             KEY_ID_HEADER: {
                 "type": "string",
                 "minLength": 1,
-                "description": "Id of the partner's Ed25519 signing key (keys rotate).",
+                "description": "Id of the signing-router key that signed it.",
             },
             SIGNATURE_HEADER: {
                 "type": "string",
-                "pattern": "^[A-Za-z0-9+/]{86}==$",
-                "description": "Base64 of the Ed25519 signature over a context string, "
-                "the partner name and the record value (hub.security.signing).",
+                "description": "64 raw bytes (not text): the Ed25519 signature over "
+                "'safeguarding-hub/audit-checkpoint/v1', a zero byte and the value.",
             },
         },
         required=(KEY_ID_HEADER, SIGNATURE_HEADER),
@@ -424,6 +525,33 @@ _SUBJECT_STATE: dict[str, Any] = {
     },
 }
 
+_CHAIN_HEAD: dict[str, Any] = {
+    "type": "object",
+    "description": "Internal to the router; versioned by v (a bare hex hash before v2).",
+    "required": ["v", "head", "count", "root"],
+    "properties": {
+        "v": {"const": 2, "description": "Version of this format."},
+        "head": {"type": "string", "pattern": _HEX64, "description": "Hash of the last record."},
+        "count": {
+            "anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}],
+            "description": "How many records the chain holds (null: not known).",
+        },
+        "root": {"type": "string", "pattern": _HEX64, "description": "Hash of the first record."},
+    },
+}
+
+_ROUTED_ID: dict[str, Any] = {
+    "type": "object",
+    "description": "Internal to the router. Where and when the id was routed or applied.",
+    "required": ["at", "topic", "partition", "offset"],
+    "properties": {
+        "at": {"type": "string", "format": "date-time"},
+        "topic": {"type": "string", "description": "Logical topic of the source record."},
+        "partition": {"type": "integer", "minimum": 0},
+        "offset": {"type": "integer", "minimum": 0},
+    },
+}
+
 _INFO = """\
 Every Kafka topic of the hub (deploy/topics.yaml), what travels on it, and which
 component sends or receives it (DESIGN.md sections 3, 4 and 9).
@@ -432,7 +560,10 @@ Addresses are logical topic names: a deployment may prefix every topic
 (HUB_KAFKA__TOPIC_PREFIX). Replication and min.insync.replicas depend on the profile
 and are left out. Record keys are subject keys: the HMAC-SHA256 (64 lower-case hex
 characters, as ASCII) of a person's normalised identifiers, never a raw identifier.
-Header values are bytes on the wire, described here as the UTF-8 text they hold.
+Header values are bytes on the wire, described here as the UTF-8 text they hold,
+except MACs and signatures, which are raw bytes. Records between components carry a
+keyed MAC (hub-key-id, hub-mac) that covers the topic, partition, key and value, so
+each is written to an explicit partition (docs/security.md).
 
 Generated by `hub schemas export` from the contract models (schemas/) and
 deploy/topics.yaml; do not edit by hand.

@@ -1,7 +1,8 @@
 """``hub demo``: the whole hub on the local broker, fed a realistic day of partner traffic.
 
 It starts what it needs (the broker, the topics, the keyring, the router and the
-connectors as real processes), issues each partner a credential, posts the day's
+connectors as real processes, each given only its own keys: a key directory per
+component, exported from the keyring), issues each partner a credential, posts the day's
 requests to the real HTTP endpoints (retrying a 503 after its Retry-After, as a
 partner system would), waits until every accepted message has its decision, and then
 prints where it all went.
@@ -36,6 +37,7 @@ from hub.ingest.credentials import CredentialStore
 from hub.kafka import kafka_errors, make_consumer, partitions_of
 from hub.security.credentials import apply_security
 from hub.security.keys import init_keyring
+from hub.security.layout import export_keys
 from hub.security.passwords import SecretStore
 from hub.security.principals import load_principals_file
 from hub.topology import DECISIONS
@@ -74,7 +76,6 @@ def _env(hub: Hub, *, per_component: bool) -> dict[str, str]:
         **os.environ,
         "HUB_KAFKA__BOOTSTRAP_SERVERS": s.kafka.bootstrap_servers,
         "HUB_KAFKA__TOPIC_PREFIX": s.kafka.topic_prefix,
-        "HUB_CRYPTO__KEYS_DIR": str(s.crypto.keys_dir),
         "HUB_ROUTER__STATE_DIR": str(s.router.state_dir),
         "HUB_CONNECTORS__STATE_DIR": str(s.connectors.state_dir),
         "HUB_TEAMS__STATE_DIR": str(s.teams.state_dir),
@@ -86,6 +87,23 @@ def _env(hub: Hub, *, per_component: bool) -> dict[str, str]:
         env["HUB_SECURITY__PER_COMPONENT"] = "true"
         env["HUB_SECURITY__SECRETS_DIR"] = str(s.security.secrets_dir)
     return env
+
+
+def _component_env(hub: Hub, env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each process's environment, with a key directory holding only its own keys."""
+    s = hub.settings
+    root = s.router.state_dir.parent / "demo-keys"
+    components = {
+        "router": ["router"],
+        "connectors": ["connectors"],
+        "teams": [f"teams-{a.value}" for a in Area],  # one instance serves every area
+        "monitor": ["monitor"],
+    }
+    found = {}
+    for process, names in components.items():
+        export_keys(s.crypto.keys_dir, names, root / process)
+        found[process] = {**env, "HUB_CRYPTO__KEYS_DIR": str(root / process)}
+    return found
 
 
 def _secure(hub: Hub) -> bool:
@@ -222,7 +240,7 @@ def run_demo(hub: Hub, options: DemoOptions) -> tuple[Outcome, list[DecisionReco
     store = CredentialStore(s.connectors.credentials_file)
     tokens = {p: store.add(p) for p in Partner}
     requests = generate_day(options.day, seed=options.seed, scale=options.scale)
-    env = _env(hub, per_component=per_component)
+    env = _component_env(hub, _env(hub, per_component=per_component))
     logs = s.router.state_dir.parent / "demo"
     outcome = Outcome()
     started = time.monotonic()
@@ -230,10 +248,10 @@ def run_demo(hub: Hub, options: DemoOptions) -> tuple[Outcome, list[DecisionReco
     teams = ["teams", "serve", "--port", str(options.teams_port)]
     monitor = ["monitor", "run", "--port", str(options.monitor_port)]
     with (
-        _process(["router", "run"], env, logs / "router.log"),
-        _process(connectors, env, logs / "connectors.log") as web,
-        _process(teams, env, logs / "teams.log"),
-        _process(monitor, env, logs / "monitor.log"),
+        _process(["router", "run"], env["router"], logs / "router.log"),
+        _process(connectors, env["connectors"], logs / "connectors.log") as web,
+        _process(teams, env["teams"], logs / "teams.log"),
+        _process(monitor, env["monitor"], logs / "monitor.log"),
     ):
         base = f"http://127.0.0.1:{options.port}"
         _wait_ready(f"{base}/health", web, logs / "connectors.log")

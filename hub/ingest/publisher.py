@@ -1,6 +1,7 @@
 """Durable, all-or-nothing writes of accepted envelopes to a partner's inbound topic.
 
 Each partner has one transactional producer (``connector-<partner>-<instance>``).
+Each record goes to the partition its MAC names (:class:`~hub.security.envelope.Sealer`).
 Requests that arrive together are written in one transaction (group commit): a
 request is acknowledged only after the transaction that holds all its records
 committed with ``acks=all``. If anything fails, the transaction is aborted, every
@@ -123,6 +124,7 @@ class TransactionalPublisher:
                             self._kafka.topic(r.topic),
                             value=r.value,
                             key=r.key,
+                            partition=r.partition,
                             headers=list(r.headers),
                         )
                         for records, _f in group

@@ -108,7 +108,11 @@ METRICS: tuple[MetricSpec, ...] = (
     _g("hub_police_kept_from_mash_ratio", (), "Share of police messages kept from the MASH."),
     _g("hub_dlq_messages", (), "Committed records on hub.dlq."),
     _g("hub_dlq_messages_by_error_class", ("error_class",), "hub.dlq records per error class."),
-    _c("hub_signature_failures", (), "hub.dlq records whose error class is SignatureError."),
+    _c(
+        "hub_signature_failures",
+        (),
+        "hub.dlq records refused as forged: SignatureError, RecordKeyError, UnsealedContentError.",
+    ),
     # --- the monitor itself
     _g("hub_monitor_up", (), "1 when the last sample succeeded."),
     _g("hub_monitor_last_sample_timestamp_seconds", (), "When the served sample was taken."),

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from hub.errors import SIGNATURE_FAILURES
 from hub.monitor.snapshot import AreaFlow, DayVolume, PartnerQuality, ReasonCount, ScorecardView
 from hub.monitor.stats import percentile, ratio
 from schemas.common import Area, Partner
@@ -40,7 +41,6 @@ __all__ = [
 ACTIONABLE: tuple[Area, ...] = tuple(a for a in Area if a not in {Area.RECORD_ONLY, Area.RETURNED})
 """Areas a team must act on; ``record-only`` and ``returned`` have no clock and no queue work."""
 
-SIGNATURE_ERROR = "SignatureError"
 _TOP_REASONS = 5
 _MAX_REASONS = 200  # distinct reasons come from the policy file; a cap guards memory anyway
 _OTHER_REASON = "(other reasons)"
@@ -257,7 +257,7 @@ class Scorecard:
             police_kept_from_mash_ratio=ratio(self._police_kept, self._police),
             dlq_messages=sum(self._dead_letters.values()),
             dlq_by_error_class=dict(sorted(self._dead_letters.items())),
-            signature_failures=self._dead_letters[SIGNATURE_ERROR],
+            signature_failures=sum(self._dead_letters[c] for c in SIGNATURE_FAILURES),
             unreadable_records=self.unreadable,
             caught_up=caught_up,
         )

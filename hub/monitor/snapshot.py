@@ -138,7 +138,9 @@ class ScorecardView(_Model):
     police_kept_from_mash_ratio: float | None = Field(description="The share kept away.")
     dlq_messages: int = Field(description="Committed records on hub.dlq.")
     dlq_by_error_class: dict[str, int] = Field(description="hub.dlq records per error class.")
-    signature_failures: int = Field(description="hub.dlq records with SignatureError.")
+    signature_failures: int = Field(
+        description="hub.dlq records refused as forged (SignatureError and its subclasses)."
+    )
     unreadable_records: int = Field(description="Records the monitor could not parse.")
     caught_up: bool = Field(description="Every record written before this sample was read.")
 

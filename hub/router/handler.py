@@ -3,9 +3,16 @@
 :func:`route_record` is a plain function of its inputs and dependencies, with no
 Kafka in it: the service (:mod:`hub.router.service`) feeds it records and writes what it
 returns inside one transaction per batch. For a valid message it returns one routed
-copy per destination area (an Encompass notice per qualifying child), exactly one
-decision record, and the subject's history changelog entry. Anything unreadable,
-unverifiable or unknown becomes exactly one dead-letter record with context headers.
+copy per destination area (an Encompass notice per qualifying child, each with the
+area's MAC), exactly one decision record, the subject's history changelog entry and
+the message's entry on ``hub.routed-ids``. A team outcome is applied to history only
+when its MAC is made with a key of the outcome's own area. Anything unreadable,
+unauthenticated, replayed or unknown becomes exactly one dead-letter record with
+context headers.
+
+Every record is written to the task's own partition: inbound topics, routes,
+outcomes, decisions, history and routed ids are co-partitioned (``deploy/topics.yaml``),
+and a team sends an outcome back to the partition its routed copy came from.
 """
 
 from __future__ import annotations
@@ -19,13 +26,20 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from hub.audit import GENESIS, seal_record
-from hub.errors import PermanentMessageError, SchemaViolationError, UnknownKindError
+from hub.audit import ChainHead, seal_record
+from hub.errors import (
+    PermanentMessageError,
+    RecordKeyError,
+    SchemaViolationError,
+    UnknownKindError,
+)
 from hub.policy import Decision, Policy, decide
 from hub.router.history import HistoryStore
+from hub.router.replay import RoutedIds, routed_id_value
 from hub.security.envelope import Opener
 from hub.security.keys import SecretKey
-from hub.security.signing import Verifier
+from hub.security.mac import RecordMac
+from hub.security.signing import Signer
 from hub.sla import SlaCalendar, due_by
 from hub.topology import (
     DECISIONS,
@@ -38,9 +52,10 @@ from hub.topology import (
     HISTORY,
     INBOUND_PARTNER,
     OUTCOMES,
+    ROUTED_IDS,
     route_topic,
 )
-from schemas.common import KINDS, SCHOOL_AGE, Area
+from schemas.common import KINDS, SCHOOL_AGE, Area, Partner
 from schemas.envelope import RoutingMetadata, SensitiveContent
 from schemas.history import HistorySummary
 from schemas.outcome import OutcomeRecorded
@@ -54,7 +69,7 @@ CHAIN_HEAD_KEY = b"__chain_head__"
 
 
 class DuplicateMessageError(PermanentMessageError):
-    """The message id was already routed: an exact replay, never routed twice."""
+    """The message (or outcome) id was routed (applied) already: a replay, never twice."""
 
 
 @dataclass(frozen=True)
@@ -82,32 +97,47 @@ class OutRecord:
 
 @dataclass
 class TaskState:
-    """The state of one router task (one partition number): history and chain head."""
+    """The state of one router task (one partition number): history, chain, routed ids."""
 
     partition: int
     history: HistoryStore
-    chain_head: str = GENESIS
+    chain: ChainHead = field(default_factory=ChainHead)
+    routed: RoutedIds = field(default_factory=RoutedIds)
+
+
+@dataclass(frozen=True)
+class RouterMacs:
+    """The MAC keys of the router's links: it verifies inbound and outcomes, MACs copies."""
+
+    inbound: Mapping[Partner, RecordMac]
+    routed: Mapping[Area, RecordMac]
+    outcome: Mapping[Area, RecordMac]
 
 
 @dataclass(frozen=True)
 class RouterContext:
-    """The router's dependencies, built once by the composition root."""
+    """The router's dependencies, built once by the composition root.
+
+    ``macs`` None turns record authentication off (benchmarks); ``checkpoints`` signs
+    the audit checkpoints, which the service writes (none when None).
+    """
 
     policy: Policy
     calendar: SlaCalendar
-    verifier: Verifier | None
+    macs: RouterMacs | None
     inbound_keks: Mapping[str, Mapping[str, SecretKey]]
     area_keks: Mapping[Area, SecretKey]
     clock: Callable[[], datetime]
     encrypt: bool = True
+    checkpoints: Signer | None = None
     on_dead_letter: Callable[[str, str], None] = field(default=lambda _topic, _error: None)
 
 
 def route_record(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRecord]:
-    """Route one record; never raises for bad input (it is dead-lettered)."""
-    if record.topic == OUTCOMES:
-        return _apply_outcome(record, task)
+    """Route one record (or apply an outcome); never raises for bad input (dead letter)."""
     try:
+        if record.topic == OUTCOMES:
+            return _apply_outcome(record, ctx, task)
         return _route(record, ctx, task)
     except PermanentMessageError as exc:
         ctx.on_dead_letter(record.topic, type(exc).__name__)
@@ -140,8 +170,9 @@ def _route(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRec
         raise UnknownKindError(f"records on {record.topic} are not routed")
     if record.value is None:
         raise SchemaViolationError("empty record (tombstone) on an inbound topic")
-    if ctx.verifier is not None:
-        ctx.verifier.verify(partner.value, record.value, record.headers)
+    if ctx.macs is not None:
+        mac = ctx.macs.inbound[partner]
+        mac.verify(record.topic, record.partition, record.key, record.value, record.headers)
     message = _parse(record.value)
     meta = message.metadata
     if meta.partner is not partner:
@@ -150,24 +181,20 @@ def _route(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRec
         )
     if meta.kind not in KINDS:
         raise UnknownKindError(f"metadata.kind: no contract for kind {meta.kind!r}")
-    if record.key is not None and record.key != meta.subject_key.encode():
-        raise SchemaViolationError("the record key is not the message's subject key")
-    if task.history.state(meta.subject_key).seen(meta.message_id):
+    key = meta.subject_key.encode()
+    if record.key != key:
+        raise RecordKeyError("the record's Kafka key is not the message's subject key")
+    if task.routed.routed(meta.message_id):
         raise DuplicateMessageError(f"message {meta.message_id} was already routed")
     structlog.contextvars.bind_contextvars(message_id=str(meta.message_id), partner=partner.value)
     history = task.history.summary(meta)
     decision = decide(ctx.policy, meta, history)
     decided_at = ctx.clock()
-    out = _routed_copies(message, decision, history, decided_at, ctx)
+    out = _routed_copies(message, decision, history, decided_at, ctx, task.partition)
     out.append(_decision_record(meta, decision, history, decided_at, task))
-    out.append(
-        OutRecord(
-            HISTORY,
-            meta.subject_key.encode(),
-            task.history.record(meta, decision.destinations),
-            partition=task.partition,
-        )
-    )
+    changed = task.history.record(meta, decision.destinations)
+    out.append(OutRecord(HISTORY, key, changed, partition=task.partition))
+    out.append(_routed_id(task, task.routed.add_message(meta.message_id), record, decided_at))
     log.debug(
         "message_routed",
         kind=meta.kind,
@@ -188,12 +215,18 @@ def _parse(value: bytes) -> MessageReceived:
         raise SchemaViolationError("value: not UTF-8") from exc
 
 
-def _routed_copies(
+def _routed_id(task: TaskState, key: bytes, source: InRecord, at: datetime) -> OutRecord:
+    value = routed_id_value(at, source.topic, source.partition, source.offset)
+    return OutRecord(ROUTED_IDS, key, value, partition=task.partition)
+
+
+def _routed_copies(  # noqa: PLR0917 -- the parts of one decision
     message: MessageReceived,
     decision: Decision,
     history: HistorySummary,
     decided_at: datetime,
     ctx: RouterContext,
+    partition: int,
 ) -> list[OutRecord]:
     meta = message.metadata
     summary = DecisionSummary.model_construct(
@@ -219,13 +252,20 @@ def _routed_copies(
     for area in decision.destinations:
         due = due_by(area, decided_at, meta.risk.level, ctx.calendar)
         if area is Area.ENCOMPASS:
-            for notice in _encompass_notices(meta, opener.content()):
-                payload = notice.model_dump_json().encode()
-                value = shared.copy(area, "encompass_notice", due, opener.seal_new(payload, area))
-                out.append(OutRecord(route_topic(area), key, value))
-            continue
-        value = shared.copy(area, "envelope", due, opener.for_area(area))
-        out.append(OutRecord(route_topic(area), key, value))
+            values = [
+                shared.copy(area, "encompass_notice", due, opener.seal_new(payload, area))
+                for payload in (
+                    n.model_dump_json().encode() for n in _encompass_notices(meta, opener.content())
+                )
+            ]
+        else:
+            values = [shared.copy(area, "envelope", due, opener.for_area(area))]
+        topic = route_topic(area)
+        for value in values:
+            headers = (
+                ctx.macs.routed[area].headers(topic, partition, key, value) if ctx.macs else ()
+            )
+            out.append(OutRecord(topic, key, value, headers, partition))
     return out
 
 
@@ -298,22 +338,33 @@ def _decision_record(
             "shared_without_consent": decision.shared_without_consent,
             "history": history,
         },
-        task.chain_head,
+        task.chain.head,
     )
-    task.chain_head = digest
+    task.chain = task.chain.advance(digest)
     return OutRecord(DECISIONS, meta.subject_key.encode(), value, partition=task.partition)
 
 
-def _apply_outcome(record: InRecord, task: TaskState) -> list[OutRecord]:
-    """A team outcome may open or close a case in the subject's history."""
+def _apply_outcome(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRecord]:
+    """A team outcome may open or close a case: only with its own area's key, and once."""
     if record.value is None:
         return []
     try:
         outcome = OutcomeRecorded.model_validate_json(record.value)
-    except ValidationError:
-        log.warning("outcome_unreadable", partition=record.partition, offset=record.offset)
-        return []
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        raise SchemaViolationError(f"outcome {where}: {first['msg']}") from exc
+    if ctx.macs is not None:
+        # The key must be one of the outcome's own area: a team cannot speak for another.
+        mac = ctx.macs.outcome[outcome.area]
+        mac.verify(record.topic, record.partition, record.key, record.value, record.headers)
+    key = outcome.subject_key.encode()
+    if record.key != key:
+        raise RecordKeyError("the outcome's Kafka key is not its subject key")
+    if task.routed.applied(outcome.outcome_id):
+        raise DuplicateMessageError(f"outcome {outcome.outcome_id} was already applied")
+    out = [_routed_id(task, task.routed.add_outcome(outcome.outcome_id), record, ctx.clock())]
     changed = task.history.apply_outcome(outcome)
-    if changed is None:
-        return []
-    return [OutRecord(HISTORY, outcome.subject_key.encode(), changed, partition=task.partition)]
+    if changed is not None:
+        out.append(OutRecord(HISTORY, key, changed, partition=task.partition))
+    return out

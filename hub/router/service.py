@@ -12,9 +12,15 @@ the history changelog and the consumed offsets; ``read_committed`` readers see a
 it or none of it.
 
 On assignment a task rebuilds its history store and its audit chain head from its
-changelog partition. On revocation it first finishes the batch in flight (the
-processing lock), then closes its producer. On SIGTERM the loop finishes the batch in
-flight and stops; nothing partial is ever committed.
+changelog partition, its routed ids from ``hub.routed-ids`` and its newest audit
+checkpoint from ``hub.audit-checkpoints``. On revocation it first finishes the batch in
+flight (the processing lock), then closes its producer. On SIGTERM the loop finishes
+the batch in flight and stops; nothing partial is ever committed.
+
+Audit checkpoints (:mod:`hub.audit.checkpoint`) are written by each task in a
+transaction of their own, between batches: when its chain grew and the last one is
+``checkpoint_every_s`` old, and whenever a task starts, is revoked or stops with a
+chain longer than its newest checkpoint covers.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
+from hub.audit import Anchor, checkpoint_record
 from hub.errors import HubError, KafkaError, ProducerFencedError
 from hub.kafka import kafka_errors, make_consumer, make_producer
 from hub.router.handler import (
@@ -43,8 +50,10 @@ from hub.router.handler import (
     route_record,
 )
 from hub.router.history import HistoryStore, SqliteStateStore
+from hub.router.task import RouterTask, restore_tasks
 from hub.settings import KafkaSettings
 from hub.topology import (
+    AUDIT_CHECKPOINTS,
     DECISIONS,
     DLQ,
     HISTORY,
@@ -67,13 +76,7 @@ class RouterStats:
     dead_lettered: int = 0
     transactions: int = 0
     aborted: int = 0
-
-
-@dataclass
-class _Task:
-    state: TaskState
-    producer: AIOKafkaProducer
-    store: SqliteStateStore
+    checkpoints: int = 0
 
 
 class Router(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -88,6 +91,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         instance: str = "router",
         max_batch: int = 2000,
         on_batch: Callable[[int], None] | None = None,
+        checkpoint_every_s: float = 60.0,
     ) -> None:
         self._kafka = kafka
         self._ctx = ctx
@@ -95,7 +99,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         self._instance = instance
         self._max_batch = max_batch
         self._on_batch = on_batch
-        self._tasks: dict[int, _Task] = {}
+        self._checkpoint_every_s = checkpoint_every_s
+        self._tasks: dict[int, RouterTask] = {}
         self._lock = asyncio.Lock()
         self._generation = 0
         self._consumer: AIOKafkaConsumer | None = None
@@ -128,8 +133,10 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                     batch = await consumer.getmany(timeout_ms=200, max_records=self._max_batch)
                 if batch:
                     await self._process_batch(batch, generation)
+                await self._anchor_due()
         finally:
             async with self._lock:
+                await self._anchor(list(self._tasks.values()), "shutdown")
                 await self._close_tasks(list(self._tasks))
             await consumer.stop()
             log.info("router_stopped", instance=self._instance, **self.stats.__dict__)
@@ -165,10 +172,10 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ transactions
     async def _process_task(
-        self, task: _Task, records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+        self, task: RouterTask, records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
     ) -> None:
         prefix = self._kafka.topic_prefix
-        head_before = task.state.chain_head
+        chain_before = task.state.chain
         out: list[OutRecord] = []
         count = 0
         for tp, msgs in records.items():
@@ -182,12 +189,12 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                 count += 1
         structlog.contextvars.clear_contextvars()
         task.state.history.flush()
-        if task.state.chain_head != head_before:
+        if task.state.chain != chain_before:
             out.append(
                 OutRecord(
                     HISTORY,
                     CHAIN_HEAD_KEY,
-                    task.state.chain_head.encode(),
+                    task.state.chain.to_bytes(),
                     partition=task.state.partition,
                 )
             )
@@ -214,22 +221,27 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             await producer.begin_transaction()
             # aiokafka #1004: add the offsets before the records.
             await producer.send_offsets_to_transaction(offsets, self._kafka.group(ROUTER_GROUP))
-            futures = [
-                await producer.send(
-                    self._kafka.topic(o.topic),
-                    value=o.value,
-                    key=o.key,
-                    partition=o.partition,
-                    headers=list(o.headers),
-                )
-                for o in out
-            ]
-            await asyncio.gather(*futures)
+            await asyncio.gather(*await self._send(producer, out))
             await producer.commit_transaction()
+
+    async def _send(
+        self, producer: AIOKafkaProducer, out: Sequence[OutRecord]
+    ) -> list[asyncio.Future[Any]]:
+        """Queue ``out`` on ``producer``; return the futures of their acknowledgements."""
+        return [
+            await producer.send(
+                self._kafka.topic(o.topic),
+                value=o.value,
+                key=o.key,
+                partition=o.partition,
+                headers=list(o.headers),
+            )
+            for o in out
+        ]
 
     async def _recover(
         self,
-        task: _Task,
+        task: RouterTask,
         records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
         exc: BaseException,
     ) -> None:
@@ -260,12 +272,72 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         for tp, msgs in records.items():
             self._consumer.seek(tp, msgs[0].offset)
 
+    # ------------------------------------------------------------------ checkpoints
+    async def _anchor_due(self) -> None:
+        """Checkpoint every chain that grew since a checkpoint older than the interval."""
+        now = time.monotonic()
+        async with self._lock:
+            due = [
+                t
+                for t in self._tasks.values()
+                if not t.anchor.covers(t.state.chain)
+                and now - t.anchored_at >= self._checkpoint_every_s
+            ]
+            await self._anchor(due, "interval")
+
+    async def _anchor(self, tasks: Sequence[RouterTask], reason: str) -> None:
+        """Write a checkpoint for each of ``tasks`` whose chain its newest one leaves out.
+
+        Call with the lock held. Each is a transaction of its own on the task's
+        producer; one that fails is logged and written again later (a chain is never
+        less anchored than it was).
+        """
+        signer = self._ctx.checkpoints
+        pending = [t for t in tasks if not t.anchor.covers(t.state.chain)]
+        if signer is None or not pending:
+            return
+
+        async def one(task: RouterTask) -> None:
+            state = task.state
+            value, headers = checkpoint_record(
+                state.chain,
+                state.partition,
+                task.anchor,
+                at=self._ctx.clock(),
+                router=self._instance,
+                signer=signer,
+            )
+            out = [
+                OutRecord(
+                    AUDIT_CHECKPOINTS, b"%d" % state.partition, value, headers, state.partition
+                )
+            ]
+            try:
+                with kafka_errors("writing an audit checkpoint"):
+                    await task.producer.begin_transaction()
+                    await (await self._send(task.producer, out))[0]
+                    await task.producer.commit_transaction()
+            except (HubError, Exception) as exc:  # noqa: BLE001 -- logged; retried next time
+                log.warning("checkpoint_failed", task=state.partition, error=str(exc)[:300])
+                with contextlib.suppress(Exception):
+                    await task.producer.abort_transaction()
+                return
+            task.anchor, task.anchored_at = Anchor.of(value), time.monotonic()
+            self.stats.checkpoints += 1
+            log.info(
+                "chain_checkpointed", task=state.partition, count=state.chain.count, reason=reason
+            )
+
+        await asyncio.gather(*(one(t) for t in pending))
+
     # ------------------------------------------------------------------ rebalance
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """Finish the batch in flight, then close the revoked tasks."""
+        """Finish the batch in flight, checkpoint, then close the revoked tasks."""
         async with self._lock:
             self._generation += 1
             partitions = sorted({tp.partition for tp in revoked})
+            tasks = [self._tasks[p] for p in partitions if p in self._tasks]
+            await self._anchor(tasks, "revoked")
             await self._close_tasks(partitions)
             log.info("tasks_revoked", instance=self._instance, tasks=partitions)
 
@@ -294,44 +366,17 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             with kafka_errors(f"starting the producer of task {p}"):
                 await producer.start()
             store = SqliteStateStore(self._state_dir / f"task-{p}.sqlite")
-            tasks[p] = _Task(TaskState(p, HistoryStore(store)), producer, store)
-        await self._restore([t.state for t in tasks.values()])
+            tasks[p] = RouterTask(TaskState(p, HistoryStore(store)), producer, store)
+        await restore_tasks(self._kafka, f"{self._instance}-restore", list(tasks.values()))
         self._tasks.update(tasks)
         log.info(
             "tasks_restored",
             tasks=partitions,
             subjects=sum(len(t.state.history) for t in tasks.values()),
+            routed_ids=sum(len(t.state.routed) for t in tasks.values()),
             seconds=round(time.monotonic() - started, 3),
         )
-
-    async def _restore(self, states: list[TaskState]) -> None:
-        """Rebuild history and chain heads from the changelog partitions."""
-        by_tp = {TopicPartition(self._kafka.topic(HISTORY), s.partition): s for s in states}
-        consumer = make_consumer(self._kafka, f"{self._instance}-restore", read_committed=True)
-        with kafka_errors("restoring history"):
-            await consumer.start()
-            try:
-                consumer.assign(list(by_tp))
-                await consumer.seek_to_beginning(*by_tp)
-                ends = await consumer.end_offsets(list(by_tp))
-                pending = {tp for tp, end in ends.items() if end > 0}
-                deadline = time.monotonic() + 120
-                while pending and time.monotonic() < deadline:
-                    batch = await consumer.getmany(*pending, timeout_ms=200, max_records=5000)
-                    for tp, msgs in batch.items():
-                        for msg in msgs:
-                            _restore_one(by_tp[tp], msg)
-                    for tp in list(pending):
-                        if await consumer.position(tp) >= ends[tp]:
-                            pending.discard(tp)
-                for state in states:
-                    state.history.flush()
-                if pending:
-                    raise KafkaError(
-                        f"history restore did not reach the end of {sorted(map(str, pending))}"
-                    )
-            finally:
-                await consumer.stop()
+        await self._anchor(list(tasks.values()), "start")
 
     async def _close_tasks(self, partitions: list[int]) -> None:
         for p in partitions:
@@ -341,16 +386,6 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             with contextlib.suppress(Exception):
                 await task.producer.stop()
             task.store.close()
-
-
-def _restore_one(state: TaskState, msg: ConsumerRecord[Any, Any]) -> None:
-    if msg.key is None:
-        return
-    if msg.key == CHAIN_HEAD_KEY:
-        if msg.value is not None:
-            state.chain_head = msg.value.decode()
-        return
-    state.history.restore(msg.key, msg.value)
 
 
 def _in_record(topic: str, msg: ConsumerRecord[Any, Any]) -> InRecord:

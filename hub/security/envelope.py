@@ -1,10 +1,12 @@
-"""Envelopes on the wire: sealed and signed at the door, opened and re-sealed by the router.
+"""Envelopes on the wire: sealed and authenticated at the door, opened and re-sealed by the router.
 
 :class:`Sealer` is what the ingest does with an accepted envelope before it goes to
 Kafka. The envelope is split into routing metadata and sensitive content; the content is
-sealed under a fresh data key wrapped for the router with the partner's inbound KEK;
-the record value is signed with the partner's Ed25519 key. The record key is the
-subject key, so all messages about one child land in one partition, in order.
+sealed under a fresh data key wrapped for the router with the partner's inbound KEK.
+The record key is the subject key, so all messages about one child land in one
+partition, in order: the partition Kafka's default partitioner gives that key, which
+the Sealer computes, because the record's MAC (the partner's ``inbound-mac`` key,
+:mod:`hub.security.mac`) covers the partition along with the topic, key and value.
 :class:`Opener` is the router's side: it opens the content and seals it per area.
 """
 
@@ -17,9 +19,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub.errors import SchemaViolationError
+from hub.kafka import partition_for
 from hub.security import sealing
 from hub.security.keys import SecretKey
-from hub.security.signing import Signer
+from hub.security.mac import RecordMac
 from hub.topology import inbound_topic
 from schemas.common import Area
 from schemas.envelope import Envelope, SensitiveContent, split_envelope
@@ -28,20 +31,26 @@ from schemas.wire import MessageReceived, Sealed
 
 @dataclass(frozen=True)
 class InboundRecord:
-    """A record ready for ``partner.<p>.inbound``."""
+    """A record ready for ``partner.<p>.inbound``, in the partition its MAC names."""
 
     topic: str
     key: bytes
     value: bytes
     headers: tuple[tuple[str, bytes], ...]
+    partition: int
 
 
 @dataclass(frozen=True)
 class Sealer:
-    """Seals and signs envelopes for one partner (encryption and signing can be off)."""
+    """Seals and authenticates envelopes for one partner (either can be off).
+
+    ``partitions`` is the partition count of the partner's inbound topic
+    (``deploy/topics.yaml``).
+    """
 
     router_kek: SecretKey | None
-    signer: Signer | None
+    mac: RecordMac | None
+    partitions: int
 
     def encode(self, envelope: Envelope) -> InboundRecord:
         """The inbound record of one envelope."""
@@ -56,13 +65,10 @@ class Sealer:
             )
             message = MessageReceived(metadata=meta, sealed=sealed)
         value = message.model_dump_json().encode()
-        headers = tuple(self.signer.headers(value)) if self.signer else ()
-        return InboundRecord(
-            topic=inbound_topic(envelope.partner),
-            key=envelope.subject_key.encode(),
-            value=value,
-            headers=headers,
-        )
+        topic, key = inbound_topic(envelope.partner), envelope.subject_key.encode()
+        partition = partition_for(key, self.partitions)
+        headers = self.mac.headers(topic, partition, key, value) if self.mac else ()
+        return InboundRecord(topic, key, value, headers, partition)
 
 
 class Opener:

@@ -7,12 +7,16 @@ messages. Older ids stay readable until deleted, so rotation needs no downtime::
     keys/
       subject-key/k1.key            HMAC secret for subject keys (connectors)
       inbound-police/k1.key         AES-256 KEK: police connector -> router
+      inbound-mac-police/k1.key     HMAC key: police connector <-> router (record MACs)
       area-mash/k1.key, k2.key      AES-256 KEKs: router -> MASH team (k2 current)
-      signing-police/k1.private     Ed25519: police connector signs
-      signing-police/k1.public      Ed25519: router verifies
+      route-mac-mash/k1.key         HMAC key: router -> MASH team (routed copies)
+      outcome-mac-mash/k1.key       HMAC key: MASH team -> router (outcomes)
+      signing-router/k1.private     Ed25519: the router signs audit checkpoints
+      signing-router/k1.public      Ed25519: auditors verify them
 
-Each process is given only the folders it needs (a team never holds another area's
-KEK). Key bytes are never logged: :class:`SecretKey` hides its value in ``repr``.
+Each process is given only the folders it needs (:mod:`hub.security.layout`; a team
+never holds another area's key). Key bytes are never logged: :class:`SecretKey` hides
+its value in ``repr``.
 """
 
 from __future__ import annotations
@@ -44,9 +48,23 @@ def area_kek(area: Area | str) -> str:
     return f"area-{Area(area).value}"
 
 
-def signing_key(partner: Partner | str) -> str:
-    """Name of a partner's Ed25519 signing key pair."""
-    return f"signing-{Partner(partner).value}"
+def inbound_mac(partner: Partner | str) -> str:
+    """Name of the MAC key of a partner's inbound records (its connector and the router)."""
+    return f"inbound-mac-{Partner(partner).value}"
+
+
+def route_mac(area: Area | str) -> str:
+    """Name of the MAC key of an area's routed copies (the router and that area's team)."""
+    return f"route-mac-{Area(area).value}"
+
+
+def outcome_mac(area: Area | str) -> str:
+    """Name of the MAC key of an area's outcomes (that area's team and the router)."""
+    return f"outcome-mac-{Area(area).value}"
+
+
+ROUTER_SIGNING = "signing-router"
+"""The router's Ed25519 key pair: it signs audit checkpoints; auditors hold the public key."""
 
 
 @dataclass(frozen=True)
@@ -165,10 +183,12 @@ def create_signing_pair(root: Path, name: str, *, make_current: bool = True) -> 
 
 def all_key_names() -> list[str]:
     """Every key name a complete hub needs."""
-    names = [SUBJECT_KEY]
+    names = [SUBJECT_KEY, ROUTER_SIGNING]
     names += [inbound_kek(p) for p in Partner]
-    names += [signing_key(p) for p in Partner]
+    names += [inbound_mac(p) for p in Partner]
     names += [area_kek(a) for a in Area]
+    names += [route_mac(a) for a in Area]
+    names += [outcome_mac(a) for a in Area]
     return names
 
 

@@ -17,6 +17,7 @@ import base64
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -46,6 +47,12 @@ def _unb64(text: str) -> bytes:
         raise DecryptionError("sealed field is not base64url") from exc
 
 
+@lru_cache(maxsize=256)
+def _aead(kek: SecretKey) -> AESGCM:
+    """One AES-GCM object per key-encryption key (building one costs as much as a wrap)."""
+    return AESGCM(kek.material)
+
+
 def _key_aad(message_id: UUID, recipient: str) -> bytes:
     return message_id.bytes + b"|" + recipient.encode()
 
@@ -61,7 +68,7 @@ class Recipient:
 def wrap(dek: bytes, message_id: UUID, recipient: Recipient) -> WrappedKey:
     """Encrypt a data key for one recipient."""
     nonce = os.urandom(_NONCE)
-    body = AESGCM(recipient.kek.material).encrypt(nonce, dek, _key_aad(message_id, recipient.name))
+    body = _aead(recipient.kek).encrypt(nonce, dek, _key_aad(message_id, recipient.name))
     return WrappedKey(
         recipient=recipient.name, key_id=recipient.kek.key_id, wrapped=_b64(nonce + body)
     )
@@ -88,9 +95,7 @@ def unwrap(
         raise DecryptionError(f"unknown key id {entry.key_id!r} for {recipient}")
     raw = _unb64(entry.wrapped)
     try:
-        return AESGCM(kek.material).decrypt(
-            raw[:_NONCE], raw[_NONCE:], _key_aad(message_id, recipient)
-        )
+        return _aead(kek).decrypt(raw[:_NONCE], raw[_NONCE:], _key_aad(message_id, recipient))
     except InvalidTag as exc:
         raise DecryptionError(f"the data key for {recipient} does not authenticate") from exc
 

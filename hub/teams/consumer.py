@@ -4,9 +4,17 @@ Each subscriber joins group ``team-<area>`` with ``read_committed`` (the router
 writes in transactions) and the ``MANUAL`` ack policy: FastStream's default for Kafka
 (``ACK_FIRST``) commits before the handler runs and would lose a message on a crash.
 Here the offset is committed only after :func:`~hub.teams.intake.accept_routed`
-stored the row durably. A record that can never be queued is noted by position and
-committed past; any other failure (the disk, SQLite) seeks back to the record and
+stored the row durably. A record that can never be queued (one the router did not
+make for this area, clear content while encryption is on, or unreadable) is set
+aside: noted by position in the local ``rejected`` table, noted on ``hub.dlq`` (the
+monitor counts it; a trust failure pages), and committed past, never shown. Any other
+failure (the disk, SQLite, the note not acknowledged) seeks back to the record and
 retries it after a pause, so nothing is skipped.
+
+FastStream decodes every header as UTF-8 before a handler runs; a routed copy's
+``hub-mac`` is 32 raw bytes, and a hostile record may carry any bytes at all. So each
+subscriber parses with :func:`lenient_parser`: FastStream sees only the headers it can
+decode, and the handler reads the record exactly as it came.
 
 Brokers are built from the same :class:`~hub.settings.KafkaSettings` as every other
 client: :func:`broker_options` derives FastStream's connection and security options
@@ -19,6 +27,7 @@ run consumer-only (no producer, no admin client) and never create topics.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -26,17 +35,19 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
 from hub.errors import HubError, PermanentMessageError
 from hub.kafka import client_options, kafka_errors
 from hub.settings import KafkaSettings
-from hub.teams.intake import RoutedRecord, accept_routed
+from hub.teams.intake import CopyCheck, RoutedRecord, accept_routed
+from hub.teams.outcomes import RefusalPublisher
 from hub.teams.store import Added, QueueStore
 from hub.topology import route_topic, team_group
 from schemas.common import Area
@@ -64,6 +75,25 @@ def broker_options(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
         "request_timeout_ms": options["request_timeout_ms"],
         "security": security,
     }
+
+
+def _decodable(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+async def lenient_parser(
+    record: ConsumerRecord[Any, Any],
+    original: Callable[[ConsumerRecord[Any, Any]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """FastStream's parser on a copy without undecodable headers; the record kept whole."""
+    readable = [(k, v) for k, v in record.headers or () if _decodable(bytes(v))]
+    message = await original(dataclasses.replace(record, headers=readable))
+    message.raw_message = record  # the MAC check reads the headers as they came
+    return message
 
 
 # Topic creation is off on purpose (``hub topics apply`` owns topics); not worth a warning.
@@ -119,11 +149,15 @@ class TeamConsumer:
         store: QueueStore,
         clock: Callable[[], datetime],
         *,
+        check: CopyCheck,
+        refusals: RefusalPublisher | None = None,
         client_id: str = "teams",
         retry_s: float = 1.0,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._check = check
+        self._refusals = refusals
         self._retry_s = retry_s
         self.assigned = {area: asyncio.Event() for _, areas in identities for area in areas}
         self.brokers = [self._broker(kafka, areas, client_id) for kafka, areas in identities]
@@ -168,6 +202,7 @@ class TeamConsumer:
                 isolation_level="read_committed",
                 partition_assignment_strategy=(RangePartitionAssignor,),
                 listener=_Assigned(self.assigned[area]),
+                parser=lenient_parser,
                 no_reply=True,
             )
             subscriber(self._handler(area))
@@ -187,9 +222,12 @@ class TeamConsumer:
         structlog.contextvars.bind_contextvars(
             topic=route_topic(area), partition=raw.partition, offset=raw.offset
         )
-        record = RoutedRecord(raw.partition, raw.offset, raw.value)
+        headers = tuple((k, bytes(v)) for k, v in raw.headers or ())
+        record = RoutedRecord(raw.partition, raw.offset, raw.value, raw.key, headers)
         try:
-            self._store_one(area, record)
+            refused = self._store_one(area, record)
+            if refused is not None and self._refusals is not None:
+                await self._refusals.set_aside(area, record.partition, record.offset, refused)
         except Exception as exc:  # noqa: BLE001 -- any store failure: retry, never skip
             log.warning("routed_record_not_stored", error_class=type(exc).__name__)
             await asyncio.sleep(self._retry_s)
@@ -204,14 +242,16 @@ class TeamConsumer:
             # Stored already; whoever owns the partition next gets it again, a duplicate.
             log.warning("offset_commit_failed", area=area.value, error=str(exc)[:200])
 
-    def _store_one(self, area: Area, record: RoutedRecord) -> None:
+    def _store_one(self, area: Area, record: RoutedRecord) -> PermanentMessageError | None:
+        """Store the record; return why it was set aside instead, if it was."""
         try:
-            added, message_id = accept_routed(self._store, area, record, self._clock())
+            added, message_id = accept_routed(self._store, area, record, self._clock(), self._check)
         except PermanentMessageError as exc:
             self._store.reject(area.value, (record.partition, record.offset), exc, self._clock())
             log.warning(
                 "routed_record_rejected", error_class=type(exc).__name__, error=str(exc)[:200]
             )
-            return
+            return exc
         event = "routed_record_stored" if added is Added.STORED else "routed_record_duplicate"
         log.info(event, area=area.value, message_id=str(message_id))
+        return None

@@ -4,6 +4,8 @@ The queue keeps ciphertext at rest; :func:`open_routed` decrypts when a practiti
 or an API client reads one message, and the clear text lives only for that request.
 The data key was wrapped by the router for ``area:<area>`` with the message id bound
 as associated data, so only this area's key (any of its key ids: rotation) opens it.
+A team that holds its area's key (encryption on) never shows content that came in
+clear: the consumer refuses such a copy, and :func:`open_routed` refuses it again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 import structlog
 from pydantic import ValidationError
 
-from hub.errors import DecryptionError, SchemaViolationError
+from hub.errors import DecryptionError, SchemaViolationError, UnsealedContentError
 from hub.security import sealing
 from hub.security.keys import SecretKey
 from schemas.envelope import Envelope, SensitiveContent, join_envelope
@@ -34,9 +36,12 @@ class Opened:
 def open_routed(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Opened:
     """Decrypt a routed copy for its own area.
 
-    Raises :class:`~hub.errors.DecryptionError` when the key does not open it and
-    :class:`~hub.errors.SchemaViolationError` when the clear text is not the contract.
+    Raises :class:`~hub.errors.DecryptionError` when the key does not open it,
+    :class:`~hub.errors.UnsealedContentError` for clear content while the area has keys,
+    and :class:`~hub.errors.SchemaViolationError` when the clear text is not the contract.
     """
+    if keks and routed.payload is not None:
+        raise UnsealedContentError("payload: clear content while encryption is on")
     if routed.sealed is not None:
         recipient = sealing.area_recipient(routed.area.value)
         plain = sealing.decrypt_for(routed.sealed, routed.message_id, recipient, keks)
@@ -61,7 +66,7 @@ def try_open(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Opened | N
     """:func:`open_routed`, or None (logged by error class only) when it cannot be opened."""
     try:
         return open_routed(routed, keks)
-    except (DecryptionError, SchemaViolationError) as exc:
+    except (DecryptionError, SchemaViolationError, UnsealedContentError) as exc:
         failure = type(exc).__name__
     log.error(
         "message_unreadable",

@@ -3,23 +3,29 @@
 :func:`accept_routed` is a plain function of the record and the store, with no Kafka
 in it; :mod:`hub.teams.consumer` is the FastStream shim around it. It never decrypts:
 the content stays sealed until a practitioner opens the message.
+
+Before anything is stored the copy must prove it came from the router
+(:class:`CopyCheck`): its MAC must verify with this area's ``route-mac`` key over
+this topic, partition, key and value, and while encryption is on its content must be
+sealed. A copy that fails is never queued, so never shown: the consumer sets it aside.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from pydantic import ValidationError
 
-from hub.errors import SchemaViolationError
+from hub.errors import SchemaViolationError, SignatureError, UnsealedContentError
+from hub.security.mac import RecordMac
 from hub.teams.store import Added, Incoming, QueueStore
+from hub.topology import route_topic
 from schemas.common import SCHOOL_AGE, Area
 from schemas.envelope import RoutingMetadata
 from schemas.routed import MessageRouted
-
-"""Ages (whole years) of the children Operation Encompass notifies schools about."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,36 @@ class RoutedRecord:
     partition: int
     offset: int
     value: bytes | None
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class CopyCheck:
+    """How a team tells the router's copies from anything else written to its topic.
+
+    ``macs`` holds the ``route-mac`` key of each area served (None turns authentication
+    off, as the router's ``HUB_CRYPTO__SIGN=false`` does); ``sealed_only`` refuses a
+    clear ``payload`` (on whenever encryption is on).
+    """
+
+    macs: Mapping[Area, RecordMac] | None
+    sealed_only: bool = True
+
+    def authenticate(self, area: Area, record: RoutedRecord) -> None:
+        """Raise :class:`SignatureError` unless the router made this record for ``area``."""
+        if self.macs is None:
+            return
+        mac = self.macs.get(area)
+        if mac is None:
+            raise SignatureError(f"this instance holds no route key of {area.value}")
+        value = record.value if record.value is not None else b""
+        mac.verify(route_topic(area), record.partition, record.key, value, record.headers)
+
+    def content(self, routed: MessageRouted) -> None:
+        """Raise :class:`UnsealedContentError` for clear content while encryption is on."""
+        if self.sealed_only and (routed.payload is not None or routed.sealed is None):
+            raise UnsealedContentError("payload: clear content while encryption is on")
 
 
 def parse_routed(value: bytes | None, area: Area) -> MessageRouted:
@@ -68,10 +104,16 @@ def encompass_children(meta: RoutingMetadata) -> tuple[int, ...]:
 
 
 def accept_routed(
-    store: QueueStore, area: Area, record: RoutedRecord, now: datetime
+    store: QueueStore, area: Area, record: RoutedRecord, now: datetime, check: CopyCheck
 ) -> tuple[Added, UUID]:
-    """Store one routed record (idempotently); raise a permanent error for a bad one."""
+    """Store one routed record (idempotently); raise a permanent error for a bad one.
+
+    A record the router did not make for ``area`` raises :class:`SignatureError`
+    (or :class:`UnsealedContentError`) before anything of it is parsed or stored.
+    """
+    check.authenticate(area, record)
     routed = parse_routed(record.value, area)
+    check.content(routed)
     assert record.value is not None  # parse_routed refuses an empty record
     incoming = Incoming(
         routed=routed,

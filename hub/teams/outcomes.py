@@ -6,11 +6,18 @@ an :class:`~schemas.outcome.OutcomeRecorded` to ``team.outcomes`` with an idempo
 ``acks=all`` producer keyed by the message's subject key, and only after Kafka
 acknowledged it marks the row decided. If Kafka does not acknowledge, the claim is
 released and nothing is marked: the practitioner can try again. The outcome id is
-the claim id, so a consumer of ``team.outcomes`` can recognise a repeat.
+the claim id, so the router applies an outcome once, however often it is replayed.
+
+Each outcome carries the MAC of its area's ``outcome-mac`` key (the router applies an
+outcome only with a key of the outcome's own area) and goes to the partition number
+its routed copy came from, which is the router task that holds the subject's history;
+the MAC covers that partition.
 
 With ``HUB_SECURITY__PER_COMPONENT`` an area's outcomes are written as that area's
-principal (:class:`AreaOutcomePublisher`). The producer is a port
-(:class:`OutcomePublisher`); :mod:`hub.teams.testing` has a fake.
+principal (:class:`AreaOutcomePublisher`). The same producer notes on ``hub.dlq``
+each routed copy the consumer refuses (:meth:`KafkaOutcomePublisher.set_aside`), so
+the monitor counts it and pages. The producer is a port (:class:`OutcomePublisher`);
+:mod:`hub.teams.testing` has a fake.
 """
 
 from __future__ import annotations
@@ -27,13 +34,24 @@ from aiokafka import AIOKafkaProducer
 from hub.errors import (
     AlreadyDecidedError,
     DecisionInProgressError,
+    HubError,
     KafkaUnavailableError,
     NotInQueueError,
 )
 from hub.kafka import kafka_errors, make_producer
+from hub.security.mac import RecordMac
 from hub.settings import KafkaSettings
 from hub.teams.store import Claim, Decided, QueueItem, QueueStore
-from hub.topology import OUTCOMES
+from hub.topology import (
+    DLQ,
+    DLQ_ERROR_CLASS_HEADER,
+    DLQ_ERROR_TEXT_HEADER,
+    DLQ_OFFSET_HEADER,
+    DLQ_PARTITION_HEADER,
+    DLQ_TOPIC_HEADER,
+    OUTCOMES,
+    route_topic,
+)
 from schemas.common import Area
 from schemas.outcome import OutcomeRecorded, RecordOutcome
 
@@ -43,16 +61,49 @@ log = structlog.get_logger("hub.teams")
 class OutcomePublisher(Protocol):
     """Where outcomes go: ``team.outcomes``."""
 
-    async def publish(self, outcome: OutcomeRecorded, headers: list[tuple[str, bytes]]) -> None:
-        """Write one outcome, returning only once the broker acknowledged it."""
+    async def publish(
+        self, outcome: OutcomeRecorded, headers: list[tuple[str, bytes]], *, partition: int
+    ) -> None:
+        """Write one outcome to ``partition``, returning once the broker acknowledged it."""
+
+
+class RefusalPublisher(Protocol):
+    """Where the consumer notes each routed copy it refuses: ``hub.dlq``."""
+
+    async def set_aside(self, area: Area, partition: int, offset: int, error: HubError) -> None:
+        """Note the refused record by position (no content), once acknowledged."""
+
+
+def refusal_headers(
+    area: Area, partition: int, offset: int, error: HubError
+) -> list[tuple[str, bytes]]:
+    """The dead-letter context headers of a refused routed copy (the router's, as in hub.dlq)."""
+    return [
+        (DLQ_TOPIC_HEADER, route_topic(area).encode()),
+        (DLQ_PARTITION_HEADER, str(partition).encode()),
+        (DLQ_OFFSET_HEADER, str(offset).encode()),
+        (DLQ_ERROR_CLASS_HEADER, type(error).__name__.encode()),
+        (DLQ_ERROR_TEXT_HEADER, str(error)[:1000].encode()),
+    ]
 
 
 class KafkaOutcomePublisher:
-    """An idempotent, ``acks=all`` producer for ``team.outcomes`` (built by :mod:`hub.kafka`)."""
+    """An idempotent, ``acks=all`` producer for ``team.outcomes`` (built by :mod:`hub.kafka`).
 
-    def __init__(self, kafka: KafkaSettings, client_id: str, timeout_s: float = 20.0) -> None:
+    ``macs`` holds the ``outcome-mac`` key of each area it writes for (None: outcomes
+    go without a MAC, as with ``HUB_CRYPTO__SIGN=false``).
+    """
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        client_id: str,
+        macs: Mapping[Area, RecordMac] | None = None,
+        timeout_s: float = 20.0,
+    ) -> None:
         self._kafka = kafka
         self._client_id = client_id
+        self._macs = macs
         self._timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
 
@@ -69,17 +120,38 @@ class KafkaOutcomePublisher:
             await asyncio.shield(self._producer.stop())
             self._producer = None
 
-    async def publish(self, outcome: OutcomeRecorded, headers: list[tuple[str, bytes]]) -> None:
+    async def publish(
+        self, outcome: OutcomeRecorded, headers: list[tuple[str, bytes]], *, partition: int
+    ) -> None:
         """Write one outcome keyed by the subject key; raise if not acknowledged in time."""
+        value, key = outcome.model_dump_json().encode(), outcome.subject_key.encode()
+        if self._macs is not None:
+            mac = self._macs.get(outcome.area)
+            if mac is None:
+                raise KafkaUnavailableError(f"no outcome key for {outcome.area.value}")
+            headers = [*headers, *mac.headers(OUTCOMES, partition, key, value)]
+        await self._send(OUTCOMES, value, key, headers, partition, "producing an outcome")
+
+    async def set_aside(self, area: Area, partition: int, offset: int, error: HubError) -> None:
+        """Note a refused routed copy on ``hub.dlq``: its position and why, no content."""
+        headers = refusal_headers(area, partition, offset, error)
+        await self._send(DLQ, b"", None, headers, None, "noting a refused routed copy")
+
+    async def _send(  # noqa: PLR0917 -- one record's parts
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]],
+        partition: int | None,
+        action: str,
+    ) -> None:
         if self._producer is None:
             raise KafkaUnavailableError("the outcome producer is not started")
-        with kafka_errors("producing an outcome"):
+        with kafka_errors(action):
             async with asyncio.timeout(self._timeout_s):
                 await self._producer.send_and_wait(
-                    self._kafka.topic(OUTCOMES),
-                    outcome.model_dump_json().encode(),
-                    key=outcome.subject_key.encode(),
-                    headers=headers,
+                    self._kafka.topic(topic), value, key=key, headers=headers, partition=partition
                 )
 
 
@@ -100,12 +172,21 @@ class AreaOutcomePublisher:
         for publisher in self._distinct:
             await publisher.stop()
 
-    async def publish(self, outcome: OutcomeRecorded, headers: list[tuple[str, bytes]]) -> None:
+    async def publish(
+        self, outcome: OutcomeRecorded, headers: list[tuple[str, bytes]], *, partition: int
+    ) -> None:
         """Write through the producer of the outcome's area."""
-        publisher = self._by_area.get(outcome.area)
+        await self._of(outcome.area).publish(outcome, headers, partition=partition)
+
+    async def set_aside(self, area: Area, partition: int, offset: int, error: HubError) -> None:
+        """Note a refused copy through the producer of its area."""
+        await self._of(area).set_aside(area, partition, offset, error)
+
+    def _of(self, area: Area) -> KafkaOutcomePublisher:
+        publisher = self._by_area.get(area)
         if publisher is None:
-            raise KafkaUnavailableError(f"no outcome producer for {outcome.area.value}")
-        await publisher.publish(outcome, headers)
+            raise KafkaUnavailableError(f"no producer for {area.value}")
+        return publisher
 
 
 async def record_outcome(
@@ -135,7 +216,7 @@ async def record_outcome(
     )
     headers = [("hub.area", area.value.encode()), ("hub.child-index", b"%d" % item.child_index)]
     try:
-        await publisher.publish(outcome, headers)
+        await publisher.publish(outcome, headers, partition=item.partition)
     except BaseException:
         store.release(item.key, claim_id)
         raise

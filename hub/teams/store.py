@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS rejected (
 
 _COLUMNS = (
     "area, message_id, child_index, kind, partner, subject_key, received_at, routed_at, "
-    "due_by, routed, outcome_id, outcome, rationale, decided_by, decided_at"
+    "due_by, routed, outcome_id, outcome, rationale, decided_by, decided_at, kafka_partition"
 )
 
 
@@ -143,6 +143,9 @@ class QueueItem:
     due_by: datetime | None
     routed_json: str
     decided: Decided | None
+    partition: int = 0
+    """The partition of ``route.<area>`` the copy came from: its outcome goes to the same
+    partition number of ``team.outcomes`` (the router task holding the subject)."""
 
     @property
     def key(self) -> RowKey:
@@ -368,6 +371,7 @@ def _item(row: tuple[object, ...]) -> QueueItem:
         rationale,
         decided_by,
         decided_at,
+        partition,
     ) = row
     decided = None
     if decided_at is not None:
@@ -390,4 +394,5 @@ def _item(row: tuple[object, ...]) -> QueueItem:
         due_by=None if due_by is None else datetime.fromisoformat(str(due_by)),
         routed_json=str(routed),
         decided=decided,
+        partition=int(str(partition)),
     )

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from hub.bootstrap import Hub
+from hub.bootstrap.ingest import sealer_for
 from hub.kafka import make_consumer, make_producer, started
 from hub.router.service import Router
-from hub.security.envelope import Sealer
-from hub.security.keys import Keyring, inbound_kek, init_keyring, signing_key
-from hub.security.signing import Signer
+from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings, RouterSettings
 from schemas.common import Partner
 from schemas.envelope import Envelope
@@ -31,17 +30,6 @@ def hub_for(kafka: KafkaSettings, tmp: Path, **crypto: Any) -> Hub:
     return Hub(settings)
 
 
-def sealer_for(hub: Hub, partner: Partner) -> Sealer:
-    keys = Keyring(hub.settings.crypto.keys_dir)
-    crypto = hub.settings.crypto
-    kek = keys.secret(inbound_kek(partner)) if crypto.encrypt else None
-    signer = None
-    if crypto.sign:
-        kid, private = keys.private_key(signing_key(partner))
-        signer = Signer(partner.value, kid, private)
-    return Sealer(kek, signer)
-
-
 async def produce(hub: Hub, envelopes: list[Envelope]) -> None:
     kafka = hub.settings.kafka
     sealers = {p: sealer_for(hub, p) for p in Partner}
@@ -52,22 +40,29 @@ async def produce(hub: Hub, envelopes: list[Envelope]) -> None:
             rec = sealers[env.partner].encode(env)
             futures.append(
                 await producer.send(
-                    kafka.topic(rec.topic), rec.value, key=rec.key, headers=list(rec.headers)
+                    kafka.topic(rec.topic),
+                    rec.value,
+                    key=rec.key,
+                    partition=rec.partition,
+                    headers=list(rec.headers),
                 )
             )
         await asyncio.gather(*futures)
 
 
-async def produce_raw(
+async def produce_raw(  # noqa: PLR0917 -- a record's parts
     kafka: KafkaSettings,
     topic: str,
     value: bytes,
     key: bytes | None = None,
     headers: list[tuple[str, bytes]] | None = None,
+    partition: int | None = None,
 ) -> None:
     producer = make_producer(kafka, "test-raw")
     async with started(producer, "test producer"):
-        await producer.send_and_wait(kafka.topic(topic), value, key=key, headers=headers or [])
+        await producer.send_and_wait(
+            kafka.topic(topic), value, key=key, headers=headers or [], partition=partition
+        )
 
 
 async def read_topic(
@@ -109,9 +104,15 @@ class RunningRouter:
 
 
 @contextlib.asynccontextmanager
-async def running_router(hub: Hub, instance: str = "router") -> AsyncIterator[RunningRouter]:
+async def running_router(
+    hub: Hub, instance: str = "router", checkpoint_every_s: float = 60.0
+) -> AsyncIterator[RunningRouter]:
     router = Router(
-        hub.settings.kafka, hub.router_context(), hub.settings.router.state_dir, instance=instance
+        hub.settings.kafka,
+        hub.router_context(),
+        hub.settings.router.state_dir,
+        instance=instance,
+        checkpoint_every_s=checkpoint_every_s,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(router.run(stop))

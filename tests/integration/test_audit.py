@@ -1,102 +1,142 @@
-"""The decision log: `hub audit verify` detects edits, removals and reordering; export."""
+"""The decision log on the real broker: the router anchors its chains; verify and export."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from hub.audit import export_sharing, read_partitions, verify_log, write_export
+from hub.audit import export_sharing, read_records, verify_log, write_export
+from hub.bootstrap import Hub
 from hub.broker.topics import TopicSpec, apply_topics
 from hub.kafka import KafkaAdmin, make_producer, started
+from hub.security.keys import ROUTER_SIGNING
 from hub.settings import KafkaSettings
+from schemas.checkpoint import ChainCheckpointed
 from schemas.common import RiskLevel, SubjectRole
 from tests.factories import NOW, envelope, risk, subject
 from tests.integration.routerkit import hub_for, produce, read_topic, running_router
 
 
-async def routed_log(
-    hub_topics: KafkaSettings, tmp_path: Path
-) -> dict[int, list[tuple[int, bytes]]]:
-    hub = hub_for(hub_topics, tmp_path)
+def sent_messages() -> list[object]:
     sent = [
         envelope(subjects=[subject(label="same-child")], risk=risk(RiskLevel.HIGH))
         for _ in range(4)
     ]
-    sent += [
+    return sent + [
         envelope("police.notification.domestic_abuse", [subject(SubjectRole.VICTIM, f"a{i}")])
         for i in range(4)
     ]
-    async with running_router(hub):
-        await produce(hub, sent)
-        await read_topic(hub_topics, "hub.decisions", expected=len(sent))
-    return await read_partitions(hub_topics)
+
+
+async def routed_log(hub: Hub, checkpoint_every_s: float = 60.0) -> None:
+    sent = sent_messages()
+    async with running_router(hub, checkpoint_every_s=checkpoint_every_s):
+        await produce(hub, sent)  # type: ignore[arg-type]
+        await read_topic(hub.settings.kafka, "hub.decisions", expected=len(sent))
+
+
+async def verify(hub: Hub, kafka: KafkaSettings | None = None) -> list[str]:
+    keys = hub.keyring().public_keys(ROUTER_SIGNING)
+    report = await verify_log(kafka or hub.settings.kafka, keys, now=datetime.now(UTC))
+    return [str(f) for f in report.findings]
 
 
 async def copy_log(
-    base: KafkaSettings,
-    specs: list[TopicSpec],
-    log: dict[int, list[tuple[int, bytes]]],
-    change: str,
-) -> KafkaSettings:
-    """Write the log to a fresh prefix with one record edited, removed or swapped."""
+    base: KafkaSettings, specs: list[TopicSpec], drop_tail_of: int | None = None
+) -> tuple[KafkaSettings, int | None]:
+    """Copy the log and its checkpoints to a fresh prefix, maybe without a partition's tail."""
     kafka = base.model_copy(update={"topic_prefix": f"t{uuid.uuid4().hex[:10]}."})
-    await apply_topics([s for s in specs if s.name == "hub.decisions"], kafka)
-    partition, records = max(log.items(), key=lambda item: len(item[1]))
-    values = [v for _o, v in records]
-    assert len(values) >= 3
-    if change == "edit":
-        data = json.loads(values[1])
-        data["destinations"] = ["record-only"]
-        values[1] = json.dumps(data).encode()
-    elif change == "remove":
-        del values[1]
-    elif change == "reorder":
-        values[1], values[2] = values[2], values[1]
+    wanted = {"hub.decisions", "hub.audit-checkpoints"}
+    await apply_topics([s for s in specs if s.name in wanted], kafka)
+    last = None
     producer = make_producer(kafka, "test-audit")
     async with started(producer, "audit copy"):
-        for value in values:
-            await producer.send_and_wait(kafka.topic("hub.decisions"), value, partition=partition)
-    return kafka
+        for topic in sorted(wanted):
+            for partition, records in (await read_records(base, topic)).items():
+                kept = records
+                if topic == "hub.decisions" and partition == drop_tail_of:
+                    kept = records[:-2]
+                    last = len(kept) - 1
+                for _offset, value, headers in kept:
+                    await producer.send_and_wait(
+                        kafka.topic(topic), value, partition=partition, headers=list(headers)
+                    )
+    return kafka, last
 
 
-class TestAudit:
-    @pytest.mark.parametrize(
-        ("change", "reason"),
-        [("edit", "was edited"), ("remove", "does not follow"), ("reorder", "does not follow")],
-    )
-    async def test_tampering_is_detected(
-        self,
-        hub_topics: KafkaSettings,
-        topic_specs: list[TopicSpec],
-        tmp_path: Path,
-        change: str,
-        reason: str,
+async def drop(kafka: KafkaSettings) -> None:
+    async with KafkaAdmin(kafka) as admin:
+        names = [n for n in await admin.list_topics() if n.startswith(kafka.topic_prefix)]
+        await admin.delete_topics(names)
+
+
+class TestAnchoring:
+    async def test_the_router_anchors_its_chains_and_verify_passes(
+        self, hub_topics: KafkaSettings, tmp_path: Path
     ) -> None:
-        """The real log verifies; a copy with one record changed names that record."""
-        log = await routed_log(hub_topics, tmp_path)
-        intact = await verify_log(hub_topics)
-        assert intact.breaks == ()
-        assert intact.records == 8
-        kafka = await copy_log(hub_topics, topic_specs, log, change)
-        try:
-            report = await verify_log(kafka)
-            assert len(report.breaks) == 1
-            assert reason in report.breaks[0].reason
-            assert report.breaks[0].offset == 1
-        finally:
-            async with KafkaAdmin(kafka) as admin:
-                names = [n for n in await admin.list_topics() if n.startswith(kafka.topic_prefix)]
-                await admin.delete_topics(names)
+        """Stopping writes a signed checkpoint of every chain; the log verifies intact."""
+        hub = hub_for(hub_topics, tmp_path)
+        await routed_log(hub)
+        assert await verify(hub) == []
+        checkpoints = await read_records(hub_topics, "hub.audit-checkpoints")
+        decisions = await read_records(hub_topics, "hub.decisions")
+        for partition, records in decisions.items():
+            if records:
+                newest = ChainCheckpointed.model_validate_json(checkpoints[partition][-1][1])
+                assert newest.count == len(records)
+                assert newest.partition == partition
 
+    async def test_a_running_router_checkpoints_each_interval(
+        self, hub_topics: KafkaSettings, tmp_path: Path
+    ) -> None:
+        """While it runs, a grown chain is checkpointed within the interval (not only at stop)."""
+        hub = hub_for(hub_topics, tmp_path)
+        sent = sent_messages()
+        async with running_router(hub, checkpoint_every_s=1.0) as running:
+            await produce(hub, sent)  # type: ignore[arg-type]
+            await read_topic(hub_topics, "hub.decisions", expected=len(sent))
+            found = await read_topic(hub_topics, "hub.audit-checkpoints", idle_s=3.0)
+            assert found
+            assert running.router.stats.checkpoints >= 1
+
+    async def test_a_truncated_tail_fails_verify(
+        self, hub_topics: KafkaSettings, topic_specs: list[TopicSpec], tmp_path: Path
+    ) -> None:
+        """The last records of a partition dropped: named, with partition and offset."""
+        hub = hub_for(hub_topics, tmp_path)
+        await routed_log(hub)
+        decisions = await read_records(hub_topics, "hub.decisions")
+        longest = max(decisions, key=lambda p: len(decisions[p]))
+        kafka, _last = await copy_log(hub_topics, topic_specs, drop_tail_of=longest)
+        try:
+            findings = await verify(hub, kafka)
+            assert len(findings) == 1
+            assert f"partition {longest} offset" in findings[0]
+            assert "truncated" in findings[0]
+        finally:
+            await drop(kafka)
+
+    async def test_a_faithful_copy_verifies(
+        self, hub_topics: KafkaSettings, topic_specs: list[TopicSpec], tmp_path: Path
+    ) -> None:
+        """The same records and checkpoints, copied: nothing to report."""
+        hub = hub_for(hub_topics, tmp_path)
+        await routed_log(hub)
+        kafka, _ = await copy_log(hub_topics, topic_specs)
+        try:
+            assert await verify(hub, kafka) == []
+        finally:
+            await drop(kafka)
+
+
+class TestExport:
     async def test_export_is_the_information_sharing_record(
         self, hub_topics: KafkaSettings, tmp_path: Path
     ) -> None:
         """Every decision in the window: with whom, why, when, consent and lawful basis."""
-        await routed_log(hub_topics, tmp_path)
+        await routed_log(hub_for(hub_topics, tmp_path))
         window = (NOW - timedelta(days=3650), NOW + timedelta(days=3650))
         rows = await export_sharing(hub_topics, *window)
         assert len(rows) == 8

@@ -616,7 +616,7 @@ class TestAllowed:
         assert monitor.group("team-mash") in groups
         assert committed[tp] == offset + 1
         assert state in {"Empty", "Stable", "PreparingRebalance", "CompletingRebalance"}
-        assert len(topics) == 19
+        assert len(topics) == 21
         every = [TopicPartition(t, p) for t in topics for p in range(states[t].partitions)]
         ends = await end_offsets(monitor, every)
         assert len(ends) == len(every)

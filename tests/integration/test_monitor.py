@@ -165,7 +165,7 @@ class TestLagAgreesWithKafka:
         tool = await asyncio.to_thread(kafka_tool_lag, hub_topics.group("team-early-help"))
 
         assert tool == {(topic, 0): 1}
-        assert our_lag(group) == {(topic, 0): 1, (topic, 1): None, (topic, 2): None}
+        assert our_lag(group) == {(topic, 0): 1} | {(topic, p): None for p in range(1, 6)}
         assert group.lag_seconds == 0
         assert group.status is ConsumerStatus.OK
 

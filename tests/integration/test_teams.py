@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from hub.bootstrap import Hub
-from hub.bootstrap.teams import team_deps
+from hub.bootstrap.teams import copy_check, team_deps
 from hub.broker.local import LocalBroker
 from hub.broker.topics import apply_topics, load_topics_file
 from hub.kafka import KafkaAdmin
@@ -187,6 +187,21 @@ class TestTeamQueue:
         assert outcome.decided_at.tzinfo is not None
         assert outcome.decided_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
         assert outcome.due_by is not None
+        # Authenticated with the MASH's outcome key, on its routed copy's partition number.
+        copy = (await read_topic(hub_topics, "route.mash", expected=1, idle_s=0.5))[0]
+        assert records[0].partition == copy.partition
+        key_id = (
+            hub.router_macs()
+            .outcome[Area.MASH]
+            .verify(
+                "team.outcomes",
+                records[0].partition,
+                records[0].key,
+                records[0].value,
+                [(k, bytes(v)) for k, v in records[0].headers],
+            )
+        )
+        assert key_id == "k1"
 
     async def test_api_isolation_and_outcome(
         self, hub_topics: KafkaSettings, tmp_path: Path
@@ -233,11 +248,13 @@ class TestTeamQueue:
         # As if a previous run stored both rows and crashed before committing.
         deps = team_deps(hub)
         for record in await read_topic(hub_topics, "route.mash", expected=2):
+            headers = tuple((k, bytes(v)) for k, v in record.headers)
             accept_routed(
                 deps.store,
                 Area.MASH,
-                RoutedRecord(record.partition, record.offset, record.value),
+                RoutedRecord(record.partition, record.offset, record.value, record.key, headers),
                 deps.clock(),
+                copy_check(hub, (Area.MASH,)),
             )
         deps.close()
         async with running_team(hub) as team:

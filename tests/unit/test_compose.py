@@ -13,6 +13,7 @@ import yaml
 from hub.broker.topics import load_topics_file
 from hub.cli import app
 from hub.settings import PROJECT_ROOT, HubSettings
+from schemas.common import Area
 
 COMPOSE = PROJECT_ROOT / "compose.yaml"
 HUB_IMAGE = "safeguarding-hub:latest"
@@ -72,7 +73,8 @@ class TestCompose:
     def test_every_hub_service_runs_an_existing_command(self, compose: dict[str, Any]) -> None:
         """Each hub service's command resolves to a real `hub` subcommand and options."""
         services = hub_services(compose)
-        assert {"topics", "router", "connectors", "monitor", "teams"} <= set(services)
+        teams = {f"teams-{a.value}" for a in Area}
+        assert {"topics", "router", "connectors", "monitor"} | teams <= set(services)
         assert services["router"]["deploy"]["replicas"] == 2
         for name, service in services.items():
             ctx = parse_hub_command(service["command"])
@@ -155,15 +157,19 @@ class TestSecuredCluster:
             assert init["volumes"] == service["volumes"], name
 
     def test_components_log_in_as_their_own_principals(self, compose: dict[str, Any]) -> None:
-        """Long-running hub services use per-component principals from the security job."""
+        """Long-running hub services use per-component principals from the security job.
+
+        Which principals and keys each one holds is tests/security/test_least_privilege.py.
+        """
         security = compose["services"]["security"]
         assert security["command"] == ["security", "apply"]
-        for name in ("router", "connectors", "monitor", "teams"):
+        teams = [f"teams-{a.value}" for a in Area]
+        for name in ("router", "connectors", "monitor", *teams):
             service = compose["services"][name]
             env = service["environment"]
             assert env["HUB_SECURITY__PER_COMPONENT"] == "true"
             assert "HUB_KAFKA__USERNAME" not in env, name
-            assert any(v.startswith("hub-secrets:") for v in service["volumes"]), name
+            assert service["secrets"], name
             assert (
                 service["depends_on"]["security"]["condition"] == "service_completed_successfully"
             )

@@ -15,7 +15,8 @@ from schemas.common import Area, Partner
 
 TOPIC_NAME = re.compile(
     r"(partner\.[a-z-]+\.inbound|route\.[a-z-]+|team\.outcomes"
-    r"|hub\.(decisions|dlq|subject-history|audit-checkpoints|checks|check-responses)(\.[a-z.]+)?)"
+    r"|hub\.(decisions|dlq|subject-history|routed-ids|audit-checkpoints|checks|check-responses)"
+    r"(\.[a-z.]+)?)"
 )
 """A logical topic name (or a dead-letter header under ``hub.dlq.``)."""
 SOURCES = ("hub", "connectors", "schemas", "bench")
@@ -105,6 +106,8 @@ class TestTopicNames:
             topology.DLQ,
             topology.HISTORY,
             topology.OUTCOMES,
+            topology.ROUTED_IDS,
+            topology.AUDIT_CHECKPOINTS,
         }
         assert named <= declared
         assert {topology.inbound_topic(p) for p in Partner} == set(topology.INBOUND_TOPICS)

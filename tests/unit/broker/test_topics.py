@@ -57,6 +57,8 @@ class TestTheProjectsTopicsFile:
             "hub.dlq",
             "team.outcomes",
             "hub.subject-history",
+            "hub.routed-ids",
+            "hub.audit-checkpoints",
         }
         assert names == expected
 
@@ -76,7 +78,7 @@ class TestTheProjectsTopicsFile:
         assert specs["partner.police.inbound"].configs["retention.ms"] == str(30 * 86_400_000)
 
     def test_co_partitioned_topics_agree(self) -> None:
-        """Inbound topics and the history changelog have one partition count."""
+        """The router's topics (inbound, outcomes, routes, hub records) have one count."""
         specs = {s.name: s for s in load_topics_file(TOPICS_FILE, "local")}
         assert len({specs[n].partitions for n in CO_PARTITIONED}) == 1
 

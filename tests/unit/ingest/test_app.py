@@ -53,7 +53,7 @@ async def rig(tmp_path: Path, limiter: TokenBuckets | None = None) -> AsyncItera
         credentials=credentials,
         ledger=ledger,
         publishers=dict(publishers),
-        sealers={p: Sealer(None, None) for p in Partner},
+        sealers={p: Sealer(None, None, 6) for p in Partner},
         subject_key_secret=b"unit-test-secret",
         clock=lambda: datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
         limiter=limiter,

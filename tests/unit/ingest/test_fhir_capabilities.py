@@ -31,7 +31,7 @@ async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, str]]
         credentials=credentials,
         ledger=MemoryLedger(),
         publishers={p: MemoryPublisher() for p in Partner},
-        sealers={p: Sealer(None, None) for p in Partner},
+        sealers={p: Sealer(None, None, 6) for p in Partner},
         subject_key_secret=b"unit-test-secret",
         clock=lambda: datetime(2026, 11, 26, 8, 0, tzinfo=UTC),
     )

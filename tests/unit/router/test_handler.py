@@ -13,9 +13,8 @@ from hub.bootstrap import Hub
 from hub.router.handler import InRecord, TaskState, route_record
 from hub.router.history import HistoryStore
 from hub.security import sealing
-from hub.security.envelope import Sealer
-from hub.security.keys import Keyring, inbound_kek, init_keyring, signing_key
-from hub.security.signing import Signer
+from hub.security.keys import KeyIds, Keyring, init_keyring, outcome_mac
+from hub.security.mac import CurrentId, Link, RecordMac
 from hub.settings import CryptoSettings, HubSettings
 from schemas.common import Area, RiskLevel, SubjectRole
 from schemas.decision import DecisionRecorded
@@ -24,6 +23,7 @@ from schemas.outcome import Outcome, OutcomeRecorded
 from schemas.routed import EncompassNotice, MessageRouted
 from schemas.wire import MessageReceived
 from tests.factories import NOW, envelope, risk, subject
+from tests.records import inbound_record
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +34,17 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
 
 
 def record_for(hub: Hub, env: object, offset: int = 0) -> InRecord:
+    return inbound_record(hub, env, offset)  # type: ignore[arg-type]
+
+
+def outcome_record(hub: Hub, outcome: OutcomeRecorded, partition: int) -> InRecord:
+    """An outcome as the area's team writes it: keyed, on ``partition``, with its MAC."""
     keys = Keyring(hub.settings.crypto.keys_dir)
-    partner = env.partner  # type: ignore[attr-defined]
-    kid, private = keys.private_key(signing_key(partner))
-    sealer = Sealer(keys.secret(inbound_kek(partner)), Signer(partner.value, kid, private))
-    rec = sealer.encode(env)  # type: ignore[arg-type]
-    return InRecord(rec.topic, 0, offset, rec.key, rec.value, rec.headers)
+    name = outcome_mac(outcome.area)
+    mac = RecordMac(Link.OUTCOME, KeyIds(keys, name), CurrentId(keys, name))
+    key, value = outcome.subject_key.encode(), outcome.model_dump_json().encode()
+    headers = mac.headers("team.outcomes", partition, key, value)
+    return InRecord("team.outcomes", partition, 0, key, value, headers)
 
 
 class TestRouteRecord:
@@ -58,11 +63,13 @@ class TestRouteRecord:
         topics = sorted(o.topic for o in out)
         assert topics == [
             "hub.decisions",
+            "hub.routed-ids",
             "hub.subject-history",
             "route.da-triage",
             "route.encompass",
             "route.encompass",
         ]
+        assert {o.partition for o in out} == {0}
         decision = DecisionRecorded.model_validate_json(
             next(o.value for o in out if o.topic == "hub.decisions")
         )
@@ -77,7 +84,7 @@ class TestRouteRecord:
             assert copy.due_by is not None
             assert copy.metadata.kind == env.kind
         assert decision.prev_hash == "0" * 64
-        assert task.chain_head == decision.hash
+        assert task.chain.head == decision.hash
 
     def test_encompass_payload_is_minimal(self, hub: Hub) -> None:
         """The school gets the child, school, reference, time and presence only."""
@@ -116,29 +123,27 @@ class TestRouteRecord:
             "partner.police.inbound", 0, 7, env.subject_key.encode(), odd.model_dump_json().encode()
         )
         ctx = hub.router_context(lambda: NOW)
-        out = route_record(
-            rec, dataclasses.replace(ctx, verifier=None), TaskState(0, HistoryStore())
-        )
+        out = route_record(rec, dataclasses.replace(ctx, macs=None), TaskState(0, HistoryStore()))
         assert [o.topic for o in out] == ["hub.dlq"]
         headers = dict(out[0].headers)
         assert headers["hub.dlq.error.class"] == b"UnknownKindError"
         assert headers["hub.dlq.offset"] == b"7"
 
     def test_tampered_value_is_dead_lettered(self, hub: Hub) -> None:
-        """A changed byte breaks the signature."""
+        """A changed byte breaks the MAC."""
         rec = record_for(hub, envelope())
-        tampered = InRecord(
-            rec.topic, 0, 0, rec.key, rec.value.replace(b'"47"', b'"48"'), rec.headers
-        )  # type: ignore[union-attr]
+        assert rec.value is not None
+        tampered = dataclasses.replace(rec, value=rec.value.replace(b'"47"', b'"48"'))
         out = route_record(tampered, hub.router_context(lambda: NOW), TaskState(0, HistoryStore()))
         assert dict(out[0].headers)["hub.dlq.error.class"] == b"SignatureError"
 
     def test_open_case_outcome_redirects_the_next_message(self, hub: Hub) -> None:
         """After a team opens a case, the child's next concern goes to the allocated team."""
-        task = TaskState(0, HistoryStore())
         ctx = hub.router_context(lambda: NOW)
         first = envelope(risk=risk(RiskLevel.HIGH))
-        route_record(record_for(hub, first), ctx, task)
+        rec = record_for(hub, first)
+        task = TaskState(rec.partition, HistoryStore())
+        route_record(rec, ctx, task)
         outcome = OutcomeRecorded(
             outcome_id=uuid.uuid4(),
             message_id=first.message_id,
@@ -149,18 +154,8 @@ class TestRouteRecord:
             decided_by="sw-0001",
             decided_at=NOW,
         )
-        changed = route_record(
-            InRecord(
-                "team.outcomes",
-                0,
-                0,
-                first.subject_key.encode(),
-                outcome.model_dump_json().encode(),
-            ),
-            ctx,
-            task,
-        )
-        assert [o.topic for o in changed] == ["hub.subject-history"]
+        changed = route_record(outcome_record(hub, outcome, task.partition), ctx, task)
+        assert sorted(o.topic for o in changed) == ["hub.routed-ids", "hub.subject-history"]
         second = envelope(risk=risk(RiskLevel.HIGH))
         out = route_record(record_for(hub, second, 1), ctx, task)
         assert "route.allocated-team" in [o.topic for o in out]

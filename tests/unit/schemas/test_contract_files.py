@@ -15,14 +15,19 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from hub.audit import GENESIS, Anchor, ChainHead, checkpoint_record
 from hub.broker.topics import TopicSpec, load_topics_file
 from hub.cli.schemas import TOPICS_FILE, app
 from hub.contracts.asyncapi import DOCUMENT_PATH, asyncapi_yaml
 from hub.errors import SchemaViolationError
 from hub.router.handler import CHAIN_HEAD_KEY, InRecord, dead_letter
 from hub.router.history import Contact, SubjectState
+from hub.router.replay import routed_id_value
+from hub.security.keys import SecretKey
+from hub.security.mac import Link, RecordMac
 from hub.security.signing import Signer
 from hub.settings import PROJECT_ROOT
+from hub.teams.outcomes import refusal_headers
 from schemas.common import Area, Partner
 from schemas.envelope import Envelope
 from schemas.export import CONTRACTS, JSON_DIR, SCHEMA_DIALECT, ContractSchema, schema_files
@@ -305,12 +310,56 @@ class TestAsyncApiDocument:
         key = resolve(document, message["bindings"]["kafka"]["key"]["$ref"])
         assert key["pattern"] == "^[0-9a-f]{64}$"
 
-    def test_signature_headers_are_the_ones_connectors_send(self, document: dict[str, Any]) -> None:
-        """A signer's headers are exactly the required inbound headers, and fit their schema."""
-        headers_schema = document["components"]["messages"]["MessageReceived"]["headers"]
-        signer = Signer("police", "k1", Ed25519PrivateKey.generate())
-        headers = {name: value.decode() for name, value in signer.headers(b'{"x": 1}')}
+    @pytest.mark.parametrize(
+        ("message", "link"),
+        [
+            ("MessageReceived", Link.INBOUND),
+            ("MessageRouted", Link.ROUTED),
+            ("OutcomeRecorded", Link.OUTCOME),
+        ],
+    )
+    def test_mac_headers_are_the_ones_writers_send(
+        self, document: dict[str, Any], message: str, link: Link
+    ) -> None:
+        """A MAC's headers are exactly the required ones: a key id and 32 raw bytes."""
+        headers_schema = document["components"]["messages"][message]["headers"]
+        mac = RecordMac(link, {"k1": SecretKey("k1", b"k" * 32)}, lambda: "k1")
+        headers = dict(mac.headers("t", 0, b"key", b'{"x": 1}'))
         assert sorted(headers) == sorted(headers_schema["required"])
+        assert set(headers) <= set(headers_schema["properties"])
+        assert headers["hub-key-id"] == b"k1"
+        assert len(headers["hub-mac"]) == 32
+
+    def test_checkpoints_are_what_the_router_writes(self, document: dict[str, Any]) -> None:
+        """A checkpoint fits its payload schema and carries exactly the signature headers."""
+        message = document["components"]["messages"]["ChainCheckpointed"]
+        signer = Signer(b"ctx", "k1", Ed25519PrivateKey.generate())
+        chain = ChainHead().advance("a" * 64).advance("b" * 64)
+        value, headers = checkpoint_record(
+            chain, 3, Anchor(), at=datetime(2026, 11, 25, tzinfo=UTC), router="r", signer=signer
+        )
+        payload = resolve(document, message["payload"]["$ref"])
+        assert problems(json.loads(value), payload, document) == []
+        assert sorted(dict(headers)) == sorted(message["headers"]["required"])
+
+    def test_chain_heads_and_routed_ids_are_what_the_router_writes(
+        self, document: dict[str, Any]
+    ) -> None:
+        """The router's internal records fit their documented payloads."""
+        messages = document["components"]["messages"]
+        head = json.loads(ChainHead().advance("a" * 64).to_bytes())
+        assert problems(head, messages["AuditChainHead"]["payload"], document) == []
+        assert head["root"] != GENESIS
+        at = datetime(2026, 11, 25, tzinfo=UTC)
+        routed = json.loads(routed_id_value(at, "partner.police.inbound", 2, 41))
+        assert problems(routed, messages["RoutedId"]["payload"], document) == []
+
+    def test_refusal_notes_carry_the_dlq_headers(self, document: dict[str, Any]) -> None:
+        """A team's note of a refused copy has every dead-letter context header."""
+        headers_schema = document["components"]["messages"]["DeadLetter"]["headers"]
+        error = SchemaViolationError("value: not JSON")
+        headers = {k: v.decode() for k, v in refusal_headers(Area.MASH, 2, 41, error)}
+        assert set(headers) == set(headers_schema["required"])
         assert problems(headers, headers_schema, document) == []
 
     def test_dlq_headers_are_the_ones_the_router_writes(self, document: dict[str, Any]) -> None:

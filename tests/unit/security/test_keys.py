@@ -66,14 +66,14 @@ def test_router_routes_across_an_inbound_key_rotation(keys: Keyring) -> None:
     hub = Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys.root, sign=False)))
     ctx = hub.router_context(lambda: NOW)
     task = TaskState(0, HistoryStore())
-    first = Sealer(keys.secret(inbound_kek(Partner.POLICE)), None).encode(
+    first = Sealer(keys.secret(inbound_kek(Partner.POLICE)), None, 6).encode(
         envelope(risk=risk(RiskLevel.HIGH))
     )
     out = route_record(InRecord(first.topic, 0, 0, first.key, first.value), ctx, task)
     assert "route.mash" in [o.topic for o in out]
     rotate(keys.root, inbound_kek(Partner.POLICE))
     time.sleep(1.1)
-    second = Sealer(keys.secret(inbound_kek(Partner.POLICE)), None).encode(
+    second = Sealer(keys.secret(inbound_kek(Partner.POLICE)), None, 6).encode(
         envelope(risk=risk(RiskLevel.HIGH))
     )
     out = route_record(InRecord(second.topic, 0, 1, second.key, second.value), ctx, task)

@@ -85,11 +85,12 @@ class TestTheProjectsPrincipalsFile:
     def test_a_team_reads_only_its_own_route(
         self, shipped: dict[str, Principal], area: Area
     ) -> None:
-        """A team reads only route.<area> with group team-<area>, and writes outcomes."""
+        """A team reads only route.<area> with group team-<area>, writes outcomes and notes."""
         team = shipped[f"team-{area.value}"]
         assert {(g.resource_type, g.name, g.operation) for g in team.grants} == {
             (TOPIC, f"route.{area.value}", READ),
             (TOPIC, "team.outcomes", WRITE),
+            (TOPIC, "hub.dlq", WRITE),
             (GROUP, f"team-{area.value}", READ),
         }
         assert holders(shipped, TOPIC, f"route.{area.value}", READ) == {
@@ -100,14 +101,25 @@ class TestTheProjectsPrincipalsFile:
     def test_only_the_router_writes_routes_and_hub_records(
         self, shipped: dict[str, Principal]
     ) -> None:
-        """The router writes route.* and hub.*; nobody else does."""
+        """The router writes route.* and hub.*; nobody else does (teams note refusals)."""
+        teams = {f"team-{a.value}" for a in Area}
         for topic in TOPICS:
-            if topic.startswith(("route.", "hub.")):
+            if topic == "hub.dlq":
+                assert holders(shipped, TOPIC, topic, WRITE) == {"router"} | teams
+            elif topic.startswith(("route.", "hub.")):
                 assert holders(shipped, TOPIC, topic, WRITE) == {"router"}, topic
         router = shipped["router"]
         assert not any(
             g.name.startswith("partner.") and g.operation is WRITE for g in router.grants
         )
+
+    def test_only_the_router_writes_routed_ids_and_checkpoints(
+        self, shipped: dict[str, Principal]
+    ) -> None:
+        """Only the router writes them; it and the monitor (so `hub audit verify`) read them."""
+        for topic in ("hub.routed-ids", "hub.audit-checkpoints"):
+            assert holders(shipped, TOPIC, topic, WRITE) == {"router"}
+            assert holders(shipped, TOPIC, topic, READ) == {"router", "monitor"}
 
     def test_monitor_reads_and_describes_but_never_writes(
         self, shipped: dict[str, Principal]

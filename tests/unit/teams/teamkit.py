@@ -12,12 +12,9 @@ from pathlib import Path
 import httpx
 
 from hub.bootstrap import Hub
-from hub.bootstrap.teams import area_keys
-from hub.router.handler import InRecord, TaskState, route_record
+from hub.bootstrap.teams import area_keys, copy_check
+from hub.router.handler import OutRecord, TaskState, route_record
 from hub.router.history import HistoryStore
-from hub.security.envelope import Sealer
-from hub.security.keys import Keyring, inbound_kek, signing_key
-from hub.security.signing import Signer
 from hub.teams.accounts import AccountStore
 from hub.teams.app import create_app
 from hub.teams.deps import TeamDeps
@@ -30,28 +27,39 @@ from hub.web import TokenBuckets
 from schemas.common import Area
 from schemas.envelope import Envelope
 from tests.factories import NOW
+from tests.records import inbound_record
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def routed_copies(
+    hub: Hub, env: Envelope, now: datetime = NOW, history: HistoryStore | None = None
+) -> dict[str, list[OutRecord]]:
+    """The router's routed copies of ``env``, by logical topic (real MACs and sealing)."""
+    rec = inbound_record(hub, env)
+    out = route_record(
+        rec,
+        hub.router_context(lambda: now),
+        TaskState(rec.partition, history if history is not None else HistoryStore()),
+    )
+    found: dict[str, list[OutRecord]] = {}
+    for o in out:
+        if o.topic.startswith("route."):
+            found.setdefault(o.topic, []).append(o)
+    return found
 
 
 def routed_values(
     hub: Hub, env: Envelope, now: datetime = NOW, history: HistoryStore | None = None
 ) -> dict[str, list[bytes]]:
-    """The router's routed copies of ``env``, by logical topic (real signing and sealing)."""
-    keys = Keyring(hub.settings.crypto.keys_dir)
-    kid, private = keys.private_key(signing_key(env.partner))
-    sealer = Sealer(keys.secret(inbound_kek(env.partner)), Signer(env.partner.value, kid, private))
-    rec = sealer.encode(env)
-    out = route_record(
-        InRecord(rec.topic, 0, 0, rec.key, rec.value, rec.headers),
-        hub.router_context(lambda: now),
-        TaskState(0, history if history is not None else HistoryStore()),
-    )
-    found: dict[str, list[bytes]] = {}
-    for o in out:
-        if o.topic.startswith("route."):
-            found.setdefault(o.topic, []).append(o.value)
-    return found
+    """The values of :func:`routed_copies`."""
+    return {t: [o.value for o in c] for t, c in routed_copies(hub, env, now, history).items()}
+
+
+def delivered(copy: OutRecord, offset: int = 0) -> RoutedRecord:
+    """A routed copy as the team consumer reads it, at ``offset`` of its partition."""
+    assert copy.partition is not None
+    return RoutedRecord(copy.partition, offset, copy.value, copy.key, copy.headers)
 
 
 def queue(
@@ -65,10 +73,11 @@ def queue(
     history: HistoryStore | None = None,
 ) -> int:
     """Route ``env`` and store its copies for ``area``; return how many rows were stored."""
-    values = routed_values(hub, env, now, history).get(f"route.{area.value}", [])
-    for i, value in enumerate(values):
-        accept_routed(store, area, RoutedRecord(0, offset + i, value), now)
-    return len(values)
+    copies = routed_copies(hub, env, now, history).get(f"route.{area.value}", [])
+    check = copy_check(hub, (area,))
+    for i, copy in enumerate(copies):
+        accept_routed(store, area, delivered(copy, offset + i), now, check)
+    return len(copies)
 
 
 def make_deps(

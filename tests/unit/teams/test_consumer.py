@@ -14,13 +14,17 @@ from faststream.security import SASLScram256, SASLScram512
 from pydantic import SecretStr
 
 from hub.bootstrap import Hub
+from hub.bootstrap.teams import copy_check
+from hub.router.handler import OutRecord
 from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings
 from hub.teams.consumer import TeamConsumer, broker_options
+from hub.teams.intake import CopyCheck
 from hub.teams.store import QueueStore
+from hub.teams.testing import FakeOutcomePublisher
 from schemas.common import Area, RiskLevel
 from tests.factories import NOW, envelope, risk
-from tests.unit.teams.teamkit import routed_values
+from tests.unit.teams.teamkit import routed_copies, routed_values
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +39,20 @@ def store(tmp_path: Path) -> QueueStore:
     return QueueStore(tmp_path / "q.sqlite")
 
 
-def consumer(store: QueueStore, *areas: Area) -> TeamConsumer:
+UNCHECKED = CopyCheck(None, sealed_only=False)
+"""FastStream's test broker carries text headers only: MACs are checked with FakeMessage."""
+
+
+def consumer(
+    store: QueueStore,
+    *areas: Area,
+    check: CopyCheck = UNCHECKED,
+    refusals: FakeOutcomePublisher | None = None,
+) -> TeamConsumer:
     kafka = KafkaSettings(topic_prefix="t1.")
-    return TeamConsumer([(kafka, areas)], store, lambda: NOW, retry_s=0)
+    return TeamConsumer(
+        [(kafka, areas)], store, lambda: NOW, check=check, refusals=refusals, retry_s=0
+    )
 
 
 @dataclass
@@ -46,6 +61,13 @@ class Record:
     partition: int = 0
     offset: int = 0
     topic: str = "t1.route.mash"
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def record_of(copy: OutRecord, offset: int = 0) -> Record:
+    assert copy.partition is not None
+    return Record(copy.value, copy.partition, offset, key=copy.key, headers=copy.headers)
 
 
 @dataclass
@@ -107,18 +129,29 @@ class TestHandling:
 
     async def test_commit_follows_the_store(self, hub: Hub, store: QueueStore) -> None:
         """A stored record is acked (its offset committed) after the row exists."""
-        value = routed_values(hub, envelope(risk=risk(RiskLevel.HIGH)))["route.mash"][0]
-        message = FakeMessage(Record(value, offset=3))
-        await consumer(store, Area.MASH).handle(Area.MASH, message)  # type: ignore[arg-type]
+        copy = routed_copies(hub, envelope(risk=risk(RiskLevel.HIGH)))["route.mash"][0]
+        message = FakeMessage(record_of(copy, offset=3))
+        team = consumer(store, Area.MASH, check=copy_check(hub, (Area.MASH,)))
+        await team.handle(Area.MASH, message)  # type: ignore[arg-type]
         assert message.calls == ["ack"]
         assert store.page("mash")[1] == 1
 
-    async def test_bad_records_are_noted_and_committed_past(self, store: QueueStore) -> None:
-        """A record that can never be queued does not block the queue."""
+    async def test_bad_records_are_set_aside_and_committed_past(self, store: QueueStore) -> None:
+        """A record that can never be queued is noted locally and on hub.dlq, then skipped."""
         message = FakeMessage(Record(b"{}", offset=9))
-        await consumer(store, Area.MASH).handle(Area.MASH, message)  # type: ignore[arg-type]
+        notes = FakeOutcomePublisher()
+        team = consumer(store, Area.MASH, refusals=notes)
+        await team.handle(Area.MASH, message)  # type: ignore[arg-type]
         assert message.calls == ["ack"]
         assert store.rejected_count() == 1
+        assert notes.set_aside_notes == [(Area.MASH, 0, 9, "SchemaViolationError")]
+
+    async def test_an_unacknowledged_note_is_retried(self, store: QueueStore) -> None:
+        """If hub.dlq does not take the note, the record is read again, never skipped."""
+        message = FakeMessage(Record(b"{}", offset=9))
+        notes = FakeOutcomePublisher(fail=True)
+        await consumer(store, Area.MASH, refusals=notes).handle(Area.MASH, message)  # type: ignore[arg-type]
+        assert message.calls == ["nack"]
 
     async def test_a_store_failure_is_retried_not_skipped(self, hub: Hub, tmp_path: Path) -> None:
         """When the row cannot be written the record is nacked (seek back), never acked."""
@@ -169,3 +202,27 @@ class TestBrokerOptions:
         assert security.password == "synthetic-secret"
         assert security.use_ssl is tls
         assert (security.ssl_context is not None) is tls
+
+
+class TestLenientParser:
+    async def test_raw_header_bytes_reach_the_handler_untouched(self) -> None:
+        """FastStream parses a copy without undecodable headers; the MAC's bytes survive."""
+        from aiokafka import ConsumerRecord  # noqa: PLC0415
+
+        from hub.teams.consumer import lenient_parser  # noqa: PLC0415
+
+        mac = bytes(range(200, 232))  # not UTF-8
+        record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+            "t1.route.mash", 2, 7, 0, 0, b"k", b"v", None, 1, 1,
+            [("hub-key-id", b"k1"), ("hub-mac", mac)],
+        )  # fmt: skip
+        seen = []
+
+        async def original(copy: ConsumerRecord[bytes, bytes]) -> Any:
+            seen.append([name for name, _v in copy.headers])
+            return FakeMessage(Record(copy.value))
+
+        message = await lenient_parser(record, original)
+        assert seen == [["hub-key-id"]]
+        assert message.raw_message is record
+        assert dict(record.headers)["hub-mac"] == mac

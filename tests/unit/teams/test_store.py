@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 
 from hub.bootstrap import Hub
+from hub.bootstrap.teams import copy_check
 from hub.errors import SchemaViolationError
 from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings
-from hub.teams.intake import RoutedRecord, accept_routed, encompass_children
+from hub.teams.intake import CopyCheck, RoutedRecord, accept_routed, encompass_children
 from hub.teams.store import CLAIM_TIMEOUT, Added, Claim, Decided, QueueStore, RowKey, Status
 from schemas.common import Area, RiskLevel, SubjectRole
 from schemas.envelope import Envelope
 from schemas.outcome import Outcome
 from tests.factories import NOW, envelope, risk, subject
-from tests.unit.teams.teamkit import queue, routed_values
+from tests.unit.teams.teamkit import delivered, queue, routed_copies, routed_values
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,10 @@ def da_with_two_school_children() -> Envelope:
     )
 
 
+UNCHECKED = CopyCheck(None, sealed_only=False)
+"""No authentication: these tests are about parsing (tests/security has the forgeries)."""
+
+
 def decided(by: str = "alice") -> Decided:
     return Decided(uuid.uuid4(), Outcome.NO_FURTHER_ACTION, "Synthetic reason", by, NOW)
 
@@ -58,10 +63,13 @@ class TestIntake:
     def test_a_redelivered_record_is_stored_once(self, hub: Hub, store: QueueStore) -> None:
         """The same record at the same offset, delivered twice, is one row."""
         env = high_risk()
-        value = routed_values(hub, env)["route.mash"][0]
-        record = RoutedRecord(2, 41, value)
-        assert accept_routed(store, Area.MASH, record, NOW) == (Added.STORED, env.message_id)
-        assert accept_routed(store, Area.MASH, record, NOW)[0] is Added.DUPLICATE
+        record = delivered(routed_copies(hub, env)["route.mash"][0], offset=41)
+        check = copy_check(hub, (Area.MASH,))
+        assert accept_routed(store, Area.MASH, record, NOW, check) == (
+            Added.STORED,
+            env.message_id,
+        )
+        assert accept_routed(store, Area.MASH, record, NOW, check)[0] is Added.DUPLICATE
         assert store.page("mash")[1] == 1
 
     def test_a_replay_under_new_offsets_is_not_queued_again(
@@ -69,20 +77,23 @@ class TestIntake:
     ) -> None:
         """The same message at another offset is still one row: keyed by message and area."""
         env = high_risk()
-        value = routed_values(hub, env)["route.mash"][0]
-        accept_routed(store, Area.MASH, RoutedRecord(0, 1, value), NOW)
-        assert accept_routed(store, Area.MASH, RoutedRecord(0, 9, value), NOW)[0] is Added.DUPLICATE
+        copy = routed_copies(hub, env)["route.mash"][0]
+        check = copy_check(hub, (Area.MASH,))
+        accept_routed(store, Area.MASH, delivered(copy, 1), NOW, check)
+        again = accept_routed(store, Area.MASH, delivered(copy, 9), NOW, check)
+        assert again[0] is Added.DUPLICATE
 
     def test_each_encompass_notice_is_its_own_row(self, hub: Hub, store: QueueStore) -> None:
         """One row per notified child, keyed by the child's position; redelivery adds none."""
         env = da_with_two_school_children()
-        values = routed_values(hub, env)["route.encompass"]
-        assert len(values) == 2
-        for offset, value in enumerate(values):
-            accept_routed(store, Area.ENCOMPASS, RoutedRecord(0, offset, value), NOW)
+        copies = routed_copies(hub, env)["route.encompass"]
+        check = copy_check(hub, (Area.ENCOMPASS,))
+        assert len(copies) == 2
+        for offset, copy in enumerate(copies):
+            accept_routed(store, Area.ENCOMPASS, delivered(copy, offset), NOW, check)
         # A crash before the commit: both are delivered again.
-        for offset, value in enumerate(values):
-            result = accept_routed(store, Area.ENCOMPASS, RoutedRecord(0, offset, value), NOW)
+        for offset, copy in enumerate(copies):
+            result = accept_routed(store, Area.ENCOMPASS, delivered(copy, offset), NOW, check)
             assert result[0] is Added.DUPLICATE
         items, total = store.page("encompass")
         assert total == 2
@@ -90,10 +101,10 @@ class TestIntake:
         assert encompass_children(items[0].routed().metadata) == (1, 3)
 
     def test_a_record_for_another_area_is_refused(self, hub: Hub, store: QueueStore) -> None:
-        """A MASH copy found on the early-help topic is never queued there."""
+        """A MASH copy found on the early-help topic is never queued there (MACs aside)."""
         value = routed_values(hub, high_risk())["route.mash"][0]
         with pytest.raises(SchemaViolationError, match="area"):
-            accept_routed(store, Area.EARLY_HELP, RoutedRecord(0, 0, value), NOW)
+            accept_routed(store, Area.EARLY_HELP, RoutedRecord(0, 0, value), NOW, UNCHECKED)
 
     @pytest.mark.parametrize("value", [None, b"", b"\xff not json", b'{"area": "mash"}'])
     def test_unreadable_records_are_refused_without_quoting_them(
@@ -101,7 +112,7 @@ class TestIntake:
     ) -> None:
         """The error names a field, never the input."""
         with pytest.raises(SchemaViolationError) as caught:
-            accept_routed(store, Area.MASH, RoutedRecord(0, 0, value), NOW)
+            accept_routed(store, Area.MASH, RoutedRecord(0, 0, value), NOW, UNCHECKED)
         assert "not json" not in str(caught.value)
 
     def test_rejected_records_are_noted_by_position(self, store: QueueStore) -> None:
