@@ -14,13 +14,17 @@ from pathlib import Path
 
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from hub.kafka import make_producer, started
+from hub.bootstrap import Hub
+from hub.kafka import make_producer, partition_for, started
+from hub.security.mac import Link
 from hub.settings import PROJECT_ROOT, KafkaSettings
+from hub.topology import OUTCOMES
 from schemas.common import Area, Partner
 from schemas.decision import DecisionRecorded
 from schemas.outcome import Outcome, OutcomeRecorded
 from tests.integration.ingestkit import Ingest, ingest_hub, running_ingest
 from tests.integration.routerkit import read_topic, running_router
+from tests.security.kit import area_writer
 
 DATA = PROJECT_ROOT / "tests" / "data"
 HEALTH = "/v1/health/fhir"
@@ -133,7 +137,7 @@ async def test_access_notification_reaches_the_team_holding_the_open_case(
         first = await post(ingest, name)
         (decision,) = (await decisions(hub_topics, expected=1)).values()
         assert decision.destinations == (Area.MASH,)
-        await _open_case(hub_topics, decision)
+        await _open_case(hub, hub_topics, decision)
         await read_topic(hub_topics, "hub.subject-history", expected=2)
         again = json.loads((DATA / name).read_text())
         again["id"] = str(uuid.uuid4())
@@ -146,7 +150,8 @@ async def test_access_notification_reaches_the_team_holding_the_open_case(
     assert {"cpis-plan-holder", "r8-open-case"} <= set(routed.rules)
 
 
-async def _open_case(kafka: KafkaSettings, decision: DecisionRecorded) -> None:
+async def _open_case(hub: Hub, kafka: KafkaSettings, decision: DecisionRecorded) -> None:
+    """The MASH team opens a case, as its team instance writes it (MACed with its key)."""
     outcome = OutcomeRecorded(
         outcome_id=uuid.uuid4(),
         message_id=decision.message_id,
@@ -157,10 +162,11 @@ async def _open_case(kafka: KafkaSettings, decision: DecisionRecorded) -> None:
         decided_by="sw-0001",
         decided_at=decision.decided_at,
     )
+    key, value = decision.subject_key.encode(), outcome.model_dump_json().encode()
+    partition = partition_for(key, 6)
+    headers = area_writer(hub, Link.OUTCOME, Area.MASH).headers(OUTCOMES, partition, key, value)
     producer = make_producer(kafka, "test-team")
     async with started(producer, "test outcome producer"):
         await producer.send_and_wait(
-            kafka.topic("team.outcomes"),
-            outcome.model_dump_json().encode(),
-            key=decision.subject_key.encode(),
+            kafka.topic(OUTCOMES), value, key=key, partition=partition, headers=list(headers)
         )
