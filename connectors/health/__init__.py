@@ -10,12 +10,11 @@ and its mapping are documented in ``docs/formats/health.md``.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from connectors.errors import ParseFailed
-from connectors.health._fhir.decode import CONTENT_TYPES, MAX_BODY_BYTES
-from connectors.health._fhir.outcome import operation_outcome
+from connectors.health._fhir.decode import CONTENT_TYPES, MAX_BODY_BYTES, XML_TYPES
+from connectors.health._fhir.outcome import outcome_json, outcome_xml
 from connectors.health.format import KIND
 from connectors.health.parse import parse
 from connectors.protocol import Connector, ErrorDocument, ParseContext
@@ -40,10 +39,15 @@ class HealthConnector:
         return parse(raw, content_type, context)
 
     def error_document(self, error: ParseFailed, content_type: str) -> ErrorDocument:
-        """The OperationOutcome that answers a refused message (HTTP 422)."""
-        del content_type  # JSON for every caller until the XML rendering exists
-        body = json.dumps(operation_outcome(error)).encode()
-        return ErrorDocument("application/fhir+json", body)
+        """The OperationOutcome that answers a refusal, in XML to a caller that sent XML."""
+        if _sent_xml(content_type):
+            return ErrorDocument("application/fhir+xml", outcome_xml(error))
+        return ErrorDocument("application/fhir+json", outcome_json(error))
+
+
+def _sent_xml(content_type: str) -> bool:
+    media = content_type.split(";", maxsplit=1)[0].strip().lower()
+    return media in XML_TYPES or media.endswith(("/xml", "+xml"))
 
 
 CONNECTOR = HealthConnector()

@@ -27,7 +27,12 @@ def serve(
     app_ = create_app(ingest_deps(hub))
     serve_http(
         http_config(
-            app_, host or c.host, port or c.port, certfile=c.tls_certfile, keyfile=c.tls_keyfile
+            app_,
+            host or c.host,
+            port or c.port,
+            hub.settings.http,
+            certfile=c.tls_certfile,
+            keyfile=c.tls_keyfile,
         )
     )
 

@@ -32,9 +32,20 @@ def run(
     settings = hub.settings
     monitor = settings.monitor
     app_ = monitor_app(
-        lambda: build_collector(settings, kafka=hub.kafka_as("monitor")), monitor.interval_s
+        lambda: build_collector(settings, kafka=hub.kafka_as("monitor")),
+        monitor.interval_s,
+        ops_token=settings.http.ops_token,
     )
-    serve_http(http_config(app_, host or monitor.host, port or monitor.port))
+    serve_http(
+        http_config(
+            app_,
+            host or monitor.host,
+            port or monitor.port,
+            settings.http,
+            certfile=monitor.tls_certfile,
+            keyfile=monitor.tls_keyfile,
+        )
+    )
 
 
 def status() -> None:

@@ -32,7 +32,17 @@ def serve(
 
     hub = current_hub()
     t = hub.settings.teams
-    serve_http(http_config(create_app(team_deps(hub)), host or t.host, port or t.port))
+    app_ = create_app(team_deps(hub))
+    serve_http(
+        http_config(
+            app_,
+            host or t.host,
+            port or t.port,
+            hub.settings.http,
+            certfile=t.tls_certfile,
+            keyfile=t.tls_keyfile,
+        )
+    )
 
 
 @app.command(name="add-user")

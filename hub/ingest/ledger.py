@@ -152,6 +152,10 @@ class LedgerIndex:
             return
 
 
+TAIL_BATCH = 500
+"""Records indexed per turn of the event loop (a 20 MiB batch is tens of thousands)."""
+
+
 @dataclass(kw_only=True)
 class KafkaLedger(LedgerIndex):
     """The index, fed by tailing the inbound topics and ``hub.decisions``."""
@@ -226,7 +230,7 @@ class KafkaLedger(LedgerIndex):
         while True:
             try:
                 with kafka_errors("tailing the ledger"):
-                    batch = await consumer.getmany(timeout_ms=500, max_records=2000)
+                    batch = await consumer.getmany(timeout_ms=500, max_records=TAIL_BATCH)
             except HubError as exc:
                 log.warning("ledger_tail_failed", error=str(exc)[:200])
                 await asyncio.sleep(1.0)

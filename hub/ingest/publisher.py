@@ -26,6 +26,10 @@ from hub.settings import KafkaSettings
 log = structlog.get_logger("hub.ingest.publisher")
 
 _Pending = tuple[Sequence[InboundRecord], asyncio.Future[None]]
+SEND_SLICE = 200
+"""Records handed to the producer between two turns of the event loop."""
+MIN_WRITE_RATE = 2 * 1024 * 1024
+"""Bytes a second a transaction is allowed on top of the timeout (a large batch takes longer)."""
 
 
 class TransactionalPublisher:
@@ -114,20 +118,26 @@ class TransactionalPublisher:
     async def _commit_group(self, group: list[_Pending]) -> None:
         producer = self._producer
         assert producer is not None
+        size = sum(len(r.value) for records, _f in group for r in records)
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with asyncio.timeout(self._timeout_s + size / MIN_WRITE_RATE):
                 with kafka_errors("writing to the inbound topic"):
                     await producer.begin_transaction()
-                    futures = [
-                        await producer.send(
-                            self._kafka.topic(r.topic),
-                            value=r.value,
-                            key=r.key,
-                            headers=list(r.headers),
-                        )
-                        for records, _f in group
-                        for r in records
-                    ]
+                    futures = []
+                    for records, _f in group:
+                        for r in records:
+                            futures.append(
+                                await producer.send(
+                                    self._kafka.topic(r.topic),
+                                    value=r.value,
+                                    key=r.key,
+                                    headers=list(r.headers),
+                                )
+                            )
+                            if len(futures) % SEND_SLICE == 0:
+                                # send() rarely suspends: without this turn a batch of
+                                # thousands would hold the event loop until all are queued.
+                                await asyncio.sleep(0)
                     await asyncio.gather(*futures)
                     await producer.commit_transaction()
         except (HubError, TimeoutError) as exc:
