@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from hub.cli._async import serve_http
-from hub.cli._common import current_hub
+from hub.cli._common import current_hub, private_files
 from hub.monitor.console import print_status
 from hub.monitor.service import build_collector
 from hub.monitor.snapshot import MonitorSnapshot
@@ -28,6 +28,7 @@ def run(
     host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
 ) -> None:
     """Sample every interval and serve /metrics, /api/status and the scorecard until SIGTERM."""
+    private_files()
     hub = current_hub()
     settings = hub.settings
     monitor = settings.monitor

@@ -7,7 +7,7 @@ import asyncio
 import typer
 
 from hub.cli._async import run_until_signalled
-from hub.cli._common import current_hub
+from hub.cli._common import current_hub, private_files
 from hub.router.service import Router
 
 app = typer.Typer(help="The router: inbound topics -> policy -> route topics and decisions.")
@@ -16,6 +16,7 @@ app = typer.Typer(help="The router: inbound topics -> policy -> route topics and
 @app.command()
 def run() -> None:
     """Route inbound messages until SIGTERM (then finish the batch in flight)."""
+    private_files()
     hub = current_hub()
     settings = hub.settings
     router = Router(

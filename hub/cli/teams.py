@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from hub.cli._async import serve_http
-from hub.cli._common import current_hub, fail, run_guarded
+from hub.cli._common import current_hub, fail, private_files, run_guarded
 from hub.web import http_config
 from schemas.common import Area
 
@@ -30,6 +30,7 @@ def serve(
     from hub.bootstrap.teams import team_deps  # noqa: PLC0415
     from hub.teams.app import create_app  # noqa: PLC0415 -- heavy, only for this command
 
+    private_files()
     hub = current_hub()
     t = hub.settings.teams
     app_ = create_app(team_deps(hub))

@@ -62,14 +62,16 @@ def create_app(deps: TeamDeps) -> FastAPI:
         redoc_url=None,
     )
     app.state.deps = deps
-    app.add_middleware(
-        BearerGate,
-        prefix="/api/",
-        authenticate=deps.accounts.authenticate_client,
-        limit=API_MAX_BODY,
-        key=API_CLIENT,
-        detail="A valid API client token is required.",
-        answer=app.answer_scope,
+    app.add_gate(
+        lambda inner: BearerGate(
+            inner,
+            prefix="/api/",
+            authenticate=deps.accounts.authenticate_client,
+            limit=API_MAX_BODY,
+            key=API_CLIENT,
+            detail="A valid API client token is required.",
+            answer=app.answer_scope,
+        )
     )
     pages = templates()
     _add_error_handlers(app, pages)

@@ -9,6 +9,7 @@ middleware stack, so no response leaves without them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -53,12 +54,23 @@ class HubApp(FastAPI):
         self.max_body = max_body
         self._cacheable = cacheable
         self._render_error = render_error
+        self._gates: list[Callable[[ASGIApp], ASGIApp]] = []
         add_problem_handlers(self)
 
+    def add_gate(self, gate: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Put ``gate`` (ASGI middleware) outside everything but the security headers.
+
+        A gate runs before the body cap and Starlette's own error middleware: an
+        authentication gate answers an anonymous caller ``401`` whatever its body.
+        """
+        self._gates.append(gate)
+
     def build_middleware_stack(self) -> ASGIApp:
-        """Starlette's stack, inside the body cap, inside the security headers."""
-        capped = BodyCap(super().build_middleware_stack(), self.max_body, self.answer_scope)
-        return SecurityHeaders(capped, self._cacheable)
+        """Starlette's stack, inside the body cap, the gates and the security headers."""
+        app: ASGIApp = BodyCap(super().build_middleware_stack(), self.max_body, self.answer_scope)
+        for gate in self._gates:
+            app = gate(app)
+        return SecurityHeaders(app, self._cacheable)
 
     def answer_scope(self, scope: Scope, found: Problem) -> Response:
         """``found`` for the request in ``scope`` (for ASGI middleware)."""
