@@ -14,7 +14,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import bad_input, faults, ingest, latency, memory, router_throughput, scaleout
+from bench import (
+    bad_input,
+    batch_upload,
+    faults,
+    ingest,
+    latency,
+    memory,
+    router_throughput,
+    scaleout,
+)
 from bench.common import kafka_from_env, quiet_logging
 from bench.report import load_average, save_result, settle, started_at
 from hub.kafka import KafkaAdmin
@@ -32,6 +41,7 @@ BENCHES: dict[str, Runner] = {
     "memory": lambda a: memory.run(a.memory_rate, a.memory_seconds),
     "faults": lambda a: faults.run(a.fault_messages),
     "bad_input": lambda _a: bad_input.run(),
+    "batch_upload": lambda _a: batch_upload.run(),
 }
 
 

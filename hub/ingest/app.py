@@ -10,8 +10,8 @@ accepted, ``422`` invalid input (every field listed), ``429`` rate limit, ``503`
 visible downstream). Errors are RFC 9457 problem details; FHIR callers get every one
 as an OperationOutcome, in XML when they sent XML (:mod:`hub.ingest.answers`).
 
-A large batch (a 20 MiB police CSV holds tens of thousands of messages) is parsed,
-sealed, signed and answered in a worker thread and written by its partner's bulk
+A large batch (a 20 MiB police CSV holds tens of thousands of messages) is handled
+off the event loop (:mod:`hub.ingest.batch`) and written by its partner's bulk
 publisher, a transaction of its own, so single messages posted meanwhile are neither
 held behind it on the event loop nor in its transaction.
 """
@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 from uuid import UUID
 
 import structlog
@@ -38,9 +38,10 @@ from connectors.protocol import Connector, ParseContext
 from connectors.registry import all_connectors
 from hub.errors import KafkaUnavailableError
 from hub.ingest.answers import format_errors
+from hub.ingest.batch import LARGE_BYTES, Work, batch_mode, record_accepted, seal
 from hub.ingest.credentials import CredentialStore
 from hub.ingest.ports import Ledger, Publisher
-from hub.security.envelope import InboundRecord, Sealer
+from hub.security.envelope import Sealer
 from hub.web import HubApp, Problem, TokenBuckets, answer, problem_response
 from hub.web.body import read_body
 from hub.web.ops import is_operator
@@ -49,19 +50,10 @@ from schemas.common import Partner
 from schemas.envelope import Envelope, QualityFinding
 
 log = structlog.get_logger("hub.ingest")
-PARSE_INLINE_BYTES = 256 * 1024
-"""Bodies larger than this are parsed, sealed and answered in a worker thread."""
-SEAL_INLINE = 16
-"""More messages than this in one request are sealed and signed in a worker thread."""
 BULK = 200
 """A request with more messages than this is written by the partner's bulk publisher."""
-ACCEPT_SLICE = 2000
-"""Messages recorded in the ledger between two turns of the event loop."""
 MAX_RECORD_BYTES = 900_000
 """The largest sealed message written to Kafka (the brokers' limit is 1 MiB per batch)."""
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class AcceptedMessage(BaseModel):
@@ -294,80 +286,79 @@ def _refuse(
     return answer(request, Problem(status, title_of(status), detail, headers))
 
 
-async def _off_loop(off: bool, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """``work`` in a worker thread when ``off``, else here (small work costs less inline)."""
-    if off:
-        return await asyncio.to_thread(work, *args, **kwargs)
-    return work(*args, **kwargs)
+def _accepted(envelopes: Sequence[Envelope], fresh: Sequence[Envelope]) -> bytes:
+    """The :class:`Accepted` answer's JSON, one message at a time.
 
-
-def _seal(sealer: Sealer, envelopes: Sequence[Envelope]) -> list[InboundRecord]:
-    return [sealer.encode(e) for e in envelopes]
-
-
-def _accepted(envelopes: Sequence[Envelope], fresh: set[UUID]) -> bytes:
-    body = Accepted(
-        messages=tuple(
-            AcceptedMessage(
-                message_id=e.message_id,
-                partner_reference=e.source.partner_reference,
-                kind=e.kind,
-                duplicate=e.message_id not in fresh,
-                quality_findings=e.quality.findings,
-            )
-            for e in envelopes
+    Serialising tens of thousands at once would hold the GIL, and so the event loop,
+    for the whole call.
+    """
+    new = {e.message_id for e in fresh}
+    messages = [
+        AcceptedMessage(
+            message_id=e.message_id,
+            partner_reference=e.source.partner_reference,
+            kind=e.kind,
+            duplicate=e.message_id not in new,
+            quality_findings=e.quality.findings,
         )
-    )
-    return body.model_dump_json().encode()
-
-
-async def _record_accepted(ledger: Ledger, envelopes: Sequence[Envelope]) -> None:
-    """Record a batch in the ledger in slices, letting other requests run in between."""
-    for start in range(0, len(envelopes), ACCEPT_SLICE):
-        if start:
-            await asyncio.sleep(0)
-        ledger.accept(envelopes[start : start + ACCEPT_SLICE])
+        .model_dump_json()
+        .encode()
+        for e in envelopes
+    ]
+    return b'{"messages":[' + b",".join(messages) + b"]}"
 
 
 async def _ingest(request: Request, connector: Connector, deps: IngestDeps, raw: bytes) -> Response:
+    work = Work(large=len(raw) > LARGE_BYTES)
+    with batch_mode(work.large):
+        try:
+            return await _handle(request, connector, deps, raw, work)
+        finally:
+            await work.release()
+
+
+async def _handle(
+    request: Request, connector: Connector, deps: IngestDeps, raw: bytes, work: Work
+) -> Response:
+    # The messages live only in ``work`` (no local names), so that they are freed
+    # where ``work.release`` frees them.
     started = time.perf_counter()
     content_type = request.headers.get("content-type", "")
     context = ParseContext(received_at=deps.clock(), subject_key_secret=deps.subject_key_secret)
-    large = len(raw) > PARSE_INLINE_BYTES
     try:
-        envelopes = await _off_loop(large, connector.parse, raw, content_type, context)
+        work.envelopes = await work.run(connector.parse, raw, content_type, context)
     except ParseFailed as exc:
         log.info("input_refused", partner=connector.partner.value, errors=len(exc.errors))
         return _refusal(connector, exc, content_type)
     retry = {"Retry-After": str(deps.retry_after_s)}
-    publisher = deps.publisher_for(connector.partner, len(envelopes))
+    publisher = deps.publisher_for(connector.partner, len(work.envelopes))
     if not deps.ledger.synced.is_set() or not publisher.healthy.is_set():
         return _refuse(request, 503, "The hub is starting; retry later.", retry)
-    sealer = deps.sealers[connector.partner]
-    async with deps.ledger.claim(envelopes):
-        fresh = [e for e in envelopes if deps.ledger.status(e.partner, e.message_id) is None]
-        records = await _off_loop(len(fresh) > SEAL_INLINE, _seal, sealer, fresh)
-        too_big = next((r for r in records if len(r.value) > MAX_RECORD_BYTES), None)
-        if too_big is not None:
+    async with deps.ledger.claim(work.envelopes):
+        work.fresh = [
+            e for e in work.envelopes if deps.ledger.status(e.partner, e.message_id) is None
+        ]
+        work.records = await work.run(seal, deps.sealers[connector.partner], work.fresh)
+        too_big = max((len(r.value) for r in work.records), default=0)
+        if too_big > MAX_RECORD_BYTES:
             return _refuse(
                 request,
                 413,
-                f"A message is {len(too_big.value)} bytes once sealed; the hub stores at most "
+                f"A message is {too_big} bytes once sealed; the hub stores at most "
                 f"{MAX_RECORD_BYTES} bytes per message. Send it in parts or with less text.",
             )
         try:
-            await publisher.publish(records)
+            await publisher.publish(work.records)
         except KafkaUnavailableError:
             detail = "Kafka did not acknowledge the write; nothing was kept. Retry later."
             return _refuse(request, 503, detail, retry)
-        await _record_accepted(deps.ledger, fresh)
-    fresh_ids = {e.message_id for e in fresh}
-    body = await _off_loop(len(envelopes) > SEAL_INLINE, _accepted, envelopes, fresh_ids)
+        await record_accepted(deps.ledger, work.fresh)
+    body = await work.run(_accepted, work.envelopes, work.fresh)
     log.info(
         "messages_accepted",
         partner=connector.partner.value,
-        accepted=len(fresh),
-        duplicates=len(envelopes) - len(fresh),
+        accepted=len(work.fresh),
+        duplicates=len(work.envelopes) - len(work.fresh),
         ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return Response(body, status_code=202, media_type="application/json")

@@ -26,7 +26,7 @@ from hub.settings import KafkaSettings
 log = structlog.get_logger("hub.ingest.publisher")
 
 _Pending = tuple[Sequence[InboundRecord], asyncio.Future[None]]
-SEND_SLICE = 200
+SEND_SLICE = 100
 """Records handed to the producer between two turns of the event loop."""
 MIN_WRITE_RATE = 2 * 1024 * 1024
 """Bytes a second a transaction is allowed on top of the timeout (a large batch takes longer)."""
