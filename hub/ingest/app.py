@@ -286,6 +286,11 @@ def _refuse(
     return answer(request, Problem(status, title_of(status), detail, headers))
 
 
+def _fresh(ledger: Ledger, envelopes: Sequence[Envelope]) -> list[Envelope]:
+    """The envelopes the ledger does not know yet (the others are resends)."""
+    return [e for e in envelopes if ledger.status(e.partner, e.message_id) is None]
+
+
 def _accepted(envelopes: Sequence[Envelope], fresh: Sequence[Envelope]) -> bytes:
     """The :class:`Accepted` answer's JSON, one message at a time.
 
@@ -335,9 +340,7 @@ async def _handle(
     if not deps.ledger.synced.is_set() or not publisher.healthy.is_set():
         return _refuse(request, 503, "The hub is starting; retry later.", retry)
     async with deps.ledger.claim(work.envelopes):
-        work.fresh = [
-            e for e in work.envelopes if deps.ledger.status(e.partner, e.message_id) is None
-        ]
+        work.fresh = await work.run(_fresh, deps.ledger, work.envelopes)
         work.records = await work.run(seal, deps.sealers[connector.partner], work.fresh)
         too_big = max((len(r.value) for r in work.records), default=0)
         if too_big > MAX_RECORD_BYTES:

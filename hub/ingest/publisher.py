@@ -138,7 +138,7 @@ class TransactionalPublisher:
                                 # send() rarely suspends: without this turn a batch of
                                 # thousands would hold the event loop until all are queued.
                                 await asyncio.sleep(0)
-                    await asyncio.gather(*futures)
+                    await _delivered(futures)
                     await producer.commit_transaction()
         except (HubError, TimeoutError) as exc:
             log.warning("publish_failed", transactional_id=self._txn_id, error=str(exc)[:200])
@@ -168,3 +168,29 @@ class TransactionalPublisher:
         for _records, future in group:
             if not future.done():
                 future.set_exception(exc)
+
+
+async def _delivered(futures: list[asyncio.Future[object]]) -> None:
+    """Wait for every send, one at a time; raise the first failure.
+
+    Gathering tens of thousands of futures at once would take the event loop for one
+    long turn. On a failure the other outcomes are still collected, so none is
+    reported as never retrieved.
+    """
+    try:
+        for done, delivered in enumerate(futures, 1):
+            await delivered
+            if done % SEND_SLICE == 0:
+                await asyncio.sleep(0)
+    except BaseException:
+        for future in futures:
+            future.add_done_callback(_retrieve)
+        raise
+    while futures:  # freed a slice at a time too, for the same reason
+        del futures[-SEND_SLICE:]
+        await asyncio.sleep(0)
+
+
+def _retrieve(future: asyncio.Future[object]) -> None:
+    if not future.cancelled():
+        future.exception()
