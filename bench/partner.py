@@ -8,8 +8,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from bench.records import police_notification, read_all
 from hub.settings import KafkaSettings
@@ -39,6 +42,8 @@ class Delivery:
 
 def first_reason(response: httpx.Response) -> str:
     """The first reason a refusal gives (problem details or a FHIR OperationOutcome)."""
+    if response.headers.get("content-type", "").endswith("xml"):
+        return _xml_reason(response.content)
     try:
         body = response.json()
     except ValueError:
@@ -54,6 +59,21 @@ def first_reason(response: httpx.Response) -> str:
     if errors and isinstance(errors[0], dict):
         return f"{errors[0].get('field')}: {errors[0].get('message')}"[:160]
     return str(body.get("detail") or body.get("title") or body)[:160]
+
+
+def _xml_reason(body: bytes) -> str:
+    """The first issue of an OperationOutcome in FHIR XML (what XML callers get)."""
+    try:
+        root = defused_fromstring(body)
+    except (ParseError, DefusedXmlException):
+        return body[:120].decode(errors="replace") or "(empty body)"
+    ns = "{http://hl7.org/fhir}"
+    issue = root.find(f"{ns}issue")
+    if issue is None:
+        return body[:120].decode(errors="replace")
+    where = [e.get("value", "") for e in issue.findall(f"{ns}expression")]
+    text = issue.find(f"{ns}diagnostics")
+    return f"{','.join(where)}: {text.get('value', '') if text is not None else ''}"[:160]
 
 
 class PartnerClient:
