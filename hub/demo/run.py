@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID
+from xml.etree.ElementTree import ParseError
 
 import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from hub.bootstrap import Hub
 from hub.broker.topics import apply_topics, load_topics_file
@@ -162,6 +165,8 @@ async def _post_all(
 
 
 def _first_reason(response: httpx.Response) -> str:
+    if response.headers.get("content-type", "").endswith("xml"):
+        return _xml_reason(response)
     try:
         body = response.json()
     except ValueError:
@@ -172,6 +177,16 @@ def _first_reason(response: httpx.Response) -> str:
     if body.get("resourceType") == "OperationOutcome" and body.get("issue"):
         return str(body["issue"][0].get("diagnostics", ""))
     return str(body.get("detail", f"HTTP {response.status_code}"))
+
+
+def _xml_reason(response: httpx.Response) -> str:
+    """The first diagnostics of an OperationOutcome in FHIR XML (what XML callers get)."""
+    try:
+        root = defused_fromstring(response.content)
+    except (ParseError, DefusedXmlException):
+        return f"HTTP {response.status_code}"
+    found = root.find("{http://hl7.org/fhir}issue/{http://hl7.org/fhir}diagnostics")
+    return found.get("value", "") if found is not None else f"HTTP {response.status_code}"
 
 
 async def _decisions(hub: Hub, wanted: set[UUID], timeout_s: float) -> list[DecisionRecorded]:
