@@ -16,6 +16,7 @@ from typing import Any
 
 from bench import (
     bad_input,
+    batch_upload,
     crypto,
     faults,
     ingest,
@@ -42,6 +43,7 @@ BENCHES: dict[str, Runner] = {
     "memory": lambda a: memory.run(a.memory_rate, a.memory_seconds),
     "faults": lambda a: faults.run(a.fault_messages),
     "bad_input": lambda _a: bad_input.run(),
+    "batch_upload": lambda _a: batch_upload.run(),
 }
 
 

@@ -42,8 +42,8 @@ class Delivery:
 
 def first_reason(response: httpx.Response) -> str:
     """The first reason a refusal gives (problem details or a FHIR OperationOutcome)."""
-    if "xml" in response.headers.get("content-type", ""):
-        return _xml_reason(response.content) or response.text[:120]
+    if response.headers.get("content-type", "").endswith("xml"):
+        return _xml_reason(response.content)
     try:
         body = response.json()
     except ValueError:
@@ -61,19 +61,19 @@ def first_reason(response: httpx.Response) -> str:
     return str(body.get("detail") or body.get("title") or body)[:160]
 
 
-def _xml_reason(body: bytes) -> str | None:
-    """Where and why, from a FHIR XML OperationOutcome (the answer to an XML refusal)."""
+def _xml_reason(body: bytes) -> str:
+    """The first issue of an OperationOutcome in FHIR XML (what XML callers get)."""
     try:
         root = defused_fromstring(body)
     except (ParseError, DefusedXmlException):
-        return None
-    issue = root.find("{http://hl7.org/fhir}issue")
+        return body[:120].decode(errors="replace") or "(empty body)"
+    ns = "{http://hl7.org/fhir}"
+    issue = root.find(f"{ns}issue")
     if issue is None:
-        return None
-    where = issue.find("{http://hl7.org/fhir}expression")
-    text = issue.find("{http://hl7.org/fhir}diagnostics")
-    parts = [node.get("value") or "" for node in (where, text) if node is not None]
-    return ": ".join(parts)[:160]
+        return body[:120].decode(errors="replace")
+    where = [e.get("value", "") for e in issue.findall(f"{ns}expression")]
+    text = issue.find(f"{ns}diagnostics")
+    return f"{','.join(where)}: {text.get('value', '') if text is not None else ''}"[:160]
 
 
 class PartnerClient:

@@ -48,17 +48,24 @@ _SENSITIVE_KEYS = frozenset(
         "school_urn",
         "phone",
         "email",
+        # Who recorded consent or submitted a message (an officer's or a nurse's name),
+        # and why an area decided what it did (free text about the family).
+        "recorded_by",
+        "submitted_by",
+        "rationale",
     }
 )
 REDACTED = "[redacted]"
 
 # Values that look like personal data wherever they appear in text: NHS numbers (ten
-# digits, spaced or not), calendar dates (dates of birth), UK postcodes, e-mail
-# addresses and phone numbers. Names cannot be recognised by shape, which is why
-# payloads and content are never passed to a logger in the first place.
+# digits, spaced or not), calendar dates (dates of birth) written the ISO way or the
+# British way (dd/mm/yyyy, also with '.' or '-', and two-digit years), UK postcodes,
+# e-mail addresses and phone numbers. Names cannot be recognised by shape, which is
+# why payloads and content are never passed to a logger in the first place.
 _PATTERNS = (
     re.compile(r"(?<![\w-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w-])"),
     re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w:-])"),
+    re.compile(r"(?<![\w/.-])\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![\w/-]|\.\d)"),
     re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", re.IGNORECASE),
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
     re.compile(r"(?<![\w-])(?:\+44\s?|0)\d{2,4}\s?\d{3,4}\s?\d{3,4}(?![\w-])"),

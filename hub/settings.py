@@ -8,6 +8,7 @@ Nothing reads the environment at import time.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -202,6 +203,56 @@ class RouterSettings(_Section):
     )
 
 
+class HttpSettings(_Section):
+    """What every web front door (ingest, team app, monitor) shares: receipt limits, proxies."""
+
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Seconds a client has to send a request line and headers."
+    )
+    body_grace_s: float = Field(
+        10.0, gt=0, le=300, description="Seconds a request body may take, plus the rate below."
+    )
+    body_min_bytes_per_s: int = Field(
+        16 * 1024, ge=1, description="A body gets one more second per this many bytes received."
+    )
+    max_connections_per_client: int = Field(
+        256, ge=0, description="Open connections per client address (0: no cap; proxies exempt)."
+    )
+    max_connections: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Above this many open connections the oldest still receiving a request is shed "
+            "(0: sized from the open-file limit)."
+        ),
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Addresses or CIDR networks of reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed (default none: the peer is the client)."
+        ),
+    )
+    ops_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer token (or HTTP Basic password) for /metrics, detailed /health and the "
+            "monitor; unset: those are served to loopback clients only."
+        ),
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                msg = f"{entry!r} is not an IP address or network (a wildcard is never trusted)"
+                raise ValueError(msg) from None
+        return tuple(entry.strip() for entry in value)
+
+
 class ConnectorSettings(_Section):
     """The partners' HTTP ingest app and file import."""
 
@@ -245,8 +296,11 @@ class TeamSettings(_Section):
     )
     session_hours: float = Field(8.0, gt=0, description="How long a sign-in lasts.")
     secure_cookies: bool = Field(
-        default=False, description="Mark session cookies Secure (set when served over HTTPS)."
+        default=False,
+        description="Mark session cookies Secure (always, when a TLS certificate is set).",
     )
+    tls_certfile: Path | None = Field(None, description="TLS certificate (PEM); HTTPS when set.")
+    tls_keyfile: Path | None = Field(None, description="TLS private key (PEM).")
 
 
 class MonitorSettings(_Section):
@@ -261,6 +315,8 @@ class MonitorSettings(_Section):
     state_dir: Path = Field(
         PROJECT_ROOT / ".hub" / "monitor", description="The monitor's local caches."
     )
+    tls_certfile: Path | None = Field(None, description="TLS certificate (PEM); HTTPS when set.")
+    tls_keyfile: Path | None = Field(None, description="TLS private key (PEM).")
 
 
 class SecuritySettings(_Section):
@@ -303,5 +359,6 @@ class HubSettings(BaseSettings):
     connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
     teams: TeamSettings = Field(default_factory=TeamSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)

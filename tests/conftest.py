@@ -52,7 +52,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if "e2e" in path.parts:
             item.add_marker(pytest.mark.e2e)
-        if path.parent.name == "security" and path.parent.parent.name == "tests":
+        parts = path.parts
+        if "security" in parts and parts[parts.index("security") - 1] == "tests":
             item.add_marker(pytest.mark.security)
 
 

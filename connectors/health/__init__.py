@@ -44,7 +44,7 @@ class HealthConnector:
         return parse(raw, content_type, context)
 
     def error_document(self, error: ParseFailed, content_type: str) -> ErrorDocument:
-        """The OperationOutcome that answers a refused message (HTTP 422), in the caller's syntax.
+        """The OperationOutcome that answers a refusal (422, or the transport's own 4xx/503).
 
         FHIR XML when ``content_type`` is an XML media type, FHIR JSON otherwise.
         """

@@ -49,6 +49,17 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
             )
             for p in partners
         },
+        # Large batches get a transaction of their own, so that single messages posted
+        # meanwhile are not held until a batch of thousands has committed.
+        bulk_publishers={
+            p: TransactionalPublisher(
+                identity[p],
+                connector_transaction(p, f"{c.instance}-bulk"),
+                timeout_s=c.publish_timeout_s,
+            )
+            for p in partners
+        },
+        ops_token=s.http.ops_token,
         sealers={p: sealer_for(hub, p) for p in partners},
         subject_key_secret=subject_key_secret(hub.keyring()),
         clock=utc_now,

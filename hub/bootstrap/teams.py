@@ -144,5 +144,7 @@ def team_deps(hub: Hub, clock: Callable[[], datetime] = utc_now) -> TeamDeps:
         calendar=hub.calendar(),
         areas=areas,
         clock=clock,
-        secure_cookies=settings.secure_cookies,
+        # Behind HTTPS a session cookie is always Secure (and __Host- prefixed).
+        secure_cookies=settings.secure_cookies or settings.tls_certfile is not None,
+        ops_token=hub.settings.http.ops_token,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from functools import cache
@@ -16,6 +17,19 @@ from hub.errors import HubError
 def current_hub() -> Hub:
     """Return the hub of this process, building it on first use."""
     return bootstrap()
+
+
+PRIVATE_UMASK = 0o077
+
+
+def private_files() -> None:
+    """Create every file of this process private to its account (0600; folders 0700).
+
+    Services and exports write personal data and routing history (SQLite stores,
+    their journals, the information-sharing export): nothing they create may be
+    readable by another account on the host, whichever library creates the file.
+    """
+    os.umask(PRIVATE_UMASK)
 
 
 def fail(message: str) -> typer.Exit:

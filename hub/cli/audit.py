@@ -10,7 +10,7 @@ import typer
 
 from hub.audit import export_sharing, verify_log, write_export
 from hub.bootstrap import utc_now
-from hub.cli._common import current_hub, fail, parse_moment
+from hub.cli._common import current_hub, fail, parse_moment, private_files
 from hub.security.keys import ROUTER_SIGNING
 
 app = typer.Typer(help="The tamper-evident decision log and the information-sharing record.")
@@ -50,10 +50,13 @@ def export(
     out: Annotated[Path, typer.Option(help="Directory for the CSV and JSON files.")] = Path(),
 ) -> None:
     """Write what was shared, with whom, why, when, with or without consent (CSV and JSON)."""
+    private_files()
     window = (parse_moment(start, "--from"), parse_moment(end, "--to"))
     rows = asyncio.run(export_sharing(current_hub().settings.kafka, *window))
     stem = f"information-sharing-{window[0]:%Y%m%d}-{window[1]:%Y%m%d}"
     json_path, csv_path = write_export(rows, out, stem)
+    for written in (json_path, csv_path):
+        written.chmod(0o600)  # an earlier export of the same window kept its own mode
     without = sum(1 for r in rows if r["shared_without_consent"])
     print(f"{len(rows)} decisions ({without} shared without consent) written to:")
     print(f"  {csv_path}")

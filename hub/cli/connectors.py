@@ -9,7 +9,7 @@ import typer
 
 from hub.bootstrap.ingest import ingest_deps
 from hub.cli._async import serve_http
-from hub.cli._common import current_hub
+from hub.cli._common import current_hub, private_files
 from hub.ingest.app import create_app
 from hub.web import http_config
 
@@ -22,12 +22,18 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
 ) -> None:
     """Serve every partner's HTTP endpoints until SIGTERM."""
+    private_files()
     hub = current_hub()
     c = hub.settings.connectors
     app_ = create_app(ingest_deps(hub))
     serve_http(
         http_config(
-            app_, host or c.host, port or c.port, certfile=c.tls_certfile, keyfile=c.tls_keyfile
+            app_,
+            host or c.host,
+            port or c.port,
+            hub.settings.http,
+            certfile=c.tls_certfile,
+            keyfile=c.tls_keyfile,
         )
     )
 
@@ -40,6 +46,7 @@ def import_file(
     """Import a partner's file with the same validation as HTTP; exit 1 if any was rejected."""
     from hub.ingest.files import run_import  # noqa: PLC0415 -- heavy, only for this command
 
+    private_files()
     hub = current_hub()
     rejected = run_import(lambda p: ingest_deps(hub, (p,)), partner, file)
     if rejected:

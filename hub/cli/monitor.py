@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from hub.cli._async import serve_http
-from hub.cli._common import current_hub
+from hub.cli._common import current_hub, private_files
 from hub.errors import HubError
 from hub.monitor.check import check, unknown
 from hub.monitor.console import print_status
@@ -30,13 +30,25 @@ def run(
     host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
 ) -> None:
     """Sample every interval and serve /metrics, /api/status and the scorecard until SIGTERM."""
+    private_files()
     hub = current_hub()
     settings = hub.settings
     monitor = settings.monitor
     app_ = monitor_app(
-        lambda: build_collector(settings, kafka=hub.kafka_as("monitor")), monitor.interval_s
+        lambda: build_collector(settings, kafka=hub.kafka_as("monitor")),
+        monitor.interval_s,
+        ops_token=settings.http.ops_token,
     )
-    serve_http(http_config(app_, host or monitor.host, port or monitor.port))
+    serve_http(
+        http_config(
+            app_,
+            host or monitor.host,
+            port or monitor.port,
+            settings.http,
+            certfile=monitor.tls_certfile,
+            keyfile=monitor.tls_keyfile,
+        )
+    )
 
 
 def status(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hub.cli._async import run_until_signalled
-from hub.cli._common import current_hub
+from hub.cli._common import current_hub, private_files
 from hub.router.service import Router
 from hub.router.supervisor import Supervisor, child_environment, default_environment
 
@@ -27,6 +27,7 @@ def run(
     ] = 1,
 ) -> None:
     """Route inbound messages until SIGTERM (then finish the batch in flight)."""
+    private_files()
     hub = current_hub()
     settings = hub.settings
     if processes > 1:

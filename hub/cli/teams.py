@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from hub.cli._async import serve_http
-from hub.cli._common import current_hub, fail, run_guarded
+from hub.cli._common import current_hub, fail, private_files, run_guarded
 from hub.web import http_config
 from schemas.common import Area
 
@@ -30,9 +30,20 @@ def serve(
     from hub.bootstrap.teams import team_deps  # noqa: PLC0415
     from hub.teams.app import create_app  # noqa: PLC0415 -- heavy, only for this command
 
+    private_files()
     hub = current_hub()
     t = hub.settings.teams
-    serve_http(http_config(create_app(team_deps(hub)), host or t.host, port or t.port))
+    app_ = create_app(team_deps(hub))
+    serve_http(
+        http_config(
+            app_,
+            host or t.host,
+            port or t.port,
+            hub.settings.http,
+            certfile=t.tls_certfile,
+            keyfile=t.tls_keyfile,
+        )
+    )
 
 
 @app.command(name="add-user")

@@ -183,8 +183,8 @@ async def _post_all(
 
 
 def _first_reason(response: httpx.Response) -> str:
-    if "xml" in response.headers.get("content-type", ""):
-        return _xml_diagnostics(response.content) or f"HTTP {response.status_code}"
+    if response.headers.get("content-type", "").endswith("xml"):
+        return _xml_reason(response)
     try:
         body = response.json()
     except ValueError:
@@ -197,14 +197,14 @@ def _first_reason(response: httpx.Response) -> str:
     return str(body.get("detail", f"HTTP {response.status_code}"))
 
 
-def _xml_diagnostics(body: bytes) -> str | None:
-    """The first diagnostics of a FHIR XML OperationOutcome (the answer to an XML refusal)."""
+def _xml_reason(response: httpx.Response) -> str:
+    """The first diagnostics of an OperationOutcome in FHIR XML (what XML callers get)."""
     try:
-        root = defused_fromstring(body)
+        root = defused_fromstring(response.content)
     except (ParseError, DefusedXmlException):
-        return None
-    found = root.find(".//{http://hl7.org/fhir}diagnostics")
-    return found.get("value") if found is not None else None
+        return f"HTTP {response.status_code}"
+    found = root.find("{http://hl7.org/fhir}issue/{http://hl7.org/fhir}diagnostics")
+    return found.get("value", "") if found is not None else f"HTTP {response.status_code}"
 
 
 async def _decisions(hub: Hub, wanted: set[UUID], timeout_s: float) -> list[DecisionRecorded]:

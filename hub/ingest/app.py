@@ -3,18 +3,24 @@
 Per connector: ``POST <http_path>`` accepts the partner's native format and answers
 ``202`` with the message ids only after Kafka committed them; ``GET
 /v1/<partner>/messages/<id>`` tells the partner what became of its message. Errors:
-``401`` unknown or missing credential, ``403`` another partner's endpoint, ``413``
-body too large, ``415`` content type not accepted, ``422`` invalid input (RFC 9457
-problem details listing every field; FHIR callers get an OperationOutcome), ``429``
-rate limit, ``503`` with ``Retry-After`` when Kafka cannot take the write (nothing of
-the request is then visible downstream).
+``401`` unknown or missing credential (before a byte of the body is read), ``403``
+another partner's endpoint, ``413`` body too large, ``415`` content type not
+accepted, ``422`` invalid input (every field listed), ``429`` rate limit, ``503`` with
+``Retry-After`` when Kafka cannot take the write (nothing of the request is then
+visible downstream). Errors are RFC 9457 problem details; FHIR callers get every one
+as an OperationOutcome, in XML when they sent XML (:mod:`hub.ingest.answers`).
+
+A large batch (a 20 MiB police CSV holds tens of thousands of messages) is handled
+off the event loop (:mod:`hub.ingest.batch`) and written by its partner's bulk
+publisher, a transaction of its own, so single messages posted meanwhile are neither
+held behind it on the event loop nor in its transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,22 +31,27 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.errors import ParseFailed
 from connectors.protocol import Connector, ParseContext
 from connectors.registry import all_connectors
 from hub.errors import KafkaUnavailableError
+from hub.ingest.answers import format_errors
+from hub.ingest.batch import LARGE_BYTES, Work, batch_mode, record_accepted, seal
 from hub.ingest.credentials import CredentialStore
 from hub.ingest.ports import Ledger, Publisher
 from hub.security.envelope import Sealer
-from hub.web import HubApp, TokenBuckets, problem
+from hub.web import HubApp, Problem, TokenBuckets, answer, problem_response
+from hub.web.body import read_body
+from hub.web.ops import is_operator
+from hub.web.problems import title_of
 from schemas.common import Partner
-from schemas.envelope import QualityFinding
+from schemas.envelope import Envelope, QualityFinding
 
 log = structlog.get_logger("hub.ingest")
-PARSE_INLINE_BYTES = 256 * 1024
-"""Bodies larger than this are parsed in a worker thread."""
+BULK = 200
+"""A request with more messages than this is written by the partner's bulk publisher."""
 MAX_RECORD_BYTES = 900_000
 """The largest sealed message written to Kafka (the brokers' limit is 1 MiB per batch)."""
 
@@ -100,6 +111,19 @@ class IngestDeps:
     retry_after_s: int = 5
     limiter: TokenBuckets | None = None
     connectors: list[Connector] = field(default_factory=all_connectors)
+    bulk_publishers: dict[Partner, Publisher] = field(default_factory=dict)
+    """Each partner's publisher for large batches; none: ``publishers`` take them too."""
+    ops_token: SecretStr | None = field(default=None, repr=False)
+
+    def all_publishers(self) -> list[Publisher]:
+        """Every publisher, bulk ones included."""
+        return [*self.publishers.values(), *self.bulk_publishers.values()]
+
+    def publisher_for(self, partner: Partner, messages: int) -> Publisher:
+        """The publisher that writes a request of ``messages`` messages."""
+        if messages > BULK and partner in self.bulk_publishers:
+            return self.bulk_publishers[partner]
+        return self.publishers[partner]
 
 
 def create_app(deps: IngestDeps) -> FastAPI:
@@ -108,18 +132,20 @@ def create_app(deps: IngestDeps) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await deps.ledger.start()
-        for publisher in deps.publishers.values():
+        for publisher in deps.all_publishers():
             await publisher.start()
         resync = asyncio.create_task(_keep_ledger_synced(deps))
         try:
             yield
         finally:
             resync.cancel()
-            for publisher in deps.publishers.values():
+            for publisher in deps.all_publishers():
                 await publisher.stop()
             await deps.ledger.stop()
 
     app = HubApp(
+        max_body=max(c.max_body_bytes for c in deps.connectors),
+        render_error=format_errors(deps.connectors),
         title="Safeguarding hub: partner ingest",
         version="1.0",
         description=__doc__,
@@ -129,19 +155,18 @@ def create_app(deps: IngestDeps) -> FastAPI:
     app.state.deps = deps
 
     @app.exception_handler(_Unauthorized)
-    async def _unauthorized(_request: Request, _exc: _Unauthorized) -> Response:
-        return problem(
-            401,
-            "Unauthorized",
-            "A valid partner credential is required.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    async def _unauthorized(request: Request, _exc: _Unauthorized) -> Response:
+        detail = "A valid partner credential is required."
+        challenge = {"WWW-Authenticate": "Bearer"}
+        return answer(request, Problem(401, "Unauthorized", detail, challenge))
 
     @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, object]:
+    async def health(request: Request) -> dict[str, object]:
         ready = deps.ledger.synced.is_set() and all(
-            p.healthy.is_set() for p in deps.publishers.values()
+            p.healthy.is_set() for p in deps.all_publishers()
         )
+        if not is_operator(request, deps.ops_token):
+            return {"ready": ready}
         return {"ready": ready, "messages_known": len(deps.ledger)}
 
     for connector in deps.connectors:
@@ -177,7 +202,7 @@ Caller = Annotated[Partner, Depends(authenticated_partner)]
 
 async def _keep_ledger_synced(deps: IngestDeps) -> None:
     recovered = asyncio.Event()
-    for publisher in deps.publishers.values():
+    for publisher in deps.all_publishers():
         publisher.on_recovered.append(recovered)
     while True:
         try:
@@ -196,36 +221,26 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
 
     async def submit(request: Request, caller: Caller) -> Response:
         if caller is not partner:
-            return problem(
-                403, "Forbidden", f"This credential may not post to the {slug} endpoint."
-            )
+            return _refuse(request, 403, f"This credential may not post to the {slug} endpoint.")
         if deps.limiter is not None and not deps.limiter.allow(caller.value):
-            return problem(
-                429,
-                "Too Many Requests",
-                "Rate limit reached; retry later.",
-                headers={"Retry-After": "1"},
-            )
-        raw = await _read_limited(request, connector.max_body_bytes)
-        if raw is None:
-            return problem(
-                413,
-                "Payload Too Large",
-                f"The body is larger than {connector.max_body_bytes} bytes.",
-            )
+            retry = {"Retry-After": "1"}
+            return _refuse(request, 429, "Rate limit reached; retry later.", retry)
         content_type = request.headers.get("content-type", "")
-        if content_type.split(";")[0].strip().lower() not in connector.content_types:
-            return problem(
-                415, "Unsupported Media Type", f"Send one of: {', '.join(connector.content_types)}."
-            )
-        return await _ingest(connector, deps, raw, content_type)
+        if content_type.split(";", maxsplit=1)[0].strip().lower() not in connector.content_types:
+            detail = f"Send one of: {', '.join(connector.content_types)}."
+            return _refuse(request, 415, detail)
+        raw = await read_body(request, connector.max_body_bytes)
+        if raw is None:
+            detail = f"The body is larger than {connector.max_body_bytes} bytes."
+            return _refuse(request, 413, detail)
+        return await _ingest(request, connector, deps, raw)
 
-    async def status(message_id: UUID, caller: Caller) -> Response:
+    async def status(request: Request, message_id: UUID, caller: Caller) -> Response:
         if caller is not partner:
-            return problem(403, "Forbidden", f"This credential may not read {slug} messages.")
+            return _refuse(request, 403, f"This credential may not read {slug} messages.")
         found = deps.ledger.status(caller, message_id)
         if found is None:
-            return problem(404, "Not Found", f"No {slug} message {message_id} is known.")
+            return _refuse(request, 404, f"No {slug} message {message_id} is known.")
         body = Status(
             message_id=found.message_id,
             partner_reference=found.partner_reference,
@@ -273,97 +288,101 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
     )
 
 
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _ingest(
-    connector: Connector, deps: IngestDeps, raw: bytes, content_type: str
+def _refuse(
+    request: Request, status: int, detail: str, headers: dict[str, str] | None = None
 ) -> Response:
+    return answer(request, Problem(status, title_of(status), detail, headers))
+
+
+def _fresh(ledger: Ledger, envelopes: Sequence[Envelope]) -> list[Envelope]:
+    """The envelopes the ledger does not know yet (the others are resends)."""
+    return [e for e in envelopes if ledger.status(e.partner, e.message_id) is None]
+
+
+def _accepted(envelopes: Sequence[Envelope], fresh: Sequence[Envelope]) -> bytes:
+    """The :class:`Accepted` answer's JSON, one message at a time.
+
+    Serialising tens of thousands at once would hold the GIL, and so the event loop,
+    for the whole call.
+    """
+    new = {e.message_id for e in fresh}
+    messages = [
+        AcceptedMessage(
+            message_id=e.message_id,
+            partner_reference=e.source.partner_reference,
+            kind=e.kind,
+            duplicate=e.message_id not in new,
+            quality_findings=e.quality.findings,
+            profiles=e.profiles,
+        )
+        .model_dump_json()
+        .encode()
+        for e in envelopes
+    ]
+    return b'{"messages":[' + b",".join(messages) + b"]}"
+
+
+async def _ingest(request: Request, connector: Connector, deps: IngestDeps, raw: bytes) -> Response:
+    work = Work(large=len(raw) > LARGE_BYTES)
+    with batch_mode(work.large):
+        try:
+            return await _handle(request, connector, deps, raw, work)
+        finally:
+            await work.release()
+
+
+async def _handle(
+    request: Request, connector: Connector, deps: IngestDeps, raw: bytes, work: Work
+) -> Response:
+    # The messages live only in ``work`` (no local names), so that they are freed
+    # where ``work.release`` frees them.
     started = time.perf_counter()
+    content_type = request.headers.get("content-type", "")
     context = ParseContext(received_at=deps.clock(), subject_key_secret=deps.subject_key_secret)
     try:
-        if len(raw) > PARSE_INLINE_BYTES:
-            # A large batch parses in a worker thread, so other partners' requests keep
-            # being served meanwhile.
-            envelopes = await asyncio.to_thread(connector.parse, raw, content_type, context)
-        else:
-            envelopes = connector.parse(raw, content_type, context)
+        work.envelopes = await work.run(connector.parse, raw, content_type, context)
     except ParseFailed as exc:
         log.info("input_refused", partner=connector.partner.value, errors=len(exc.errors))
         return _refusal(connector, exc, content_type)
     retry = {"Retry-After": str(deps.retry_after_s)}
-    publisher = deps.publishers[connector.partner]
+    publisher = deps.publisher_for(connector.partner, len(work.envelopes))
     if not deps.ledger.synced.is_set() or not publisher.healthy.is_set():
-        return problem(
-            503, "Service Unavailable", "The hub is starting; retry later.", headers=retry
-        )
-    sealer = deps.sealers[connector.partner]
-    async with deps.ledger.claim(envelopes):
-        fresh = [e for e in envelopes if deps.ledger.status(e.partner, e.message_id) is None]
-        records = [sealer.encode(e) for e in fresh]
-        too_big = next((r for r in records if len(r.value) > MAX_RECORD_BYTES), None)
-        if too_big is not None:
-            return problem(
+        return _refuse(request, 503, "The hub is starting; retry later.", retry)
+    async with deps.ledger.claim(work.envelopes):
+        work.fresh = await work.run(_fresh, deps.ledger, work.envelopes)
+        work.records = await work.run(seal, deps.sealers[connector.partner], work.fresh)
+        too_big = max((len(r.value) for r in work.records), default=0)
+        if too_big > MAX_RECORD_BYTES:
+            return _refuse(
+                request,
                 413,
-                "Payload Too Large",
-                f"A message is {len(too_big.value)} bytes once sealed; the hub stores at most "
+                f"A message is {too_big} bytes once sealed; the hub stores at most "
                 f"{MAX_RECORD_BYTES} bytes per message. Send it in parts or with less text.",
             )
         try:
-            await publisher.publish(records)
+            await publisher.publish(work.records)
         except KafkaUnavailableError:
-            return problem(
-                503,
-                "Service Unavailable",
-                "Kafka did not acknowledge the write; nothing was kept. Retry later.",
-                headers=retry,
-            )
-        deps.ledger.accept(fresh)
-    fresh_ids = {e.message_id for e in fresh}
-    body = Accepted(
-        messages=tuple(
-            AcceptedMessage(
-                message_id=e.message_id,
-                partner_reference=e.source.partner_reference,
-                kind=e.kind,
-                duplicate=e.message_id not in fresh_ids,
-                quality_findings=e.quality.findings,
-                profiles=e.profiles,
-            )
-            for e in envelopes
-        )
-    )
+            detail = "Kafka did not acknowledge the write; nothing was kept. Retry later."
+            return _refuse(request, 503, detail, retry)
+        await record_accepted(deps.ledger, work.fresh)
+    body = await work.run(_accepted, work.envelopes, work.fresh)
     log.info(
         "messages_accepted",
         partner=connector.partner.value,
-        accepted=len(fresh),
-        duplicates=len(envelopes) - len(fresh),
+        accepted=len(work.fresh),
+        duplicates=len(work.envelopes) - len(work.fresh),
         ms=round((time.perf_counter() - started) * 1000, 1),
     )
-    return JSONResponse(body.model_dump(mode="json"), status_code=202)
+    return Response(body, status_code=202, media_type="application/json")
 
 
 def _refusal(connector: Connector, exc: ParseFailed, content_type: str) -> Response:
     document = connector.error_document(exc, content_type)
     if document is not None:
         return Response(document.body, status_code=422, media_type=document.media_type)
-    errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-    return problem(
-        422,
-        "Unprocessable Content",
-        f"{len(errors)} problem(s) with the input; nothing was accepted.",
-        errors=errors,
-    )
+    errors = tuple({"field": e.field, "message": e.message} for e in exc.errors)
+    detail = f"{len(errors)} problem(s) with the input; nothing was accepted."
+    return problem_response(Problem(422, "Unprocessable Content", detail, errors=errors))
 
 
 def _add_metadata_route(app: FastAPI, connector: Connector) -> None:
@@ -381,17 +400,20 @@ def _add_metadata_route(app: FastAPI, connector: Connector) -> None:
         assert document is not None  # checked when the route was added
         return Response(document.body, media_type=document.media_type)
 
-    app.add_api_route(
-        f"{connector.http_path}/metadata",
-        metadata,
-        methods=["GET"],
-        response_class=Response,
-        summary=f"What the {connector.partner.value} endpoint accepts (no credential needed)",
-        responses={
-            200: {
-                "description": "The format's capability document (FHIR: a CapabilityStatement)",
-                "content": {"application/fhir+json": {}, "application/fhir+xml": {}},
-            }
-        },
-        tags=[connector.partner.value],
-    )
+    # FHIR's own place is [base]/metadata; DESIGN.md section 15 also names the partner's.
+    paths = (f"{connector.http_path}/metadata", f"/v1/{connector.partner.value}/metadata")
+    for path in dict.fromkeys(paths):
+        app.add_api_route(
+            path,
+            metadata,
+            methods=["GET"],
+            response_class=Response,
+            summary=f"What the {connector.partner.value} endpoint accepts (no credential needed)",
+            responses={
+                200: {
+                    "description": "The format's capability document (FHIR: CapabilityStatement)",
+                    "content": {"application/fhir+json": {}, "application/fhir+xml": {}},
+                }
+            },
+            tags=[connector.partner.value],
+        )

@@ -27,6 +27,10 @@ from hub.settings import KafkaSettings
 log = structlog.get_logger("hub.ingest.publisher")
 
 _Pending = tuple[Sequence[InboundRecord], asyncio.Future[None]]
+SEND_SLICE = 100
+"""Records handed to the producer between two turns of the event loop."""
+MIN_WRITE_RATE = 2 * 1024 * 1024
+"""Bytes a second a transaction is allowed on top of the timeout (a large batch takes longer)."""
 
 
 class TransactionalPublisher:
@@ -115,22 +119,28 @@ class TransactionalPublisher:
     async def _commit_group(self, group: list[_Pending]) -> None:
         producer = self._producer
         assert producer is not None
+        size = sum(len(r.value) for records, _f in group for r in records)
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with asyncio.timeout(self._timeout_s + size / MIN_WRITE_RATE):
                 with kafka_errors("writing to the inbound topic"):
                     await producer.begin_transaction()
-                    futures = [
-                        await producer.send(
-                            self._kafka.topic(r.topic),
-                            value=r.value,
-                            key=r.key,
-                            partition=r.partition,
-                            headers=list(r.headers),
-                        )
-                        for records, _f in group
-                        for r in records
-                    ]
-                    await asyncio.gather(*futures)
+                    futures = []
+                    for records, _f in group:
+                        for r in records:
+                            futures.append(
+                                await producer.send(
+                                    self._kafka.topic(r.topic),
+                                    value=r.value,
+                                    key=r.key,
+                                    partition=r.partition,
+                                    headers=list(r.headers),
+                                )
+                            )
+                            if len(futures) % SEND_SLICE == 0:
+                                # send() rarely suspends: without this turn a batch of
+                                # thousands would hold the event loop until all are queued.
+                                await asyncio.sleep(0)
+                    await _delivered(futures)
                     await producer.commit_transaction()
         except (HubError, TimeoutError) as exc:
             log.warning("publish_failed", transactional_id=self._txn_id, error=str(exc)[:200])
@@ -160,3 +170,29 @@ class TransactionalPublisher:
         for _records, future in group:
             if not future.done():
                 future.set_exception(exc)
+
+
+async def _delivered(futures: list[asyncio.Future[object]]) -> None:
+    """Wait for every send, one at a time; raise the first failure.
+
+    Gathering tens of thousands of futures at once would take the event loop for one
+    long turn. On a failure the other outcomes are still collected, so none is
+    reported as never retrieved.
+    """
+    try:
+        for done, delivered in enumerate(futures, 1):
+            await delivered
+            if done % SEND_SLICE == 0:
+                await asyncio.sleep(0)
+    except BaseException:
+        for future in futures:
+            future.add_done_callback(_retrieve)
+        raise
+    while futures:  # freed a slice at a time too, for the same reason
+        del futures[-SEND_SLICE:]
+        await asyncio.sleep(0)
+
+
+def _retrieve(future: asyncio.Future[object]) -> None:
+    if not future.cancelled():
+        future.exception()

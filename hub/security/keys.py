@@ -16,7 +16,9 @@ messages. Older ids stay readable until deleted, so rotation needs no downtime::
 
 Each process is given only the folders it needs (:mod:`hub.security.layout`; a team
 never holds another area's key). Key bytes are never logged: :class:`SecretKey` hides
-its value in ``repr``.
+its value in ``repr``. A secret or private key file that its group or others may read
+is refused (:func:`read_private`): a key another account on the host could copy is not
+a key.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +70,18 @@ ROUTER_SIGNING = "signing-router"
 """The router's Ed25519 key pair: it signs audit checkpoints; auditors hold the public key."""
 
 
+def read_private(path: Path) -> bytes:
+    """The bytes of a secret file, refused if its group or others may read or write it."""
+    with path.open("rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyMaterialError(
+                f"key file {path} is open to its group or others (mode {stat.S_IMODE(mode):04o}); "
+                f"the hub refuses it: run `chmod 600 {path}`"
+            )
+        return handle.read()
+
+
 @dataclass(frozen=True)
 class SecretKey:
     """A symmetric key and its id; the bytes never appear in repr or logs."""
@@ -94,9 +109,11 @@ class Keyring:
         kid = key_id or self.current_id(name)
         path = self.root / name / f"{kid}.key"
         try:
-            material = base64.b64decode(path.read_bytes(), validate=True)
+            material = base64.b64decode(read_private(path), validate=True)
         except FileNotFoundError:
             raise KeyMaterialError(f"unknown key id {kid!r} for {name!r}") from None
+        except KeyMaterialError:
+            raise
         except ValueError as exc:
             raise KeyMaterialError(f"key {name}/{kid} is not base64") from exc
         if len(material) != 32:  # noqa: PLR2004
@@ -113,9 +130,11 @@ class Keyring:
         kid = self.current_id(name)
         path = self.root / name / f"{kid}.private"
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            key = serialization.load_pem_private_key(read_private(path), password=None)
         except FileNotFoundError:
             raise KeyMaterialError(f"no private key {name}/{kid}") from None
+        except KeyMaterialError:
+            raise
         except ValueError as exc:
             raise KeyMaterialError(f"private key {name}/{kid} is malformed") from exc
         if not isinstance(key, Ed25519PrivateKey):

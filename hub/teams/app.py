@@ -2,7 +2,10 @@
 
 The lifespan starts the outcome producer, then the area subscribers, and stops them
 in reverse. Every response carries security headers (a strict Content Security
-Policy, no framing, no referrer, no caching: pages hold personal data).
+Policy, no framing, no referrer, no caching: pages hold personal data). The API's
+bearer token is checked before a byte of a request body is read
+(:class:`~hub.web.body.BearerGate`); no body over 64 KiB is read at all. ``/health``
+says only whether the app is ready, except to operators (:mod:`hub.web.ops`).
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from hub.teams.api import api_router
-from hub.teams.auth import PageError, ProblemError, SignInRequired, current_session
+from hub.teams.auth import API_CLIENT, PageError, ProblemError, SignInRequired, current_session
 from hub.teams.deps import TeamDeps
-from hub.teams.pages import page_router, templates
+from hub.teams.pages import MAX_FORM_BYTES, page_router, templates
 from hub.teams.validation import field_errors
 from hub.web import HubApp, problem
+from hub.web.body import BearerGate
+from hub.web.ops import is_operator
 
 STATIC = Path(__file__).resolve().parent / "static"
+API_MAX_BODY = 64 * 1024
+"""The largest API request body (an outcome's rationale is at most 5,000 characters)."""
 
 
 def create_app(deps: TeamDeps) -> FastAPI:
@@ -45,6 +52,7 @@ def create_app(deps: TeamDeps) -> FastAPI:
             deps.close()
 
     app = HubApp(
+        max_body=max(MAX_FORM_BYTES, API_MAX_BODY),
         cacheable=frozenset({"/static/teams.css"}),
         title="Safeguarding hub: team queue",
         version="1.0",
@@ -54,6 +62,17 @@ def create_app(deps: TeamDeps) -> FastAPI:
         redoc_url=None,
     )
     app.state.deps = deps
+    app.add_gate(
+        lambda inner: BearerGate(
+            inner,
+            prefix="/api/",
+            authenticate=deps.accounts.authenticate_client,
+            limit=API_MAX_BODY,
+            key=API_CLIENT,
+            detail="A valid API client token is required.",
+            answer=app.answer_scope,
+        )
+    )
     pages = templates()
     _add_error_handlers(app, pages)
     _add_service_routes(app, deps)
@@ -91,8 +110,10 @@ def _add_error_handlers(app: FastAPI, pages: Jinja2Templates) -> None:
 
 def _add_service_routes(app: FastAPI, deps: TeamDeps) -> None:
     @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, object]:
+    async def health(request: Request) -> dict[str, object]:
         consumer_ready = deps.consumer.ready if deps.consumer is not None else True
+        if not is_operator(request, deps.ops_token):
+            return {"ready": consumer_ready}
         counts = deps.store.counts()
         return {
             "ready": consumer_ready,

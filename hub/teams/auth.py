@@ -2,7 +2,9 @@
 
 Pages: a practitioner's signed session cookie (:mod:`hub.teams.sessions`); no session
 sends them to the sign-in page. API: a per-area bearer token from ``hub teams
-add-client``; none or an unknown one is ``401``. Either way, another area's queue is
+add-client``; none or an unknown one is ``401``, answered by the app's
+:class:`~hub.web.body.BearerGate` before a byte of the body is read (the dependency
+below only picks up whom the gate let in). Either way, another area's queue is
 ``403``, and a message that is not in the caller's own area's queue is ``404``: the
 queue of one area never reveals what another holds.
 """
@@ -115,9 +117,17 @@ def page_area(request: Request, area: str, session: PageSession) -> Area:
 PageArea = Annotated[Area, Depends(page_area)]
 
 
+def same_token(sent: object, expected: str) -> bool:
+    """True when a form's token is ``expected`` (any text compared in constant time)."""
+    if not isinstance(sent, str) or not expected:
+        return False
+    encoded = sent.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(encoded, expected.encode("utf-8", "surrogateescape"))
+
+
 def check_csrf(session: Session, token: object) -> None:
     """Refuse a form post whose token is not this session's."""
-    if not isinstance(token, str) or not hmac.compare_digest(token, session.csrf):
+    if not same_token(token, session.csrf):
         raise PageError(
             403, "Form expired", "The form was not sent from this session. Reload and try again."
         )
@@ -130,14 +140,20 @@ _bearer = HTTPBearer(
 )
 
 
+API_CLIENT = "api_client"
+"""Where :class:`~hub.web.body.BearerGate` puts the authenticated client in the state."""
+
+
 def api_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiClient:
     """The client whose token the request carries (401 otherwise)."""
-    token = credentials.credentials if credentials is not None else ""
-    client = deps_of(request).accounts.authenticate_client(token) if token else None
-    if client is None:
+    client = getattr(request.state, API_CLIENT, None)
+    if client is None:  # not behind the gate (it answers 401 itself): check here
+        token = credentials.credentials if credentials is not None else ""
+        client = deps_of(request).accounts.authenticate_client(token) if token else None
+    if not isinstance(client, ApiClient):
         raise ProblemError(
             401,
             "Unauthorized",

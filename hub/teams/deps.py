@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from pydantic import SecretStr
+
 from hub.security.keys import SecretKey
 from hub.sla import SlaCalendar
 from hub.teams.accounts import AccountStore
@@ -60,6 +62,8 @@ class TeamDeps:
     retry_after_s: int = 5
     hashing: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
     """Bounds concurrent password hashes (each takes 32 MiB)."""
+    ops_token: SecretStr | None = field(default=None, repr=False)
+    """Who may see counts per area on ``/health`` (:mod:`hub.web.ops`)."""
 
     def close(self) -> None:
         """Close the local files."""

@@ -2,14 +2,16 @@
 
 Server-rendered HTML (Jinja2, autoescaped) with plain forms: no script is needed.
 Every form carries a CSRF token; the sign-in form's token is bound to a short-lived
-cookie (there is no session yet), the others to the session. Sign-in is rate-limited
-per username and per address, and the password check runs off the event loop.
+cookie (there is no session yet), the others to the session; a missing, wrong or
+malformed token is ``403``. A form body is read up to :data:`MAX_FORM_BYTES` (``413``
+beyond) before it is parsed. Failed sign-ins are throttled per (username, address)
+and per address (:mod:`hub.teams.ratelimit`), and the password check runs off the
+event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import math
 import secrets
 from pathlib import Path
@@ -22,7 +24,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from starlette.datastructures import FormData
 
 from hub.errors import AlreadyDecidedError, DecisionInProgressError, KafkaError, NotInQueueError
 from hub.policy.returns import what_to_add
@@ -34,6 +35,7 @@ from hub.teams.auth import (
     check_csrf,
     current_session,
     deps_of,
+    same_token,
     session_cookie_name,
 )
 from hub.teams.content import try_open
@@ -51,6 +53,8 @@ from hub.teams.views import (
     queue_entry,
     words,
 )
+from hub.web import client_key
+from hub.web.body import FormError, parse_form, read_body
 from schemas.common import Area
 from schemas.outcome import Outcome, RecordOutcome
 
@@ -198,9 +202,10 @@ def _sign_in_page(
 async def _sign_in(pages: Jinja2Templates, request: Request) -> Response:
     deps = deps_of(request)
     form = await _form(request)
-    username = str(form.get("username", "")).strip()[:200]
-    password = str(form.get("password", ""))[:1024]
-    refused = _refusal(request, form, username, password)
+    username = form.get("username", "").strip()[:200]
+    password = form.get("password", "")[:1024]
+    address = client_key(request)
+    refused = _refusal(request, form, username, password, address)
     if refused is not None:
         status, error, headers = refused
         return _sign_in_page(
@@ -210,28 +215,27 @@ async def _sign_in(pages: Jinja2Templates, request: Request) -> Response:
     async with deps.hashing:
         matches = await asyncio.to_thread(verify_password, password, stored)
     if who is None or not matches:
-        log.info("sign_in_failed", address=_address(request))
+        log.info("sign_in_failed", address=address)
         error = "The username or password is not right."
         return _sign_in_page(pages, request, status=401, error=error, username=username)
+    deps.limiter.succeeded(username, address)
     return _signed_in(deps, who)
 
 
 def _refusal(
-    request: Request, form: FormData, username: str, password: str
+    request: Request, form: dict[str, str], username: str, password: str, address: str
 ) -> tuple[int, str, dict[str, str] | None] | None:
     """Why a sign-in attempt is refused before any password check, if it is."""
-    expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    token = form.get("csrf_token")
-    if not expected or not isinstance(token, str) or not hmac.compare_digest(token, expected):
-        return 400, "The sign-in form expired. Please sign in again.", None
-    wait = deps_of(request).limiter.wait_s(username, _address(request))
+    if not same_token(form.get("csrf_token"), request.cookies.get(SIGN_IN_COOKIE, "")):
+        return 403, "The sign-in form expired. Please sign in again.", None
+    if not username or not password:
+        return 422, "Enter your username and your password.", None
+    wait = deps_of(request).limiter.attempt(username, address)
     if wait > 0:
-        log.warning("sign_in_rate_limited", address=_address(request))
+        log.warning("sign_in_rate_limited", address=address)
         seconds = str(math.ceil(wait))
         error = f"Too many sign-in attempts. Wait {seconds} seconds, then try again."
         return 429, error, {"Retry-After": seconds}
-    if not username or not password:
-        return 422, "Enter your username and your password.", None
     return None
 
 
@@ -250,10 +254,6 @@ def _signed_in(deps: TeamDeps, who: Practitioner) -> Response:
     )
     response.delete_cookie(SIGN_IN_COOKIE, path="/sign-in", secure=deps.secure_cookies)
     return response
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
 
 
 # ---------------------------------------------------------------------- messages
@@ -317,7 +317,7 @@ async def _record(
     form = await _form(request)
     check_csrf(session, form.get("csrf_token"))
     item = _item(deps, area, message_id, child)
-    typed = {"outcome": str(form.get("outcome", "")), "rationale": str(form.get("rationale", ""))}
+    typed = {"outcome": form.get("outcome", ""), "rationale": form.get("rationale", "")}
     try:
         command = RecordOutcome(message_id=item.message_id, **typed)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -362,11 +362,15 @@ def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
     return item
 
 
-async def _form(request: Request) -> FormData:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+async def _form(request: Request) -> dict[str, str]:
+    """The posted form, read up to :data:`MAX_FORM_BYTES` before it is parsed."""
+    raw = await read_body(request, MAX_FORM_BYTES)
+    if raw is None:
         raise PageError(413, "Too much text", "The form is larger than this page accepts.")
-    return await request.form(max_files=0, max_fields=20)
+    try:
+        return parse_form(raw, request.headers.get("content-type", ""), max_fields=20)
+    except FormError as exc:
+        raise PageError(exc.status, "Form not understood", exc.detail) from None
 
 
 def _queue_url(area: Area) -> str:

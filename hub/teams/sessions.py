@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hub.security.keys import read_private
 from schemas.common import Area
 
 _SCHEMA = """
@@ -46,7 +47,7 @@ class Session:
 def load_or_create_key(path: Path) -> bytes:
     """The cookie-signing key, created (256 random bits, mode 0600) when missing."""
     try:
-        return base64.b64decode(path.read_bytes(), validate=True)
+        return base64.b64decode(read_private(path), validate=True)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -54,7 +55,7 @@ def load_or_create_key(path: Path) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process created it first: use theirs
-        return base64.b64decode(path.read_bytes(), validate=True)
+        return base64.b64decode(read_private(path), validate=True)
     with os.fdopen(fd, "wb") as handle:
         handle.write(base64.b64encode(key))
     return key

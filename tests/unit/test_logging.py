@@ -32,6 +32,9 @@ class TestRedaction:
             "body",
             "payload",
             "address",
+            "recorded_by",
+            "submitted_by",
+            "rationale",
         ],
     )
     def test_sensitive_keys_are_redacted(self, key: str) -> None:
@@ -55,6 +58,11 @@ class TestRedaction:
             ("mail jo.testvictim@example.org", "testvictim"),
             ("call 07700 900123", "900123"),
             ("id 9990000018", "9990000018"),
+            ("born 01/03/2018, seen", "01/03/2018"),
+            ("dob 1/3/2018", "1/3/2018"),
+            ("dob 01.03.2018.", "01.03.2018"),
+            ("dob 01-03-2018", "01-03-2018"),
+            ("dob 01/03/18", "01/03/18"),
         ],
     )
     def test_identifier_shaped_text_is_redacted(self, text: str, secret: str) -> None:
@@ -62,6 +70,30 @@ class TestRedaction:
         scrubbed = scrub_text(text)
         assert REDACTED in scrubbed
         assert secret not in scrubbed
+
+    def test_recorders_and_rationale_nested_in_records(self) -> None:
+        """Consent's recorder, the submitter and a rationale are removed wherever they sit."""
+        out = redact(
+            consent={"status": "given", "recorded_by": "PC Testofficer 4471"},
+            source={"system": "Niche RMS", "submitted_by": "Nurse Testnurse"},
+            outcome={"outcome": "no_further_action", "rationale": "Mum is coping; see notes"},
+        )
+        assert out["consent"] == {"status": "given", "recorded_by": REDACTED}
+        assert out["source"] == {"system": "Niche RMS", "submitted_by": REDACTED}
+        assert out["outcome"]["rationale"] == REDACTED
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "police reference 47/2026/120010",
+            "client 127.0.0.12 and 203.0.113.66",
+            "uvicorn 0.54.0",
+            "took 12.5 ms of 1/2",
+        ],
+    )
+    def test_things_that_are_not_dates_survive(self, text: str) -> None:
+        """References, addresses, versions and fractions are not mistaken for dates."""
+        assert scrub_text(text) == text
 
     def test_operational_fields_survive(self) -> None:
         """Ids, counts, topics and timestamps stay readable."""

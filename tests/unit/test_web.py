@@ -1,12 +1,19 @@
-"""What the three web apps share: token buckets, problem details, security headers."""
+"""What the three web apps share: buckets, problems, headers, serving, client keys, forms."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from pydantic import ValidationError
 
-from hub.web import SECURITY_HEADERS, HubApp, TokenBuckets
+from hub.errors import ConfigurationError
+from hub.settings import HttpSettings
+from hub.web import SECURITY_HEADERS, HubApp, TokenBuckets, address_key, http_config
+from hub.web.body import FormError, parse_form
 
 
 class Clock:
@@ -99,3 +106,61 @@ class TestFrameworkErrors:
         response = await _get("/asset")
         assert response.headers["cache-control"] == "public, max-age=60"
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+class TestServing:
+    """How ``http_config`` serves every app: proxies believed only when configured."""
+
+    def test_no_proxy_is_trusted_by_default(self) -> None:
+        config = http_config(HubApp(), "127.0.0.1", 8000, HttpSettings())
+        assert config.proxy_headers is False
+        assert config.limit_concurrency is None
+
+    def test_configured_proxies_are_the_only_ones_believed(self) -> None:
+        settings = HttpSettings(trusted_proxies=("10.0.0.0/8", "192.0.2.7"))
+        config = http_config(HubApp(), "127.0.0.1", 8000, settings)
+        assert config.proxy_headers is True
+        assert config.forwarded_allow_ips == ["10.0.0.0/8", "192.0.2.7"]
+
+    @pytest.mark.parametrize("entry", ["*", "proxy.example", "10.0.0.0/33"])
+    def test_a_wildcard_or_a_name_is_refused(self, entry: str) -> None:
+        with pytest.raises(ValidationError, match="not an IP address or network"):
+            HttpSettings(trusted_proxies=(entry,))
+
+    def test_a_certificate_needs_its_key(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigurationError, match="TLS"):
+            http_config(HubApp(), "127.0.0.1", 8000, HttpSettings(), certfile=tmp_path / "c")
+
+
+class TestClientKeys:
+    @pytest.mark.parametrize(
+        ("host", "key"),
+        [
+            ("203.0.113.7", "203.0.113.7"),
+            ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+            ("::ffff:203.0.113.7", "203.0.113.7"),
+            ("testclient", "testclient"),
+        ],
+    )
+    def test_ipv6_is_keyed_by_its_64(self, host: str, key: str) -> None:
+        assert address_key(host) == key
+
+
+class TestForms:
+    def test_a_form_is_read_as_utf8_fields(self) -> None:
+        fields = parse_form(b"a=1&b=%C3%A9t%C3%A9&a=2", "application/x-www-form-urlencoded")
+        assert fields == {"a": "1", "b": "été"}
+
+    @pytest.mark.parametrize(
+        ("raw", "content_type", "status"),
+        [
+            (b"a=1", "multipart/form-data; boundary=x", 415),
+            (b"a=%FF", "application/x-www-form-urlencoded", 400),
+            (b"\xff=1", "application/x-www-form-urlencoded", 400),
+            (b"&".join(b"f%d=x" % i for i in range(30)), "application/x-www-form-urlencoded", 400),
+        ],
+    )
+    def test_other_forms_are_refused(self, raw: bytes, content_type: str, status: int) -> None:
+        with pytest.raises(FormError) as refused:
+            parse_form(raw, content_type)
+        assert refused.value.status == status

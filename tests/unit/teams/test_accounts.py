@@ -172,24 +172,34 @@ class TestSessions:
 
 
 class TestSignInLimits:
-    def test_guessing_one_account_is_slowed(self) -> None:
-        """Five quick attempts on one name, then a wait, whatever the address."""
+    def test_guessing_one_account_from_one_address_is_slowed(self) -> None:
+        """Five quick failures on one name from one address, then a wait there only."""
         now = [0.0]
         limiter = SignInLimiter(
-            TokenBuckets(5, 1 / 30, clock=lambda: now[0]),
+            TokenBuckets(5, 1 / 60, clock=lambda: now[0]),
             TokenBuckets(100, 1, clock=lambda: now[0]),
         )
-        assert [limiter.wait_s("alice", f"10.0.0.{i}") for i in range(5)] == [0.0] * 5
-        assert limiter.wait_s("ALICE", "10.0.0.9") == pytest.approx(30)
-        assert limiter.wait_s("bob", "10.0.0.9") == 0.0
-        now[0] = 31.0
-        assert limiter.wait_s("alice", "10.0.0.1") == 0.0
+        assert [limiter.attempt("alice", "10.0.0.1") for _ in range(5)] == [0.0] * 5
+        assert limiter.attempt("ALICE ", "10.0.0.1") == pytest.approx(60)
+        assert limiter.attempt("alice", "10.0.0.2") == 0.0
+        assert limiter.attempt("bob", "10.0.0.1") == 0.0
+        now[0] = 61.0
+        assert limiter.attempt("alice", "10.0.0.1") == 0.0
 
     def test_spraying_from_one_address_is_slowed(self) -> None:
         """Many names from one address run out the address's bucket."""
         limiter = SignInLimiter(
             TokenBuckets(5, 1, clock=lambda: 0.0), TokenBuckets(3, 1, clock=lambda: 0.0)
         )
-        waits = [limiter.wait_s(f"user{i}", "10.0.0.1") for i in range(4)]
+        waits = [limiter.attempt(f"user{i}", "10.0.0.1") for i in range(4)]
         assert waits[:3] == [0.0] * 3
         assert waits[3] > 0
+
+    def test_a_success_does_not_count(self) -> None:
+        """A right password refills its account's bucket and gives the address its token back."""
+        limiter = SignInLimiter(
+            TokenBuckets(2, 1e-9, clock=lambda: 0.0), TokenBuckets(2, 1e-9, clock=lambda: 0.0)
+        )
+        for _ in range(5):
+            assert limiter.attempt("alice", "10.0.0.1") == 0.0
+            limiter.succeeded("alice", "10.0.0.1")

@@ -116,7 +116,7 @@ class TestSignIn:
         response = await team.client.post(
             "/sign-in", data={"username": "alice", "password": password, "csrf_token": "forged"}
         )
-        assert response.status_code == 400
+        assert response.status_code == 403
 
     async def test_sign_in_is_rate_limited(self, hub: Hub, tmp_path: Path) -> None:
         """After the burst, attempts get 429 with Retry-After, even with the right password."""
