@@ -29,6 +29,7 @@ import httpx
 from hub.bootstrap import Hub
 from hub.broker.local import LocalBroker
 from hub.broker.topics import apply_topics, load_topics_file
+from hub.demo.orgs import PARTNER_ORGS
 from hub.ingest.credentials import CredentialStore
 from hub.kafka import KafkaAdmin
 from hub.logging import configure_logging
@@ -290,7 +291,7 @@ class Rig:
     def partner_token(self, partner: Partner) -> str:
         """A credential for ``partner`` (what ``hub partners add`` issues)."""
         store = CredentialStore(self.tmp / "connectors" / "credentials.json")
-        return store.add(partner)
+        return store.add(partner, PARTNER_ORGS[partner])
 
 
 def hub_with_keys(keys: Path, *, encrypt: bool = True, sign: bool = True) -> Hub:

@@ -31,6 +31,7 @@ from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from hub.bootstrap import Hub
 from hub.broker.topics import apply_topics, load_topics_file
+from hub.demo.orgs import PARTNER_ORGS
 from hub.demo.traffic import PartnerRequest, generate_day
 from hub.errors import HubError
 from hub.ingest.credentials import CredentialStore
@@ -238,7 +239,7 @@ def run_demo(hub: Hub, options: DemoOptions) -> tuple[Outcome, list[DecisionReco
     per_component = _secure(hub)
     init_keyring(s.crypto.keys_dir)
     store = CredentialStore(s.connectors.credentials_file)
-    tokens = {p: store.add(p) for p in Partner}
+    tokens = {p: store.add(p, PARTNER_ORGS[p]) for p in Partner}
     requests = generate_day(options.day, seed=options.seed, scale=options.scale)
     env = _component_env(hub, _env(hub, per_component=per_component))
     logs = s.router.state_dir.parent / "demo"

@@ -4,7 +4,10 @@ Per connector: ``POST <http_path>`` accepts the partner's native format and answ
 ``202`` with the message ids only after Kafka committed them; ``GET
 /v1/<partner>/messages/<id>`` tells the partner what became of its message. Errors:
 ``401`` unknown or missing credential (before a byte of the body is read), ``403``
-another partner's endpoint, ``413`` body too large, ``415`` content type not
+another partner's endpoint, a credential not bound to organisations (it says how to
+reissue it), or a message from an organisation the credential may not send as; a
+status request for another organisation's message is ``404``, as for an unknown one,
+so that nobody learns which ids exist. ``413`` body too large, ``415`` content type not
 accepted, ``422`` invalid input (every field listed), ``429`` rate limit, ``503`` with
 ``Retry-After`` when Kafka cannot take the write (nothing of the request is then
 visible downstream). Errors are RFC 9457 problem details; FHIR callers get every one
@@ -39,7 +42,7 @@ from connectors.registry import all_connectors
 from hub.errors import KafkaUnavailableError
 from hub.ingest.answers import format_errors
 from hub.ingest.batch import LARGE_BYTES, Work, batch_mode, record_accepted, seal
-from hub.ingest.credentials import CredentialStore
+from hub.ingest.credentials import Credential, CredentialStore
 from hub.ingest.ports import Ledger, Publisher
 from hub.security.envelope import Sealer
 from hub.web import HubApp, Problem, TokenBuckets, answer, problem_response
@@ -160,6 +163,16 @@ def create_app(deps: IngestDeps) -> FastAPI:
         challenge = {"WWW-Authenticate": "Bearer"}
         return answer(request, Problem(401, "Unauthorized", detail, challenge))
 
+    @app.exception_handler(_Unbound)
+    async def _unbound(request: Request, exc: _Unbound) -> Response:
+        detail = (
+            f"This credential was issued before credentials were bound to organisations and "
+            f"is no longer accepted. Ask the hub's operator to reissue it with "
+            f"`hub partners add {exc.partner.value} --org CODE` (one --org per organisation "
+            f"code you send as) and to revoke the old one."
+        )
+        return answer(request, Problem(403, "Forbidden", detail))
+
     @app.get("/health", include_in_schema=False)
     async def health(request: Request) -> dict[str, object]:
         ready = deps.ledger.synced.is_set() and all(
@@ -179,6 +192,12 @@ class _Unauthorized(Exception):  # noqa: N818 -- internal signal to the 401 hand
     pass
 
 
+class _Unbound(Exception):  # noqa: N818 -- internal signal to the 403 handler
+    def __init__(self, partner: Partner) -> None:
+        super().__init__(partner.value)
+        self.partner = partner
+
+
 _bearer = HTTPBearer(
     auto_error=False, description="The partner credential from `hub partners add`."
 )
@@ -187,17 +206,19 @@ _bearer = HTTPBearer(
 async def authenticated_partner(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Partner:
-    """The partner whose credential the request carries (401 otherwise)."""
+) -> Credential:
+    """The credential the request carries (401 otherwise; 403 when bound to no org)."""
     deps: IngestDeps = request.app.state.deps
     token = credentials.credentials if credentials is not None else ""
-    partner = deps.credentials.authenticate(token) if token else None
-    if partner is None:
+    found = deps.credentials.authenticate(token) if token else None
+    if found is None:
         raise _Unauthorized
-    return partner
+    if not found.bound:
+        raise _Unbound(found.partner)
+    return found
 
 
-Caller = Annotated[Partner, Depends(authenticated_partner)]
+Caller = Annotated[Credential, Depends(authenticated_partner)]
 
 
 async def _keep_ledger_synced(deps: IngestDeps) -> None:
@@ -220,9 +241,9 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
     slug = partner.value
 
     async def submit(request: Request, caller: Caller) -> Response:
-        if caller is not partner:
+        if caller.partner is not partner:
             return _refuse(request, 403, f"This credential may not post to the {slug} endpoint.")
-        if deps.limiter is not None and not deps.limiter.allow(caller.value):
+        if deps.limiter is not None and not deps.limiter.allow(caller.partner.value):
             retry = {"Retry-After": "1"}
             return _refuse(request, 429, "Rate limit reached; retry later.", retry)
         content_type = request.headers.get("content-type", "")
@@ -233,13 +254,14 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
         if raw is None:
             detail = f"The body is larger than {connector.max_body_bytes} bytes."
             return _refuse(request, 413, detail)
-        return await _ingest(request, connector, deps, raw)
+        return await _ingest(request, connector, deps, raw, caller)
 
     async def status(request: Request, message_id: UUID, caller: Caller) -> Response:
-        if caller is not partner:
+        if caller.partner is not partner:
             return _refuse(request, 403, f"This credential may not read {slug} messages.")
-        found = deps.ledger.status(caller, message_id)
-        if found is None:
+        found = deps.ledger.status(partner, message_id)
+        # Another organisation's message is answered as an unknown one: no existence oracle.
+        if found is None or not caller.may_act_for(found.org_code):
             return _refuse(request, 404, f"No {slug} message {message_id} is known.")
         body = Status(
             message_id=found.message_id,
@@ -262,7 +284,13 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
         summary=f"Submit {slug} messages in the partner's native format",
         responses={
             401: {"description": "Missing or unknown credential"},
-            403: {"description": "Another partner's endpoint"},
+            403: {
+                "description": (
+                    "Another partner's endpoint; a credential bound to no organisation "
+                    "(reissue it); or a message sent as an organisation the credential "
+                    "is not bound to"
+                )
+            },
             413: {"description": "Body too large"},
             415: {"description": "Content type not accepted"},
             422: {"description": "Invalid input: every error by field"},
@@ -283,7 +311,7 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
         methods=["GET"],
         response_model=Status,
         summary=f"What became of a {slug} message",
-        responses={404: {"description": "Unknown, or another partner's message"}},
+        responses={404: {"description": "Unknown, or another partner's or organisation's message"}},
         tags=[slug],
     )
 
@@ -295,8 +323,24 @@ def _refuse(
 
 
 def _fresh(ledger: Ledger, envelopes: Sequence[Envelope]) -> list[Envelope]:
-    """The envelopes the ledger does not know yet (the others are resends)."""
-    return [e for e in envelopes if ledger.status(e.partner, e.message_id) is None]
+    """The envelopes the ledger does not know yet (the others are resends).
+
+    A resend is the same (partner, organisation, reference): the id is derived from the
+    three, and the ledger's entry must be of the same organisation.
+    """
+    return [
+        e
+        for e in envelopes
+        if (known := ledger.status(e.partner, e.message_id)) is None
+        or known.org_code != e.source.org_code
+    ]
+
+
+def _foreign_orgs(caller: Credential, envelopes: Sequence[Envelope]) -> list[str]:
+    """The organisation codes of ``envelopes`` that ``caller`` may not send as."""
+    return sorted(
+        {e.source.org_code for e in envelopes if not caller.may_act_for(e.source.org_code)}
+    )
 
 
 def _accepted(envelopes: Sequence[Envelope], fresh: Sequence[Envelope]) -> bytes:
@@ -322,17 +366,24 @@ def _accepted(envelopes: Sequence[Envelope], fresh: Sequence[Envelope]) -> bytes
     return b'{"messages":[' + b",".join(messages) + b"]}"
 
 
-async def _ingest(request: Request, connector: Connector, deps: IngestDeps, raw: bytes) -> Response:
+async def _ingest(
+    request: Request, connector: Connector, deps: IngestDeps, raw: bytes, caller: Credential
+) -> Response:
     work = Work(large=len(raw) > LARGE_BYTES)
     with batch_mode(work.large):
         try:
-            return await _handle(request, connector, deps, raw, work)
+            return await _handle(request, connector, deps, raw, work, caller)
         finally:
             await work.release()
 
 
-async def _handle(
-    request: Request, connector: Connector, deps: IngestDeps, raw: bytes, work: Work
+async def _handle(  # noqa: PLR0917 -- one request's parts
+    request: Request,
+    connector: Connector,
+    deps: IngestDeps,
+    raw: bytes,
+    work: Work,
+    caller: Credential,
 ) -> Response:
     # The messages live only in ``work`` (no local names), so that they are freed
     # where ``work.release`` frees them.
@@ -344,6 +395,14 @@ async def _handle(
     except ParseFailed as exc:
         log.info("input_refused", partner=connector.partner.value, errors=len(exc.errors))
         return _refusal(connector, exc, content_type)
+    foreign = await work.run(_foreign_orgs, caller, work.envelopes)
+    if foreign:
+        log.info("foreign_org_refused", partner=connector.partner.value, orgs=len(foreign))
+        detail = (
+            f"This credential may not send as organisation {', '.join(foreign)}; it is bound "
+            f"to {', '.join(caller.orgs or ())}. Nothing was accepted."
+        )
+        return _refuse(request, 403, detail)
     retry = {"Retry-After": str(deps.retry_after_s)}
     publisher = deps.publisher_for(connector.partner, len(work.envelopes))
     if not deps.ledger.synced.is_set() or not publisher.healthy.is_set():

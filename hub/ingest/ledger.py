@@ -6,8 +6,11 @@ then keeps tailing them. From that it answers two questions:
 
 - *Was this message already accepted?* Message ids are derived from the partner, its
   organisation code and its reference, so a resend has the same ids: it returns them
-  and writes nothing. (The router also refuses a replayed id, so even a race between
-  two app instances cannot route a message twice.)
+  and writes nothing. The ledger is scoped by (partner, organisation): each entry
+  keeps its organisation code, the ingest accepts a message only from a credential
+  bound to its organisation (so nobody can claim another organisation's reference
+  first) and shows a status only to such a credential. (The router also refuses a
+  replayed id, so even a race between two app instances cannot route a message twice.)
 - *What became of message X?* received, routed (to which areas) or returned (why).
 
 After a failed write the app must not accept again until the ledger has read to the
@@ -47,6 +50,7 @@ class MessageStatus:
 
     message_id: UUID
     partner: Partner
+    org_code: str
     partner_reference: str
     kind: str
     received_at: datetime
@@ -68,7 +72,10 @@ class LedgerIndex:
 
     # ------------------------------------------------------------------ queries
     def status(self, partner: Partner, message_id: UUID) -> MessageStatus | None:
-        """A partner's own message, or None (another partner's is never shown)."""
+        """A partner's own message, or None (another partner's is never shown).
+
+        The caller checks :attr:`MessageStatus.org_code` against the credential's orgs.
+        """
         found = self._messages.get(message_id)
         return found if found is not None and found.partner is partner else None
 
@@ -83,6 +90,7 @@ class LedgerIndex:
                 MessageStatus(
                     env.message_id,
                     env.partner,
+                    env.source.org_code,
                     env.source.partner_reference,
                     env.kind,
                     env.received_at,
@@ -138,6 +146,7 @@ class LedgerIndex:
                 MessageStatus(
                     UUID(meta["message_id"]),
                     partner,
+                    meta["org_code"],
                     meta["partner_reference"],
                     meta["kind"],
                     datetime.fromisoformat(meta["received_at"]),

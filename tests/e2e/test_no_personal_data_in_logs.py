@@ -11,8 +11,10 @@ import pytest
 
 from hub.security.keys import init_keyring
 from hub.settings import KafkaSettings
+from schemas.common import Partner
 from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
 from tests.integration.ingestkit import EXAMPLES
+from tests.orgs import org_args
 
 SECRETS = {
     "given name": "Zebedee",
@@ -59,7 +61,11 @@ def test_personal_data_never_reaches_a_log(hub_topics: KafkaSettings, tmp_path: 
     """Ingest (accepted and refused), routing, the team app opening it, the monitor."""
     init_keyring(tmp_path / "keys")
     env = hub_env(hub_topics, tmp_path, HUB_LOGGING__LEVEL="DEBUG")
-    token = hub_command("partners", "add", "police", env=env).strip().splitlines()[-1]
+    token = (
+        hub_command("partners", "add", "police", *org_args(Partner.POLICE), env=env)
+        .strip()
+        .splitlines()[-1]
+    )
     ports = {name: free_port() for name in ("connectors", "teams", "monitor")}
     logs = {name: tmp_path / f"{name}.log" for name in ("router", *ports)}
     procs = {

@@ -21,6 +21,7 @@ from hub.settings import (
     RouterSettings,
 )
 from schemas.common import Partner
+from tests.orgs import TEST_ORGS
 
 PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLES = PROJECT / "docs" / "formats" / "examples"
@@ -52,7 +53,7 @@ class Ingest:
 @contextlib.asynccontextmanager
 async def running_ingest(hub: Hub) -> AsyncIterator[Ingest]:
     deps = ingest_deps(hub)
-    tokens = {p: deps.credentials.add(p) for p in Partner}
+    tokens = {p: deps.credentials.add(p, TEST_ORGS[p]) for p in Partner}
     app = create_app(deps)
     async with app.router.lifespan_context(app):
         await deps.ledger.synced.wait()

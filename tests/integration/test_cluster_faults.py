@@ -38,12 +38,14 @@ from hub.broker.topics import load_topics_file
 from hub.kafka import client_options
 from hub.security.keys import init_keyring
 from hub.settings import BrokerSettings, KafkaSettings
+from schemas.common import Partner
 from schemas.decision import DecisionRecorded
 from schemas.routed import MessageRouted
 from schemas.wire import MessageReceived
 from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
 from tests.integration.ingestkit import EXAMPLES, PROJECT
 from tests.integration.routerkit import read_topic
+from tests.orgs import org_args
 
 POLICE = "/v1/police/notifications"
 INBOUND = "partner.police.inbound"
@@ -272,7 +274,11 @@ async def test_a_broker_killed_mid_flow_loses_and_duplicates_nothing(
     hub_command("topics", "apply", env=env)
     topics = [s.name for s in load_topics_file(PROJECT / "deploy" / "topics.yaml", "production")]
     assert {len(p["replicas"]) for p in await partitions(kafka, topics)} == {3}
-    token = hub_command("partners", "add", "police", env=env).strip().splitlines()[-1]
+    token = (
+        hub_command("partners", "add", "police", *org_args(Partner.POLICE), env=env)
+        .strip()
+        .splitlines()[-1]
+    )
     port = free_port()
     logs = {name: tmp_path / f"{name}.log" for name in ("connectors", "router")}
     connectors = start(["connectors", "serve", "--port", str(port)], env, logs["connectors"])

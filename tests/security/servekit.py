@@ -23,12 +23,13 @@ from hub.settings import HttpSettings
 from hub.web import http_config
 from schemas.common import Partner
 from tests.e2e.processes import free_port
+from tests.orgs import TEST_ORGS
 
 
 def ingest_deps(state: Path) -> tuple[IngestDeps, dict[Partner, str]]:
     """The ingest's parts on in-memory ports; each partner's credential."""
     credentials = CredentialStore(state / "credentials.json")
-    tokens = {p: credentials.add(p) for p in Partner}
+    tokens = {p: credentials.add(p, TEST_ORGS[p]) for p in Partner}
     deps = IngestDeps(
         credentials=credentials,
         ledger=MemoryLedger(),

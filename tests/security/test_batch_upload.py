@@ -32,6 +32,7 @@ from hub.ingest.credentials import CredentialStore
 from hub.security.keys import init_keyring
 from schemas.common import Partner
 from tests.e2e.processes import free_port
+from tests.orgs import TEST_ORGS
 from tests.security.batchkit import Connection, police_csv, police_single
 
 CLIENTS = 10
@@ -92,7 +93,9 @@ def test_single_notifications_are_answered_while_a_20_mib_batch_is_in_flight(
 ) -> None:
     batch, copies = police_csv()
     init_keyring(tmp_path / "keys")
-    token = CredentialStore(tmp_path / "credentials.json").add(Partner.POLICE)
+    token = CredentialStore(tmp_path / "credentials.json").add(
+        Partner.POLICE, TEST_ORGS[Partner.POLICE]
+    )
     port = free_port()
     log = tmp_path / "ingest.log"
     with log.open("wb") as out:

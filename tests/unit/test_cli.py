@@ -109,6 +109,7 @@ class TestUsageErrors:
             (["nosuch"], "No such command 'nosuch'"),
             (["policy", "simulate"], "Missing option '--policy'"),
             (["teams", "add-user"], "Missing argument"),
+            (["partners", "add", "police"], "Missing option '--org'"),
             (["policy", "nosuch"], "No such command 'nosuch'"),
         ],
     )

@@ -21,6 +21,7 @@ from hub.settings import PROJECT_ROOT
 from hub.web import TokenBuckets
 from schemas.common import Partner
 from schemas.wire import MessageReceived
+from tests.orgs import TEST_ORGS
 
 EXAMPLES = PROJECT_ROOT / "docs" / "formats" / "examples"
 NOTIFICATION = (EXAMPLES / "police" / "notification-domestic-abuse.json").read_bytes()
@@ -46,7 +47,7 @@ class Rig:
 @contextlib.asynccontextmanager
 async def rig(tmp_path: Path, limiter: TokenBuckets | None = None) -> AsyncIterator[Rig]:
     credentials = CredentialStore(tmp_path / "credentials.json")
-    tokens = {p: credentials.add(p) for p in Partner}
+    tokens = {p: credentials.add(p, TEST_ORGS[p]) for p in Partner}
     ledger = MemoryLedger()
     publishers = {p: MemoryPublisher() for p in Partner}
     deps = IngestDeps(

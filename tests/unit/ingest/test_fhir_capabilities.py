@@ -18,6 +18,7 @@ from hub.ingest.testing import MemoryLedger, MemoryPublisher
 from hub.security.envelope import Sealer
 from hub.settings import PROJECT_ROOT
 from schemas.common import Partner
+from tests.orgs import TEST_ORGS
 
 DATA = PROJECT_ROOT / "tests" / "data"
 METADATA = "/v1/health/fhir/metadata"
@@ -26,7 +27,7 @@ METADATA = "/v1/health/fhir/metadata"
 @contextlib.asynccontextmanager
 async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     credentials = CredentialStore(tmp_path / "credentials.json")
-    token = credentials.add(Partner.HEALTH)
+    token = credentials.add(Partner.HEALTH, TEST_ORGS[Partner.HEALTH])
     deps = IngestDeps(
         credentials=credentials,
         ledger=MemoryLedger(),
