@@ -1,12 +1,16 @@
-"""``hub partners add|revoke``: partner credentials for the HTTP ingest."""
+"""``hub partners add|list|revoke``: partner credentials for the HTTP ingest."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from hub.cli._common import current_hub, fail
+from hub.contracts.outputs import PartnerCredentialRow, PartnersListing
 from hub.ingest.credentials import CredentialStore
 from schemas.common import Partner
 
@@ -39,3 +43,35 @@ def revoke(
     if not store.revoke(credential_id):
         raise fail(f"no credential {credential_id!r}")
     print(f"credential {credential_id} revoked")
+
+
+@app.command(name="list")
+def list_credentials(
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print JSON (docs/cli/partners-list.schema.json)."),
+    ] = False,
+) -> None:
+    """List every credential: id, partner, when issued, revoked or not (never a secret)."""
+    store = CredentialStore(current_hub().settings.connectors.credentials_file)
+    listing = PartnersListing(
+        credentials=[
+            PartnerCredentialRow(
+                credential_id=c.credential_id,
+                partner=c.partner,
+                created_at=datetime.fromisoformat(c.created_at),
+                revoked=c.revoked,
+            )
+            for c in store.credentials()
+        ]
+    )
+    if as_json:
+        print(listing.model_dump_json(indent=2))
+        return
+    table = Table(title=f"partner credentials ({len(listing.credentials)})")
+    for column in ("credential", "partner", "issued", "state"):
+        table.add_column(column)
+    for row in listing.credentials:
+        state = "revoked" if row.revoked else "active"
+        table.add_row(row.credential_id, row.partner.value, row.created_at.isoformat(), state)
+    Console().print(table)

@@ -71,6 +71,10 @@ class CredentialStore:
         self._cache, self._mtime = found, mtime
         return found
 
+    def credentials(self) -> list[Credential]:
+        """Every credential issued, oldest first."""
+        return sorted(self._load().values(), key=lambda c: (c.created_at, c.credential_id))
+
     def add(self, partner: Partner) -> str:
         """Issue a new credential for ``partner``; return the token (shown only once)."""
         credential_id = secrets.token_hex(6)
