@@ -17,6 +17,7 @@ boundary with ``raise ... from exc`` and never leak past it::
     │   ├── KafkaAuthorizationError            the principal lacks an ACL
     │   └── ProducerFencedError                a newer instance owns this transactional id
     ├── AccountError (also ValueError)         a team account cannot be created as asked
+    ├── ReplayRefusedError                     a dead letter must not be replayed (again)
     ├── OutcomeError                           a team outcome cannot be recorded
     │   ├── NotInQueueError                    no such message in the area's queue
     │   ├── AlreadyDecidedError                decided already; a decision is recorded once
@@ -97,6 +98,10 @@ class ProducerFencedError(KafkaError):
 
 class AccountError(HubError, ValueError):
     """A team account cannot be created as asked (invalid or taken username)."""
+
+
+class ReplayRefusedError(HubError):
+    """A dead letter cannot be replayed: replayed already, routed already, or no record."""
 
 
 class OutcomeError(HubError):

@@ -193,7 +193,14 @@ class RouterSettings(_Section):
         2000, ge=1, le=20_000, description="Records fetched per poll, at most (all tasks)."
     )
     metrics_port: int | None = Field(
-        None, ge=1, le=65535, description="Port of the router's /metrics; off when unset."
+        None,
+        ge=1,
+        le=65535,
+        description="Port of the router's /metrics and /health/ready; off when unset.",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address of that port (0.0.0.0 in a container; set HUB_HTTP__OPS_TOKEN).",
     )
     checkpoint_interval_s: float = Field(
         60.0,

@@ -21,6 +21,8 @@ HISTORY = "hub.subject-history"
 """The compacted changelog of the router's per-subject history."""
 OUTCOMES = "team.outcomes"
 """Each team decision, with its rationale."""
+DLQ_REPLAYS = "hub.dlq-replays"
+"""One record per dead letter replayed (`hub dlq replay`): the marker and its audit."""
 AUDIT_CHECKPOINTS = "hub.audit-checkpoints"
 """Signed heads of each partition's decision chain."""
 ROUTED_IDS = "hub.routed-ids"
@@ -85,6 +87,10 @@ def team_group(area: Area | str) -> str:
 def router_task_transaction(partition: int) -> str:
     """The transactional id of router task ``partition`` (one owner at a time)."""
     return f"router-task-{partition}"
+
+
+DLQ_REPLAY_TRANSACTION = "dlq-replay"
+"""The transactional id of ``hub dlq replay``: one replayer at a time, fenced."""
 
 
 def connector_transaction(partner: Partner | str, instance: str) -> str:

@@ -15,6 +15,7 @@ from hub.cli import (
     broker,
     connectors,
     demo,
+    dlq,
     keys,
     monitor,
     partners,
@@ -29,7 +30,7 @@ from hub.cli._common import run_guarded
 
 app = typer.Typer(
     name="hub",
-    help="The safeguarding message hub: broker, topics, router, connectors, teams, monitor.",
+    help="The safeguarding message hub: broker, topics, router, connectors, teams, monitor, dlq.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -46,6 +47,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(security.app, name="security")
 app.add_typer(teams.app, name="teams")
+app.add_typer(dlq.app, name="dlq")
 app.command(name="status")(monitor.status)
 app.command(name="demo")(demo.demo)
 

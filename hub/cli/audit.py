@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from hub.audit import export_sharing, verify_log, write_export
+from hub.audit import AuditReport, export_sharing, verify_log, write_export
 from hub.bootstrap import utc_now
 from hub.cli._common import current_hub, fail, parse_moment, private_files
+from hub.cli._progress import working
+from hub.contracts.outputs import AuditFinding, AuditVerification
 from hub.security.keys import ROUTER_SIGNING
 
 app = typer.Typer(help="The tamper-evident decision log and the information-sharing record.")
 
 
 @app.command()
-def verify() -> None:
+def verify(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (docs/cli/audit-verify.schema.json).")
+    ] = False,
+) -> None:
     """Check every partition of hub.decisions against the router's signed checkpoints.
 
     Names each edited, removed, reordered, truncated, rebuilt or unanchored record
@@ -32,7 +39,14 @@ def verify() -> None:
             f"no {ROUTER_SIGNING} public key in {keys.root}: "
             "copy one there with `hub keys export --for audit DIR`"
         )
-    report = asyncio.run(verify_log(hub.settings.kafka, public, now=utc_now()))
+    now = utc_now()
+    with working("Reading hub.decisions and the signed checkpoints...", quiet=as_json):
+        report = asyncio.run(verify_log(hub.settings.kafka, public, now=now))
+    if as_json:
+        print(_verification(report, now).model_dump_json(indent=2))
+        if report.findings:
+            raise typer.Exit(code=1)
+        return
     for finding in report.findings:
         print(finding)
     if report.findings:
@@ -40,6 +54,22 @@ def verify() -> None:
     print(
         f"audit log intact: {report.records} decision records in {report.partitions} "
         f"partitions, anchored by {report.checkpoints} signed checkpoints"
+    )
+
+
+def _verification(report: AuditReport, now: datetime) -> AuditVerification:
+    return AuditVerification(
+        intact=not report.findings,
+        records=report.records,
+        partitions=report.partitions,
+        checkpoints=report.checkpoints,
+        findings=[
+            AuditFinding(
+                topic=f.topic, partition=f.partition, offset=f.offset, kind=f.kind, text=f.text
+            )
+            for f in report.findings
+        ],
+        checked_at=now,
     )
 
 
@@ -52,7 +82,8 @@ def export(
     """Write what was shared, with whom, why, when, with or without consent (CSV and JSON)."""
     private_files()
     window = (parse_moment(start, "--from"), parse_moment(end, "--to"))
-    rows = asyncio.run(export_sharing(current_hub().settings.kafka, *window))
+    with working("Reading the decisions of the window from Kafka..."):
+        rows = asyncio.run(export_sharing(current_hub().settings.kafka, *window))
     stem = f"information-sharing-{window[0]:%Y%m%d}-{window[1]:%Y%m%d}"
     json_path, csv_path = write_export(rows, out, stem)
     for written in (json_path, csv_path):

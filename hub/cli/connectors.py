@@ -10,6 +10,7 @@ import typer
 from hub.bootstrap.ingest import ingest_deps
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub, private_files
+from hub.cli._progress import working
 from hub.ingest.app import create_app
 from hub.web import http_config
 
@@ -48,6 +49,7 @@ def import_file(
 
     private_files()
     hub = current_hub()
-    rejected = run_import(lambda p: ingest_deps(hub, (p,)), partner, file)
+    with working(f"Importing {file.name}..."):
+        rejected = run_import(lambda p: ingest_deps(hub, (p,)), partner, file)
     if rejected:
         raise typer.Exit(code=1)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli._common import current_hub
+from hub.cli._progress import working
 from hub.demo.run import (
     DemoOptions,
     area_counts,
@@ -46,7 +47,8 @@ def demo(  # noqa: PLR0917 -- typer maps each option to a parameter
         f"[bold]Safeguarding hub demo[/]: {options.day.isoformat()}, seed {options.seed}, "
         f"scale {options.scale}"
     )
-    outcome, decisions, elapsed = run_demo(current_hub(), options)
+    with working("Starting the hub and sending a day of partner traffic..."):
+        outcome, decisions, elapsed = run_demo(current_hub(), options)
 
     partners = Table(title="What the partners sent")
     for column in ("partner", "requests", "accepted (202)", "refused (422)", "other"):

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub, private_files
+from hub.cli._progress import working
 from hub.errors import HubError
 from hub.monitor.check import check, unknown
 from hub.monitor.console import print_status
@@ -75,9 +76,10 @@ def status(
         async with build_collector(settings, kafka=hub.kafka_as("monitor")) as collector:
             return await collector.sample(catch_up_budget_s=_ONE_SHOT_BUDGET_S)
 
-    err = Console(stderr=True)
     try:
-        with err.status("Reading the queues, decisions and outcomes from Kafka...", spinner="dots"):
+        with working(
+            "Reading the queues, decisions and outcomes from Kafka...", quiet=as_json or nagios
+        ):
             snapshot = asyncio.run(collect())
     except HubError as exc:
         if not nagios:

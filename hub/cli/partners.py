@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from hub.cli._common import current_hub, fail
+from hub.contracts.outputs import PartnerCredentialRow, PartnersListing
 from hub.ingest.credentials import CredentialStore
 from schemas.common import Partner
 
@@ -46,16 +50,6 @@ def add(
     print(token)
 
 
-@app.command("list")
-def list_() -> None:
-    """Every credential: id, partner, organisations, issued, state (never a secret)."""
-    store = CredentialStore(current_hub().settings.connectors.credentials_file)
-    for c in store.credentials():
-        orgs = ",".join(c.orgs) if c.orgs else "(none: reissue with --org)"
-        state = "revoked" if c.revoked else "active"
-        print(f"{c.credential_id}  {c.partner.value:<15} {orgs:<30} {c.created_at}  {state}")
-
-
 @app.command()
 def revoke(
     credential_id: Annotated[str, typer.Argument(help="The id part of a credential.")],
@@ -65,3 +59,37 @@ def revoke(
     if not store.revoke(credential_id):
         raise fail(f"no credential {credential_id!r}")
     print(f"credential {credential_id} revoked")
+
+
+@app.command(name="list")
+def list_credentials(
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print JSON (docs/cli/partners-list.schema.json)."),
+    ] = False,
+) -> None:
+    """List every credential: id, partner, organisations, issued, state (never a secret)."""
+    store = CredentialStore(current_hub().settings.connectors.credentials_file)
+    listing = PartnersListing(
+        credentials=[
+            PartnerCredentialRow(
+                credential_id=c.credential_id,
+                partner=c.partner,
+                orgs=list(c.orgs) if c.orgs is not None else None,
+                created_at=datetime.fromisoformat(c.created_at),
+                revoked=c.revoked,
+            )
+            for c in store.credentials()
+        ]
+    )
+    if as_json:
+        print(listing.model_dump_json(indent=2))
+        return
+    table = Table(title=f"partner credentials ({len(listing.credentials)})")
+    for column in ("credential", "partner", "organisations", "issued", "state"):
+        table.add_column(column)
+    for row in listing.credentials:
+        state = "revoked" if row.revoked else "active"
+        orgs = ", ".join(row.orgs) if row.orgs else "(none: reissue with --org)"
+        table.add_row(row.credential_id, row.partner.value, orgs, row.created_at.isoformat(), state)
+    Console().print(table)

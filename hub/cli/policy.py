@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +13,15 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli._common import current_hub, fail, parse_moment
+from hub.cli._progress import working
+from hub.contracts.outputs import PolicySimulation, SimulatedChange, SimulatedVolume
 from hub.policy import explain as explain_decision
 from hub.policy import load_policy
 from hub.policy.conditions import Trace
 from hub.policy.facts import FACTS
 from hub.policy.returns import returned_guidance
 from hub.policy.safety import SafetyReport, check_policy_file, report_lines
-from hub.router.simulate import run_simulation
+from hub.router.simulate import Simulation, run_simulation
 from schemas.common import Area
 from schemas.envelope import Envelope, RoutingMetadata, split_envelope
 from schemas.history import HistorySummary
@@ -143,6 +146,12 @@ def simulate(
     start: Annotated[str, typer.Option("--from", help="Window start (ISO date or date-time).")],
     end: Annotated[str, typer.Option("--to", help="Window end (ISO date or date-time).")],
     limit: Annotated[int, typer.Option(help="Changed messages to list, at most.")] = 50,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print JSON, every change (docs/cli/policy-simulate.schema.json)."
+        ),
+    ] = False,
 ) -> None:
     """Replay real inbound traffic through a candidate policy; show what would change."""
     hub = current_hub()
@@ -150,11 +159,51 @@ def simulate(
     if window[0] >= window[1]:
         raise fail("--from must be before --to")
     candidate = load_policy(policy_file)
-    safety = check_policy_file(candidate, policy_file)
+    with working("Checking the candidate's safety properties...", quiet=as_json):
+        safety = check_policy_file(candidate, policy_file)
+    with working("Reading the inbound traffic and outcomes from Kafka...", quiet=as_json):
+        result = run_simulation(hub.settings.kafka, hub.policy(), candidate, *window)
+    if as_json:
+        print(_simulation_output(result, safety).model_dump_json(indent=2))
+        return
     if not safety.safe:
         print("The candidate policy is NOT SAFE: these messages would not reach who they must.")
     _print_safety(safety)
-    result = run_simulation(hub.settings.kafka, hub.policy(), candidate, *window)
+    _print_simulation(result, window, limit)
+
+
+def _simulation_output(result: Simulation, safety: SafetyReport) -> PolicySimulation:
+    return PolicySimulation(
+        start=result.start,
+        end=result.end,
+        current_version=result.current_version,
+        candidate_version=result.candidate_version,
+        safe=safety.safe,
+        counterexamples=[
+            f"{c.prop.id}: {c.prop.title}: {c.broken}" for c in safety.counterexamples
+        ],
+        messages=result.messages,
+        volumes=[
+            SimulatedVolume(area=a, current=result.current[a], candidate=result.candidate[a])
+            for a in Area
+            if result.current[a] or result.candidate[a]
+        ],
+        changes=[
+            SimulatedChange(
+                message_id=c.message_id,
+                partner=c.partner,
+                kind=c.kind,
+                current=list(c.current),
+                candidate=list(c.candidate),
+                current_rules=list(c.current_rules),
+                candidate_rules=list(c.candidate_rules),
+            )
+            for c in result.changes
+        ],
+    )
+
+
+def _print_simulation(result: Simulation, window: tuple[datetime, datetime], limit: int) -> None:
     console = Console()
     console.print(
         f"{result.messages} messages received from {window[0].isoformat()} to "

@@ -9,6 +9,7 @@ import typer
 
 from hub.cli._async import run_until_signalled
 from hub.cli._common import current_hub, private_files
+from hub.router.metrics import OpsEndpoint, serve_ops
 from hub.router.service import Router
 from hub.router.supervisor import Supervisor, child_environment, default_environment
 
@@ -49,6 +50,20 @@ def run(
     )
 
     async def service(stop: asyncio.Event) -> None:
-        await router.run(stop)
+        port = settings.router.metrics_port
+        if port is None:
+            await router.run(stop)
+            return
+        endpoint = OpsEndpoint(
+            ready=lambda: router.ready.is_set() and not stop.is_set(),
+            metrics=router.metrics,
+            ops_token=settings.http.ops_token,
+        )
+        ops = asyncio.create_task(serve_ops(endpoint, settings.router.metrics_host, port, stop))
+        try:
+            await router.run(stop)
+        finally:
+            stop.set()
+            await ops
 
     run_until_signalled(service)

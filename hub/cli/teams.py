@@ -1,13 +1,18 @@
-"""``hub teams serve|add-user|add-client``: the team queue web app and its accounts."""
+"""``hub teams serve|add-user|list-users|add-client``: the team queue web app and its accounts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub, fail, private_files, run_guarded
+from hub.contracts.outputs import TeamUserRow, TeamUsersListing
 from hub.web import http_config
 from schemas.common import Area
 
@@ -64,6 +69,53 @@ def add_user(
     print(f"practitioner {username.strip().lower()} of {which.value} created; the password")
     print("is shown only now: give it to them safely.")
     print(password)
+
+
+@app.command(name="list-users")
+def list_users(
+    area: Annotated[str | None, typer.Option(help="Only this area's practitioners.")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print JSON (docs/cli/teams-list-users.schema.json)."),
+    ] = False,
+) -> None:
+    """List practitioners: name, area, when created, disabled or not (never a password)."""
+    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
+    from hub.teams.accounts import AccountStore  # noqa: PLC0415
+
+    which = _area(area) if area is not None else None
+    store = AccountStore(accounts_file(current_hub().settings.teams))
+    try:
+        accounts = store.users()
+    finally:
+        store.close()
+    listing = TeamUsersListing(
+        users=[
+            TeamUserRow(
+                username=u.username,
+                area=u.area,
+                created_at=datetime.fromisoformat(u.created_at),
+                disabled=u.disabled,
+            )
+            for u in accounts
+            if which is None or u.area is which
+        ]
+    )
+    if as_json:
+        print(listing.model_dump_json(indent=2))
+        return
+    table = Table(title=f"practitioners ({len(listing.users)})")
+    columns: dict[str, Callable[[TeamUserRow], str]] = {  # a column is one line to add
+        "user": lambda u: u.username,
+        "area": lambda u: u.area.value,
+        "created": lambda u: u.created_at.isoformat(),
+        "state": lambda u: "disabled" if u.disabled else "active",
+    }
+    for column in columns:
+        table.add_column(column)
+    for user in listing.users:
+        table.add_row(*(cell(user) for cell in columns.values()))
+    Console().print(table)
 
 
 @app.command(name="add-client")

@@ -35,6 +35,7 @@ from pydantic import TypeAdapter
 
 from hub.broker.topics import TopicSpec
 from hub.errors import TopicsFileError
+from hub.router.deadletters import DeadLetterReplayed
 from hub.router.handler import CHAIN_HEAD_KEY
 from hub.security.mac import KEY_ID_HEADER, MAC_HEADER
 from hub.security.signing import SIGNATURE_HEADER
@@ -46,6 +47,7 @@ from hub.topology import (
     DLQ_ERROR_TEXT_HEADER,
     DLQ_OFFSET_HEADER,
     DLQ_PARTITION_HEADER,
+    DLQ_REPLAYS,
     DLQ_TOPIC_HEADER,
     HISTORY,
     INBOUND_PARTNER,
@@ -166,6 +168,7 @@ def _readers() -> list[Operation]:
         Operation("monitor", "receive", DECISIONS, "Volumes, decisions and the scorecard."),
         Operation("monitor", "receive", OUTCOMES, "Time to decision and SLA breaches."),
         Operation("monitor", "receive", DLQ, "Dead letters per error class; trust failures page."),
+        Operation("operator", "send", DLQ_REPLAYS, "`hub dlq replay` marks each replay."),
         Operation("audit", "receive", DECISIONS, "`hub audit` verifies the hash chains."),
         Operation(
             "audit",
@@ -273,6 +276,11 @@ _HUB_TOPICS = {
         "context headers; also team consumers' notes of routed copies they refused.",
         ("DeadLetter",),
     ),
+    DLQ_REPLAYS: _TopicContract(
+        "One record per dead letter replayed by `hub dlq replay` (who, when, where to), "
+        "written in the replay's transaction: the marker that refuses a second replay.",
+        ("DeadLetterReplayed",),
+    ),
     OUTCOMES: _TopicContract(
         "Each team decision, with its rationale and the MAC of the team's area key.",
         ("OutcomeRecorded",),
@@ -359,9 +367,25 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 "Empty in a team consumer's note of a refused routed copy: the copy stays "
                 "on its route topic, at the position the headers name."
             },
-            key={"type": "null", "description": "Dead letters have no key."},
+            key={
+                "type": ["string", "null"],
+                "description": "The source record's key (a subject key), unchanged; none in "
+                "a team consumer's note.",
+            },
             headers=_dlq_headers(),
             content_type="application/octet-stream",
+        ),
+        "DeadLetterReplayed": _message(
+            "DeadLetterReplayed",
+            "`hub dlq replay` wrote a dead letter back: the replay marker and its audit.",
+            DeadLetterReplayed.model_json_schema(),
+            description="Written in the replay's transaction; a dead letter with a record "
+            "here is never replayed again.",
+            key={
+                "type": "string",
+                "pattern": "^[0-9]+:[0-9]+$",
+                "description": "The dead letter's partition:offset on hub.dlq.",
+            },
         ),
         "SubjectState": _message(
             "SubjectState",

@@ -12,13 +12,25 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from hub.contracts.outputs import (
+    AuditVerification,
+    PartnersListing,
+    PolicySimulation,
+    TeamUsersListing,
+)
 from hub.monitor.snapshot import MonitorSnapshot
+from hub.router.deadletters import DeadLettersListing
 
 CLI_DIR = Path("docs") / "cli"
 """Where the output schemas live, relative to the project root."""
 
 OUTPUTS: dict[str, type[BaseModel]] = {
     "status": MonitorSnapshot,
+    "partners-list": PartnersListing,
+    "teams-list-users": TeamUsersListing,
+    "policy-simulate": PolicySimulation,
+    "audit-verify": AuditVerification,
+    "dlq-list": DeadLettersListing,
 }
 """Each command with ``--json`` (its words joined by ``-``) and the model it prints."""
 

@@ -47,6 +47,7 @@ from hub.ingest.ports import Ledger, Publisher
 from hub.security.envelope import Sealer
 from hub.web import HubApp, Problem, TokenBuckets, answer, problem_response
 from hub.web.body import read_body
+from hub.web.metrics import add_metrics
 from hub.web.ops import is_operator
 from hub.web.problems import title_of
 from schemas.common import Partner
@@ -182,6 +183,7 @@ def create_app(deps: IngestDeps) -> FastAPI:
             return {"ready": ready}
         return {"ready": ready, "messages_known": len(deps.ledger)}
 
+    add_metrics(app, "ingest", deps.ops_token)
     for connector in deps.connectors:
         _add_routes(app, connector, deps)
         _add_metadata_route(app, connector)

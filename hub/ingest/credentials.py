@@ -115,6 +115,10 @@ class CredentialStore:
         self._cache, self._mtime = found, mtime
         return found
 
+    def credentials(self) -> list[Credential]:
+        """Every credential issued, oldest first."""
+        return sorted(self._load().values(), key=lambda c: (c.created_at, c.credential_id))
+
     def add(self, partner: Partner, orgs: Iterable[str]) -> str:
         """Issue a credential for ``partner`` bound to ``orgs``; return the token (shown once).
 
@@ -139,10 +143,6 @@ class CredentialStore:
         current[credential_id] = dataclasses.replace(found, revoked=True)
         self._save(current)
         return True
-
-    def credentials(self) -> list[Credential]:
-        """Every stored credential (no secret in any), in the order they were issued."""
-        return list(self._load().values())
 
     def authenticate(self, token: str) -> Credential | None:
         """The credential a token is, or None (unknown, malformed or revoked).

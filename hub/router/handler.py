@@ -152,7 +152,10 @@ def route_record(record: InRecord, ctx: RouterContext, task: TaskState) -> list[
 
 
 def dead_letter(record: InRecord, exc: Exception) -> OutRecord:
-    """The DLQ record: the original bytes with Kafka Connect-style context headers."""
+    """The DLQ record: the original key and bytes with Kafka Connect-style context headers.
+
+    ``hub dlq replay`` writes key, value and the original headers back as they were.
+    """
     headers = (
         (DLQ_TOPIC_HEADER, record.topic.encode()),
         (DLQ_PARTITION_HEADER, str(record.partition).encode()),
@@ -161,7 +164,7 @@ def dead_letter(record: InRecord, exc: Exception) -> OutRecord:
         (DLQ_ERROR_TEXT_HEADER, str(exc)[:1000].encode()),
         *record.headers,
     )
-    return OutRecord(DLQ, None, record.value or b"", headers)
+    return OutRecord(DLQ, record.key, record.value or b"", headers)
 
 
 def _route(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRecord]:

@@ -50,6 +50,7 @@ from hub.router.handler import (
     route_record,
 )
 from hub.router.history import HistoryStore, SqliteStateStore
+from hub.router.metrics import RouterMetrics
 from hub.router.task import RouterTask, restore_tasks
 from hub.settings import KafkaSettings
 from hub.topology import (
@@ -105,6 +106,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         self._generation = 0
         self._consumer: AIOKafkaConsumer | None = None
         self.stats = RouterStats()
+        self.metrics = RouterMetrics(lambda: self.stats, lambda: len(self._tasks))
         self.ready = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
@@ -174,6 +176,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _process_task(
         self, task: RouterTask, records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
     ) -> None:
+        started = time.perf_counter()
         prefix = self._kafka.topic_prefix
         chain_before = task.state.chain
         out: list[OutRecord] = []
@@ -199,11 +202,13 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                 )
             )
         offsets = {tp: msgs[-1].offset + 1 for tp, msgs in records.items()}
+        decided = time.perf_counter()
         try:
             await self._commit(task.producer, out, offsets)
         except (HubError, Exception) as exc:  # noqa: BLE001 -- any failure aborts the batch
             await self._recover(task, records, exc)
             return
+        self.metrics.observe_batch(count, out, decided - started, time.perf_counter() - decided)
         log.info("batch_committed", task=task.state.partition, messages=count, records=len(out))
         self.stats.transactions += 1
         self.stats.routed += sum(1 for o in out if o.topic == DECISIONS)

@@ -125,6 +125,16 @@ class ApiClient:
         return f"api-client:{self.client_id}"
 
 
+@dataclass(frozen=True)
+class UserAccount:
+    """A practitioner account as ``hub teams list-users`` shows it (no password hash)."""
+
+    username: str
+    area: Area
+    created_at: str
+    disabled: bool
+
+
 class AccountStore:
     """The accounts file: practitioners and API clients."""
 
@@ -155,6 +165,13 @@ class AccountStore:
         except sqlite3.IntegrityError:
             raise AccountError(f"user {name!r} already exists") from None
         return password
+
+    def users(self) -> list[UserAccount]:
+        """Every practitioner account, by name."""
+        rows = self._db.execute(
+            "SELECT username, area, created_at, disabled FROM users ORDER BY username"
+        ).fetchall()
+        return [UserAccount(str(r[0]), Area(r[1]), str(r[2]), bool(r[3])) for r in rows]
 
     def disable_user(self, username: str) -> bool:
         """Stop a practitioner from signing in; return whether the user existed."""

@@ -22,10 +22,12 @@ from fastapi.templating import Jinja2Templates
 from hub.teams.api import api_router
 from hub.teams.auth import API_CLIENT, PageError, ProblemError, SignInRequired, current_session
 from hub.teams.deps import TeamDeps
+from hub.teams.metrics import QueueCollector
 from hub.teams.pages import MAX_FORM_BYTES, page_router, templates
 from hub.teams.validation import field_errors
 from hub.web import HubApp, problem
 from hub.web.body import BearerGate
+from hub.web.metrics import add_metrics
 from hub.web.ops import is_operator
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -76,6 +78,7 @@ def create_app(deps: TeamDeps) -> FastAPI:
     pages = templates()
     _add_error_handlers(app, pages)
     _add_service_routes(app, deps)
+    add_metrics(app, "teams", deps.ops_token).register([QueueCollector(deps.store, deps.areas)])
     app.include_router(page_router(pages))
     app.include_router(api_router())
     return app

@@ -152,3 +152,19 @@ class TestDeadLetters:
             str(DecisionRecorded.model_validate_json(r.value).message_id) for r in decisions
         )
         assert ids == sorted([str(good.message_id), str(wrong_partner.message_id)])
+
+
+class TestMetrics:
+    async def test_a_routed_batch_shows_in_the_histograms(
+        self, hub_topics: KafkaSettings, tmp_path: Path
+    ) -> None:
+        """After routing, the batch-size and latency histograms and per-area copies count it."""
+        hub = hub_for(hub_topics, tmp_path)
+        async with running_router(hub) as running:
+            await produce(hub, [envelope(risk=risk(RiskLevel.HIGH))])
+            await read_topic(hub_topics, "hub.decisions", expected=1)
+            text = running.router.metrics.render().decode()
+        assert "hub_router_batch_records_count 0.0" not in text
+        assert "hub_router_transaction_duration_seconds_count" in text
+        assert 'hub_router_routed_copies_total{area="mash"} 1.0' in text
+        assert "hub_router_decisions_total 1.0" in text

@@ -59,6 +59,7 @@ class TestTheProjectsTopicsFile:
             "hub.subject-history",
             "hub.routed-ids",
             "hub.audit-checkpoints",
+            "hub.dlq-replays",
         }
         assert names == expected
 

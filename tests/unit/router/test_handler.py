@@ -128,6 +128,7 @@ class TestRouteRecord:
         headers = dict(out[0].headers)
         assert headers["hub.dlq.error.class"] == b"UnknownKindError"
         assert headers["hub.dlq.offset"] == b"7"
+        assert out[0].key == rec.key, "kept, so that `hub dlq replay` writes it back as it was"
 
     def test_tampered_value_is_dead_lettered(self, hub: Hub) -> None:
         """A changed byte breaks the MAC."""

@@ -1,0 +1,102 @@
+"""``/metrics`` of the ingest and the team app: HTTP requests by route, for operators only.
+
+Each app gets a registry of its own (never the process-global one), a middleware
+that times every request into ``hub_http_request_duration_seconds`` (a histogram;
+``_count`` is the request count), labelled by the route's *template*
+(``/v1/police/messages/{message_id}``, never the path a caller sent: no identifier
+and no unbounded label reaches Prometheus), and a ``GET /metrics`` under the access
+rule of :mod:`hub.web.ops`. An app may register collectors of its own on the registry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.registry import Collector
+from pydantic import SecretStr
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.web.ops import require_operator
+
+REQUEST_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+"""Request durations, 5 ms to 30 s (a batch upload may take seconds)."""
+UNMATCHED = "(unmatched)"
+"""The route label of a request no route matched (404s, probes of made-up paths)."""
+
+
+class HttpMetrics:
+    """The registry of one app and its request histogram."""
+
+    def __init__(self, app_name: str) -> None:
+        self.app_name = app_name
+        disable_created_metrics()  # type: ignore[no-untyped-call] # no `_created` series
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Histogram(
+            "hub_http_request_duration_seconds",
+            "Time from a request's first byte in the app to its response's last byte.",
+            ("app", "method", "route", "status"),
+            buckets=REQUEST_BUCKETS_S,
+            registry=self.registry,
+        )
+
+    def register(self, collectors: Iterable[Collector]) -> None:
+        """Add an app's own collectors to the registry."""
+        for collector in collectors:
+            self.registry.register(collector)
+
+    def render(self) -> bytes:
+        """The text exposition."""
+        return generate_latest(self.registry)
+
+
+class _Timing:
+    """ASGI middleware: time each HTTP request into :class:`HttpMetrics`."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or UNMATCHED
+            self.metrics.requests.labels(
+                self.metrics.app_name, scope.get("method", ""), template, str(status)
+            ).observe(time.perf_counter() - started)
+
+
+def add_metrics(app: FastAPI, app_name: str, ops_token: SecretStr | None) -> HttpMetrics:
+    """Time every request of ``app`` and serve ``GET /metrics`` to operators only."""
+    metrics = HttpMetrics(app_name)
+    app.add_middleware(_Timing, metrics=metrics)
+
+    @app.get("/metrics", include_in_schema=False)
+    def serve_metrics(request: Request) -> Response:
+        require_operator(request, ops_token)
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
