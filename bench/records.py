@@ -102,7 +102,10 @@ def encompass_notices(envelope: Envelope) -> int:
     return sum(
         1
         for s in envelope.subjects
-        if s.is_child and s.age_years is not None and 4 <= s.age_years <= 17 and s.school_urn
+        if s.is_child
+        and s.age_years is not None
+        and 4 <= s.age_years <= 17
+        and (s.school_urn or s.elective_home_education)
     )
 
 

@@ -64,6 +64,9 @@ def build_subject(
     injured: bool | None = None,
     resides_at_address: bool | None = None,
     works_with_children: bool | None = None,
+    elective_home_education: bool | None = None,
+    location_during_incident: str | None = None,
+    voice: str | None = None,
 ) -> tuple[Subject, list[QualityFinding]]:
     """Build one subject with its key, age and data-quality findings.
 
@@ -93,6 +96,7 @@ def build_subject(
         injured=injured,
         resides_at_address=resides_at_address,
         works_with_children=works_with_children,
+        elective_home_education=elective_home_education,
         nhs_number=number,
         nhs_number_status=status,
         given_name=given_name,
@@ -102,6 +106,8 @@ def build_subject(
         address=address,
         postcode=postcode,
         school_urn=school_urn,
+        location_during_incident=location_during_incident,
+        voice=voice,
     )
     return subject, findings
 

@@ -51,8 +51,15 @@ _SENSITIVE_KEYS = frozenset(
         # Who recorded consent or submitted a message (an officer's or a nurse's name),
         # and why an area decided what it did (free text about the family).
         "recorded_by",
+        "consent_recorded_by",
         "submitted_by",
         "rationale",
+        # What an Operation Encompass notice adds: the child's own words, where the
+        # child was, where the incident happened.
+        "voice",
+        "child_voice",
+        "location_during_incident",
+        "incident_location",
     }
 )
 REDACTED = "[redacted]"

@@ -55,6 +55,7 @@ Score = Annotated[int, Field(ge=0, le=100)]
 Grade = Annotated[str, Field(min_length=1, max_length=40)]
 Narrative = Annotated[str, Field(max_length=20_000)]
 Rationale = Annotated[str, Field(max_length=2000)]
+Voice = Annotated[str, Field(min_length=1, max_length=2000)]
 ProfileUrl = Annotated[str, Field(pattern=r"^https://[!-~]+$", max_length=200)]
 
 
@@ -116,6 +117,13 @@ class SubjectFacts(Contract):
     works_with_children: bool | None = Field(
         None, description="The person works or volunteers with children (LADO)."
     )
+    elective_home_education: bool | None = Field(
+        None,
+        description=(
+            "A child in elective home education (no school): an Operation Encompass "
+            "notice goes to the local authority's children's services instead of a school."
+        ),
+    )
 
     @property
     def is_child(self) -> bool:
@@ -140,6 +148,12 @@ class SubjectDetails(Contract):
     postcode: Postcode | None = Field(None, description="Postcode.")
     school_urn: SchoolUrn | None = Field(
         None, description="Unique reference number of the child's school or setting."
+    )
+    location_during_incident: ShortText | None = Field(
+        None, description="Where a child was during the incident (e.g. upstairs bedroom)."
+    )
+    voice: Voice | None = Field(
+        None, description="The child's voice: what the child said or showed, as recorded."
     )
 
 
@@ -184,11 +198,10 @@ NO_CONSENT = frozenset(
 """Statuses under which information is shared, if at all, without consent."""
 
 
-class Consent(Contract):
-    """Consent to share and the lawful basis for processing (DESIGN.md section 5)."""
+class ConsentMeta(Contract):
+    """Consent and the lawful basis, as the router reads them in clear (no recorder's name)."""
 
     status: ConsentStatus = Field(description="Whether consent to share was given.")
-    recorded_by: ShortText = Field(description="Who recorded the consent position.")
     recorded_at: AwareDatetime = Field(description="When it was recorded.")
     lawful_basis: LawfulBasis = Field(description="Lawful basis for processing.")
     special_category_condition: SpecialCategoryCondition | None = Field(
@@ -202,7 +215,7 @@ class Consent(Contract):
     )
 
     @model_validator(mode="after")
-    def _no_consent_needs_reason_and_gateway(self) -> Consent:
+    def _no_consent_needs_reason_and_gateway(self) -> ConsentMeta:
         if self.status in NO_CONSENT or self.status is ConsentStatus.NOT_REQUIRED:
             missing = [
                 name
@@ -224,6 +237,16 @@ class Consent(Contract):
     def given(self) -> bool:
         """Consent was given and stands."""
         return self.status is ConsentStatus.GIVEN
+
+
+class Consent(ConsentMeta):
+    """Consent to share and the lawful basis for processing (DESIGN.md section 5).
+
+    Who recorded it (an officer's or a nurse's name) is sealed content: it travels in
+    :class:`SensitiveContent`, never in the clear routing metadata (DESIGN.md section 14).
+    """
+
+    recorded_by: ShortText = Field(description="Who recorded the consent position (sealed).")
 
 
 class PlanFacts(Contract):
@@ -283,6 +306,9 @@ class Envelope(Contract):
     concerns: tuple[Concern, ...] = Field(default=(), description="Coded concern factors.")
     narrative: Narrative = Field(
         "", description="Free text from the partner (encrypted in transit)."
+    )
+    incident_location: Address | None = Field(
+        None, description="Where the incident happened (encrypted in transit)."
     )
     quality: Quality = Field(description="Data-quality findings made at the door.")
     plans: tuple[Plan, ...] = Field(
@@ -351,7 +377,7 @@ class RoutingMetadata(Contract):
     subject_key: SubjectKey = Field(description="Kafka key of the message.")
     subjects: tuple[SubjectMeta, ...] = Field(min_length=1, description="Routing facts per person.")
     risk: RiskMeta = Field(description="Risk facts.")
-    consent: Consent = Field(description="Consent and lawful basis.")
+    consent: ConsentMeta = Field(description="Consent and lawful basis (recorder sealed).")
     concerns: tuple[Concern, ...] = Field(default=(), description="Coded concern factors.")
     quality: Quality = Field(description="Data-quality findings.")
     plans: tuple[PlanFacts, ...] = Field(
@@ -371,8 +397,10 @@ class SensitiveContent(Contract):
     """What is encrypted in transit: identifying details and free text."""
 
     submitted_by: ShortText = Field(description="Who submitted the message.")
+    consent_recorded_by: ShortText = Field(description="Who recorded the consent position.")
     subjects: tuple[SubjectDetails, ...] = Field(description="Details per subject, same order.")
     narrative: Narrative = Field("", description="Free text.")
+    incident_location: Address | None = Field(None, description="Where the incident happened.")
     judgement_rationale: Rationale | None = Field(
         None, description="Rationale of a professional judgement of risk."
     )
@@ -414,7 +442,7 @@ def split_envelope(envelope: Envelope) -> tuple[RoutingMetadata, SensitiveConten
         subject_key=envelope.subject_key,
         subjects=tuple(metas),
         risk=RiskMeta(**risk),
-        consent=envelope.consent,
+        consent=ConsentMeta(**envelope.consent.model_dump(exclude={"recorded_by"})),
         concerns=envelope.concerns,
         quality=envelope.quality,
         plans=plan_facts(envelope.plans),
@@ -422,8 +450,10 @@ def split_envelope(envelope: Envelope) -> tuple[RoutingMetadata, SensitiveConten
     )
     content = SensitiveContent(
         submitted_by=envelope.source.submitted_by,
+        consent_recorded_by=envelope.consent.recorded_by,
         subjects=tuple(details),
         narrative=envelope.narrative,
+        incident_location=envelope.incident_location,
         judgement_rationale=envelope.risk.judgement_rationale,
         plans=envelope.plans,
         accesses=envelope.accesses,
@@ -463,9 +493,10 @@ def join_envelope(meta: RoutingMetadata, content: SensitiveContent) -> Envelope:
         subject_key=meta.subject_key,
         subjects=subjects,
         risk=Risk(**meta.risk.model_dump(), judgement_rationale=content.judgement_rationale),
-        consent=meta.consent,
+        consent=Consent(**meta.consent.model_dump(), recorded_by=content.consent_recorded_by),
         concerns=meta.concerns,
         narrative=content.narrative,
+        incident_location=content.incident_location,
         quality=meta.quality,
         plans=content.plans,
         accesses=content.accesses,

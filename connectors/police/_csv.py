@@ -63,6 +63,7 @@ BOOLEAN_COLUMNS = frozenset(
             "resides_at_address",
             "works_with_children",
             "pregnant",
+            "elective_home_education",
         )
     }
 )

@@ -96,6 +96,28 @@ class Person(NativeModel):
         ConsentToShare.NOT_ASKED,
         description="The person's answer to sharing their details with partner agencies.",
     )
+    location_during_incident: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None,
+        description=(
+            "A child only: where the child was during the incident (e.g. upstairs "
+            "bedroom), for the Operation Encompass notice."
+        ),
+    )
+    child_voice: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
+        None,
+        description=(
+            "A child only: the child's voice, what the child said or showed, in the "
+            "officer's record; for the Operation Encompass notice."
+        ),
+    )
+    elective_home_education: bool | None = Field(
+        None,
+        description=(
+            "A child only: the child is in elective home education (no school); the "
+            "Operation Encompass notice then goes to the local authority's children's "
+            "services. Not with school_urn."
+        ),
+    )
 
 
 class ConsentFacts(NativeModel):
@@ -162,6 +184,13 @@ class PoliceNotification(NativeModel):
     )
     summary: Annotated[str, Field(min_length=1, max_length=20_000)] = Field(
         description="The officer's account of the incident."
+    )
+    incident_location: Address | None = Field(
+        None,
+        description=(
+            "Where the incident happened (address or place, one line), for the Operation "
+            "Encompass notice."
+        ),
     )
     submitted_by: Name = Field(description="The submitting officer's id, e.g. PC 4711.")
     system: Name | None = Field(None, description="The force's sending system, e.g. Niche.")

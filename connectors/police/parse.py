@@ -35,7 +35,17 @@ from schemas.common import (
     SpecialCategoryCondition,
     SubjectRole,
 )
-from schemas.envelope import Consent, Envelope, Quality, QualityFinding, Risk, Source, Subject
+from schemas.envelope import (
+    Consent,
+    Envelope,
+    Quality,
+    QualityFinding,
+    Risk,
+    Source,
+    Subject,
+    age_on,
+    is_child,
+)
 
 CONTENT_TYPES: tuple[str, ...] = ("application/json", "text/csv")
 """The media types the police connector reads."""
@@ -112,6 +122,7 @@ def notification_errors(notification: PoliceNotification) -> list[FieldError]:
 
 def _person_errors(person: Person, where: str, n: PoliceNotification) -> list[FieldError]:
     errors = birth_date_errors(person.date_of_birth, n.occurred_at, f"{where}.date_of_birth")
+    errors += _child_only_errors(person, where, n)
     if person.role is SubjectRole.UNBORN_CHILD:
         if person.date_of_birth is not None:
             message = "an unborn child has no date of birth; send expected_date_of_birth"
@@ -125,6 +136,25 @@ def _person_errors(person: Person, where: str, n: PoliceNotification) -> list[Fi
     if person.expected_date_of_birth is not None:
         message = "only for a person whose role is unborn_child"
         errors.append(FieldError(f"{where}.expected_date_of_birth", message))
+    return errors
+
+
+_CHILD_ONLY = ("location_during_incident", "child_voice", "elective_home_education")
+"""A child's fields for the Operation Encompass notice."""
+
+
+def _child_only_errors(person: Person, where: str, n: PoliceNotification) -> list[FieldError]:
+    """The Encompass fields are a child's (by role, or under 18); home education has no school."""
+    age = age_on(person.date_of_birth, n.occurred_at) if person.date_of_birth else None
+    child = person.role is not SubjectRole.UNBORN_CHILD and is_child(person.role, age)
+    errors = [
+        FieldError(f"{where}.{name}", "only for a child (role child, or under 18)")
+        for name in _CHILD_ONLY
+        if getattr(person, name) is not None and not child
+    ]
+    if person.elective_home_education and person.school_urn is not None:
+        message = "a child in elective home education has no school: leave out school_urn"
+        errors.append(FieldError(f"{where}.school_urn", message))
     return errors
 
 
@@ -187,6 +217,7 @@ def to_envelope(
             consent=_consent(n),
             concerns=_concerns(n),
             narrative=n.summary,
+            incident_location=n.incident_location,
             quality=Quality.from_findings(
                 [f.model_copy(update={"field": locate(f.field)}) for f in findings]
                 if locate
@@ -218,6 +249,9 @@ def _subject(
         injured=person.injured,
         resides_at_address=person.resides_at_address,
         works_with_children=person.works_with_children,
+        elective_home_education=person.elective_home_education,
+        location_during_incident=person.location_during_incident,
+        voice=person.child_voice,
     )
 
 

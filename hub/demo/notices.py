@@ -71,6 +71,11 @@ class _Notice:
     consent: dict[str, str] | None
     concerns: tuple[str, ...] = ()
     dash_score: int | None = None
+    incident_location: str | None = None
+
+
+_VOICE = "Said they heard the shouting and were frightened for their mum."
+"""A witnessing child's voice, as an officer records it (synthetic)."""
 
 
 class PoliceDesk:
@@ -111,6 +116,7 @@ class PoliceDesk:
             system="Niche RMS",
             concerns=notice.concerns,
             consent=notice.consent,
+            incident_location=notice.incident_location,
         )
         return Draft(Partner.POLICE, document, label, kind, reported, expect, spare=spare)
 
@@ -190,6 +196,10 @@ class PoliceDesk:
                     witnessed=witnessed,
                     injured=present and day.chance(0.03),
                     resides_at_address=True,
+                    # What Operation Encompass tells the school (no random draw: the
+                    # day's other traffic stays as it was).
+                    location_during_incident="in the house" if present else None,
+                    child_voice=_VOICE if witnessed else None,
                 )
             )
         gateway = S11 if home.children else S115
@@ -202,6 +212,7 @@ class PoliceDesk:
             self._grounds(answer, gateway),
             ("emotional_abuse",) if present and day.chance(0.3) else (),
             score,
+            home.carer.address,
         )
         shown = {"present": "child present", "not present": "children not present"}
         expect = "da-triage" if home.children else ("marac" if score >= MARAC_SCORE else None)

@@ -31,6 +31,7 @@ CSV_COLUMNS = (
     "submitted_by",
     "system",
     "concerns",
+    "incident_location",
     "consent_no_consent_reason",
     "consent_statutory_gateway",
     "person_role",
@@ -47,6 +48,8 @@ CSV_COLUMNS = (
     "person_resides_at_address",
     "person_works_with_children",
     "person_consent_to_share",
+    "person_location_during_incident",
+    "person_child_voice",
 )
 """The columns of the demo force's export (a subset of the documented ones)."""
 
@@ -91,6 +94,7 @@ def notification(
     risk_score: int | None = None,
     concerns: Iterable[str] = (),
     consent: dict[str, str] | None = None,
+    incident_location: str | None = None,
 ) -> dict[str, Any]:
     """A notification document, optional fields left out when not given."""
     document: dict[str, Any] = {
@@ -108,6 +112,7 @@ def notification(
         "system": system,
         "concerns": list(concerns) or None,
         "consent": consent,
+        "incident_location": incident_location,
     }
     return {name: value for name, value in document.items() if value is not None}
 

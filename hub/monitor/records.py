@@ -52,11 +52,13 @@ class _Quality(_View):
 class _Metadata(_View):
     partner: Partner
     received_at: AwareDatetime
-    quality: _Quality
+    quality: _Quality | None = None
+    """None on an Operation Encompass copy: its allow-list carries no quality score."""
 
 
 class _Decision(_View):
-    destinations: tuple[Area, ...]
+    destinations: tuple[Area, ...] = ()
+    """Empty on an Operation Encompass copy: it is not told where else a message went."""
     decided_at: AwareDatetime
 
 
@@ -78,8 +80,9 @@ def read_routed(value: bytes | None) -> RoutedCopy:
         received_at=view.metadata.received_at,
         routed_at=view.decision.decided_at,
         due_by=view.due_by,
-        quality_score=view.metadata.quality.score,
-        counts_quality=view.area is _quality_copy(view.decision.destinations),
+        quality_score=view.metadata.quality.score if view.metadata.quality else 0,
+        counts_quality=view.metadata.quality is not None
+        and view.area is _quality_copy(view.decision.destinations),
     )
 
 

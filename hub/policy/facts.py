@@ -230,9 +230,12 @@ _FACTS: tuple[Fact, ...] = (
     Fact(
         "child.school_age_with_school",
         int,
-        "Children aged 4 to 17 whose school is known (Operation Encompass).",
+        "Children aged 4 to 17 whose school is known, or who are in elective home "
+        "education (Operation Encompass: their notice goes to children's services).",
         compute=lambda m, _h: sum(
-            1 for c in _children(m) if c.has_school and c.age_years in SCHOOL_AGE
+            1
+            for c in _children(m)
+            if (c.has_school or c.elective_home_education) and c.age_years in SCHOOL_AGE
         ),
     ),
     Fact(

@@ -36,7 +36,7 @@ from schemas.common import (
     SubjectRole,
 )
 from schemas.envelope import (
-    Consent,
+    ConsentMeta,
     PlanFacts,
     Quality,
     RiskMeta,
@@ -244,9 +244,8 @@ def _consents() -> list[Option]:
             continue
         if not given and (reason is None or gateway is None):
             continue
-        consent = Consent.model_construct(
+        consent = ConsentMeta.model_construct(
             status=status,
-            recorded_by="X",
             recorded_at=OCCURRED,
             lawful_basis=LawfulBasis.PUBLIC_TASK,
             special_category_condition=None,

@@ -3,9 +3,10 @@
 :func:`route_record` is a plain function of its inputs and dependencies, with no
 Kafka in it: the service (:mod:`hub.router.service`) feeds it records and writes what it
 returns inside one transaction per batch. For a valid message it returns one routed
-copy per destination area (an Encompass notice per qualifying child, each with the
-area's MAC), exactly one decision record, the subject's history changelog entry and
-the message's entry on ``hub.routed-ids``. A team outcome is applied to history only
+copy per destination area (an Encompass notice per qualifying child, built from its
+allow-list in :mod:`hub.router.encompass`), each with the area's MAC, exactly one
+decision record, the subject's history changelog entry and the message's entry on
+``hub.routed-ids``. A team outcome is applied to history only
 when its MAC is made with a key of the outcome's own area. Anything unreadable,
 unauthenticated, replayed or unknown becomes exactly one dead-letter record with
 context headers.
@@ -34,6 +35,7 @@ from hub.errors import (
     UnknownKindError,
 )
 from hub.policy import Decision, Policy, decide
+from hub.router.encompass import encompass_copies, encompass_decision
 from hub.router.history import HistoryStore
 from hub.router.replay import RoutedIds, routed_id_value
 from hub.security.envelope import Opener
@@ -55,11 +57,11 @@ from hub.topology import (
     ROUTED_IDS,
     route_topic,
 )
-from schemas.common import KINDS, SCHOOL_AGE, Area, Partner
-from schemas.envelope import RoutingMetadata, SensitiveContent
+from schemas.common import KINDS, Area, Partner
+from schemas.envelope import RoutingMetadata
 from schemas.history import HistorySummary
 from schemas.outcome import OutcomeRecorded
-from schemas.routed import DecisionSummary, EncompassNotice
+from schemas.routed import DecisionSummary, MessageRouted
 from schemas.wire import MessageReceived
 
 log = structlog.get_logger("hub.router.handler")
@@ -255,12 +257,7 @@ def _routed_copies(  # noqa: PLR0917 -- the parts of one decision
     for area in decision.destinations:
         due = due_by(area, decided_at, meta.risk.level, ctx.calendar)
         if area is Area.ENCOMPASS:
-            values = [
-                shared.copy(area, "encompass_notice", due, opener.seal_new(payload, area))
-                for payload in (
-                    n.model_dump_json().encode() for n in _encompass_notices(meta, opener.content())
-                )
-            ]
+            values = _encompass_values(message, decision, decided_at, due, ctx, opener)
         else:
             values = [shared.copy(area, "envelope", due, opener.for_area(area))]
         topic = route_topic(area)
@@ -296,23 +293,31 @@ class _SharedParts:
         ).encode()
 
 
-def _encompass_notices(meta: RoutingMetadata, content: SensitiveContent) -> list[EncompassNotice]:
-    notices = []
-    for subject, details in zip(meta.subjects, content.subjects, strict=True):
-        school_age = subject.age_years in SCHOOL_AGE
-        if subject.is_child and school_age and details.school_urn:
-            notices.append(
-                EncompassNotice(
-                    child_given_name=details.given_name,
-                    child_family_name=details.family_name,
-                    child_date_of_birth=details.date_of_birth,
-                    school_urn=details.school_urn,
-                    police_reference=meta.partner_reference,
-                    occurred_at=meta.occurred_at,
-                    present=subject.present,
-                )
-            )
-    return notices
+def _encompass_values(  # noqa: PLR0917 -- the parts of one decision
+    message: MessageReceived,
+    decision: Decision,
+    decided_at: datetime,
+    due: datetime | None,
+    ctx: RouterContext,
+    opener: Opener,
+) -> list[bytes]:
+    """One Operation Encompass copy per notified child, built from its allow-list."""
+    summary = encompass_decision(ctx.policy, decision, decided_at)
+    values = []
+    for copy in encompass_copies(message.metadata, opener.content()):
+        sealed = opener.seal_new(copy.notice.model_dump_json().encode(), Area.ENCOMPASS)
+        routed = MessageRouted(
+            area=Area.ENCOMPASS,
+            message_id=copy.metadata.message_id,
+            metadata=copy.metadata,
+            payload_type="encompass_notice",
+            sealed=sealed.get("sealed"),
+            payload=sealed.get("payload"),
+            decision=summary,
+            due_by=due,
+        )
+        values.append(routed.model_dump_json().encode())
+    return values
 
 
 def _decision_record(

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from hub.errors import DecryptionError, SchemaViolationError, UnsealedContentError
 from hub.security import sealing
 from hub.security.keys import SecretKey
-from schemas.envelope import Envelope, SensitiveContent, join_envelope
+from schemas.envelope import Envelope, RoutingMetadata, SensitiveContent, join_envelope
 from schemas.routed import EncompassNotice, MessageRouted
 
 log = structlog.get_logger("hub.teams")
@@ -52,6 +52,8 @@ def open_routed(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Opened:
     try:
         if routed.payload_type == "encompass_notice":
             return Opened(notice=EncompassNotice.model_validate_json(plain))
+        if not isinstance(routed.metadata, RoutingMetadata):
+            raise SchemaViolationError("metadata: an Encompass copy's metadata with an envelope")
         content = SensitiveContent.model_validate_json(plain)
         return Opened(envelope=join_envelope(routed.metadata, content))
     except ValidationError as exc:

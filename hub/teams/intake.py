@@ -25,7 +25,7 @@ from hub.teams.store import Added, Incoming, QueueStore
 from hub.topology import route_topic
 from schemas.common import SCHOOL_AGE, Area
 from schemas.envelope import RoutingMetadata
-from schemas.routed import MessageRouted
+from schemas.routed import EncompassMetadata, MessageRouted
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,8 @@ def child_positions(routed: MessageRouted) -> tuple[int, ...]:
     """The rows a routed copy may become: one per notified child for Encompass, else (0,)."""
     if routed.payload_type != "encompass_notice":
         return (0,)
+    if isinstance(routed.metadata, EncompassMetadata):
+        return (routed.metadata.child_index,)
     return encompass_children(routed.metadata) or (0,)
 
 
@@ -99,7 +101,7 @@ def encompass_children(meta: RoutingMetadata) -> tuple[int, ...]:
     return tuple(
         i
         for i, s in enumerate(meta.subjects)
-        if s.is_child and s.age_years in SCHOOL_AGE and s.has_school
+        if s.is_child and s.age_years in SCHOOL_AGE and (s.has_school or s.elective_home_education)
     )
 
 

@@ -56,6 +56,7 @@ from hub.teams.views import (
 from hub.web import client_key
 from hub.web.body import FormError, parse_form, read_body
 from schemas.common import Area
+from schemas.envelope import RoutingMetadata
 from schemas.outcome import Outcome, RecordOutcome
 
 log = structlog.get_logger("hub.teams")
@@ -284,7 +285,9 @@ def _message_page(
     log.info(
         "message_opened", message_id=str(item.message_id), area=item.area, user=session.username
     )
-    subjects = routed.metadata.subjects
+    # An Encompass copy carries no other subject in clear (its allow-list); an older
+    # copy's clear metadata still names the child by position.
+    subjects = routed.metadata.subjects if isinstance(routed.metadata, RoutingMetadata) else ()
     context: dict[str, Any] = {
         "session": session,
         "area": routed.area,

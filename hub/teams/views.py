@@ -18,10 +18,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from hub.sla import ClockState, SlaCalendar, clock_state
 from hub.teams.store import QueueItem
 from schemas.common import Area, Partner, RiskLevel
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, RoutingMetadata
 from schemas.history import HistorySummary
 from schemas.outcome import Outcome
-from schemas.routed import DecisionSummary, EncompassNotice
+from schemas.routed import DecisionSummary, EncompassDecision, EncompassNotice
 
 
 class _View(BaseModel):
@@ -50,7 +50,9 @@ class QueueEntry(_View):
     kind: str = Field(description="Message kind.")
     partner: Partner = Field(description="The sending partner.")
     partner_reference: str = Field(description="The partner's own reference.")
-    risk_level: RiskLevel = Field(description="Canonical risk level.")
+    risk_level: RiskLevel | None = Field(
+        description="Canonical risk level; None for Operation Encompass (not shared with it)."
+    )
     received_at: AwareDatetime = Field(description="When the hub received it.")
     routed_at: AwareDatetime = Field(description="When it was routed to this area.")
     due_by: AwareDatetime | None = Field(description="SLA deadline; None where nobody must act.")
@@ -58,7 +60,9 @@ class QueueEntry(_View):
         description="on_time, due_soon or overdue while undecided; None when decided or no SLA."
     )
     status: Literal["undecided", "decided"] = Field(description="Whether a decision is recorded.")
-    decision: DecisionSummary = Field(description="Why the router sent it here.")
+    decision: DecisionSummary | EncompassDecision = Field(
+        description="Why the router sent it here (Operation Encompass: its own rules only)."
+    )
     outcome: RecordedOutcome | None = Field(description="The recorded decision, once decided.")
 
 
@@ -107,7 +111,9 @@ def queue_entry(item: QueueItem, calendar: SlaCalendar, now: datetime) -> QueueE
         kind=item.kind,
         partner=routed.metadata.partner,
         partner_reference=routed.metadata.partner_reference,
-        risk_level=routed.metadata.risk.level,
+        risk_level=routed.metadata.risk.level
+        if isinstance(routed.metadata, RoutingMetadata)
+        else None,
         received_at=item.received_at,
         routed_at=item.routed_at,
         due_by=item.due_by,

@@ -154,3 +154,25 @@ class TestFailuresCloseTheirClients:
         assert done.stderr.startswith("hub: ")
         assert "Unclosed" not in done.stderr
         assert "Traceback" not in done.stderr
+
+
+class TestPartnerCredentials:
+    def test_add_binds_organisations_and_list_shows_them(self, tmp_path: Path) -> None:
+        """The token is the last line; list shows the orgs, never a secret."""
+        env = {"PATH": "/usr/bin:/bin", "HUB_CONNECTORS__STATE_DIR": str(tmp_path)}
+        added = run("partners", "add", "police", "--org", "47", "--org", "45", env=env)
+        assert added.returncode == 0, added.stderr
+        token = added.stdout.strip().splitlines()[-1]
+        assert token.startswith("hubp_")
+        listed = run("partners", "list", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert "police" in listed.stdout
+        assert "47,45" in listed.stdout
+        assert token.split(".", 1)[1] not in listed.stdout
+
+    def test_a_malformed_org_is_one_line(self, tmp_path: Path) -> None:
+        env = {"PATH": "/usr/bin:/bin", "HUB_CONNECTORS__STATE_DIR": str(tmp_path)}
+        done = run("partners", "add", "police", "--org", "4 7", env=env)
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+        assert "--org" in done.stderr

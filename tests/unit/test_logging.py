@@ -33,8 +33,13 @@ class TestRedaction:
             "payload",
             "address",
             "recorded_by",
+            "consent_recorded_by",
             "submitted_by",
             "rationale",
+            "child_voice",
+            "voice",
+            "location_during_incident",
+            "incident_location",
         ],
     )
     def test_sensitive_keys_are_redacted(self, key: str) -> None:

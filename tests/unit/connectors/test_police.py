@@ -828,3 +828,70 @@ class TestNeverCrashes:
     def test_mutated_batches(self, raw: bytes) -> None:
         """The example batch with cells and rows changed."""
         parses_or_fails_precisely(CONNECTOR, raw, CSV, CONTEXT)
+
+
+def _persons(child: dict[str, Any], parent: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The small notification's persons, with ``child`` (and ``parent``) changes."""
+    base = notification()["persons"]
+    return [{**base[0], **child}, {**base[1], **(parent or {})}]
+
+
+class TestEncompassFields:
+    """Incident location, where the child was, the child's voice, elective home education."""
+
+    def test_they_map_to_sealed_details_and_a_routing_fact(self) -> None:
+        doc = notification(
+            incident_location="2 Example Road, Testtown",
+            persons=_persons(
+                {
+                    "location_during_incident": "in the kitchen",
+                    "child_voice": "Said she wanted it to stop.",
+                    "elective_home_education": True,
+                }
+            ),
+        )
+        env = parse_doc(doc)
+        child = env.subjects[0]
+        assert env.incident_location == "2 Example Road, Testtown"
+        assert child.location_during_incident == "in the kitchen"
+        assert child.voice == "Said she wanted it to stop."
+        assert child.elective_home_education is True
+
+    def test_a_csv_row_carries_them(self) -> None:
+        doc = notification(
+            incident_location="2 Example Road, Testtown",
+            persons=_persons({"child_voice": "Quiet.", "elective_home_education": True}),
+        )
+        (env,) = CONNECTOR.parse(to_csv(doc), CSV, CONTEXT)
+        assert env.incident_location == "2 Example Road, Testtown"
+        assert (env.subjects[0].voice, env.subjects[0].elective_home_education) == ("Quiet.", True)
+
+    @pytest.mark.parametrize(
+        "field", ["location_during_incident", "child_voice", "elective_home_education"]
+    )
+    def test_only_a_child_has_them(self, field: str) -> None:
+        value: Any = True if field == "elective_home_education" else "Some text."
+        errors = doc_failures(notification(persons=_persons({}, {field: value})))
+        assert errors == {f"persons.1.{field}": "only for a child (role child, or under 18)"}
+
+    def test_a_household_member_under_18_is_a_child(self) -> None:
+        young = {
+            "role": "household_member",
+            "child_voice": "Scared.",
+            "date_of_birth": "2012-02-02",
+        }
+        env = parse_doc(notification(persons=_persons(young)))
+        assert env.subjects[0].voice == "Scared."
+
+    def test_home_education_has_no_school(self) -> None:
+        child = {"elective_home_education": True, "school_urn": "999001"}
+        errors = doc_failures(notification(persons=_persons(child)))
+        assert errors == {
+            "persons.0.school_urn": (
+                "a child in elective home education has no school: leave out school_urn"
+            )
+        }
+
+    def test_a_voice_too_long_is_named(self) -> None:
+        errors = doc_failures(notification(persons=_persons({"child_voice": "x" * 2001})))
+        assert list(errors) == ["persons.0.child_voice"]

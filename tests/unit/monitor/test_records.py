@@ -21,7 +21,13 @@ from schemas.common import Area, ConsentStatus, LawfulBasis, Partner
 from schemas.envelope import Quality, split_envelope
 from schemas.history import HistorySummary
 from schemas.outcome import Outcome, OutcomeRecorded
-from schemas.routed import DecisionSummary, MessageRouted
+from schemas.routed import (
+    DecisionSummary,
+    EncompassDecision,
+    EncompassMetadata,
+    EncompassRecipient,
+    MessageRouted,
+)
 from tests.factories import envelope
 
 NOW = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
@@ -76,6 +82,36 @@ class TestRouted:
     ) -> None:
         """The first destination that is not Encompass (notices repeat per child)."""
         assert read_routed(routed(area, destinations)).counts_quality is counts
+
+    def test_an_encompass_copy_of_the_allow_list(self) -> None:
+        """The router's Encompass copy (no quality, no destinations) is read, never scored."""
+        meta, _content = split_envelope(envelope(quality=Quality(score=70)))
+        copy = MessageRouted(
+            area=Area.ENCOMPASS,
+            message_id=meta.message_id,
+            metadata=EncompassMetadata(
+                message_id=meta.message_id,
+                partner=meta.partner,
+                org_code=meta.org_code,
+                partner_reference=meta.partner_reference,
+                kind=meta.kind,
+                occurred_at=meta.occurred_at,
+                reported_at=meta.reported_at,
+                received_at=meta.received_at,
+                subject_key=meta.subject_key,
+                child_index=0,
+                recipient=EncompassRecipient.SCHOOL,
+            ),
+            payload_type="encompass_notice",
+            payload="{}",
+            decision=EncompassDecision(
+                rules=("r2-encompass",), rationale=("A.",), policy_version="a", decided_at=NOW
+            ),
+            due_by=NOW + timedelta(hours=18),
+        )
+        seen = read_routed(copy.model_dump_json().encode())
+        assert (seen.area, seen.partner, seen.routed_at) == (Area.ENCOMPASS, Partner.POLICE, NOW)
+        assert not seen.counts_quality
 
 
 class TestDecisionAndOutcome:
