@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -247,6 +247,25 @@ class HttpSettings(_Section):
             "monitor; unset: those are served to loopback clients only."
         ),
     )
+    ops_token_file: Path | None = Field(
+        None, description="A file holding the ops token (a container secret), if no ops_token."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("ops_token") or not data.get("ops_token_file"):
+            return data
+        path = Path(data["ops_token_file"])
+        try:
+            token = path.read_text().strip()
+        except OSError as exc:
+            msg = f"ops_token_file {path}: {exc.strerror}"
+            raise ValueError(msg) from None
+        if not token:
+            msg = f"ops_token_file {path} is empty"
+            raise ValueError(msg)
+        return {**data, "ops_token": token}
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from hub import tracing
 from hub.bootstrap.ingest import ingest_deps
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub, private_files
@@ -24,6 +25,7 @@ def serve(
 ) -> None:
     """Serve every partner's HTTP endpoints until SIGTERM."""
     private_files()
+    tracing.configure("hub-ingest")
     hub = current_hub()
     c = hub.settings.connectors
     app_ = create_app(ingest_deps(hub))

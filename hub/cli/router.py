@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from hub import tracing
 from hub.cli._async import run_until_signalled
 from hub.cli._common import current_hub, private_files
 from hub.router.metrics import OpsEndpoint, serve_ops
@@ -40,6 +41,7 @@ def run(
             ),
         )
         raise typer.Exit(code=supervisor.run())
+    tracing.configure("hub-router")
     router = Router(
         hub.kafka_as("router"),
         hub.router_context(),

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub import tracing
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub, fail, private_files, run_guarded
 from hub.contracts.outputs import TeamUserRow, TeamUsersListing
@@ -36,6 +37,7 @@ def serve(
     from hub.teams.app import create_app  # noqa: PLC0415 -- heavy, only for this command
 
     private_files()
+    tracing.configure("hub-teams")
     hub = current_hub()
     t = hub.settings.teams
     app_ = create_app(team_deps(hub))

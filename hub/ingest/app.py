@@ -175,13 +175,15 @@ def create_app(deps: IngestDeps) -> FastAPI:
         return answer(request, Problem(403, "Forbidden", detail))
 
     @app.get("/health", include_in_schema=False)
-    async def health(request: Request) -> dict[str, object]:
+    async def health(request: Request) -> JSONResponse:
+        """200 once the ledger is synced and every publisher is up; 503 until then."""
         ready = deps.ledger.synced.is_set() and all(
             p.healthy.is_set() for p in deps.all_publishers()
         )
-        if not is_operator(request, deps.ops_token):
-            return {"ready": ready}
-        return {"ready": ready, "messages_known": len(deps.ledger)}
+        body: dict[str, object] = {"ready": ready}
+        if is_operator(request, deps.ops_token):
+            body["messages_known"] = len(deps.ledger)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     add_metrics(app, "ingest", deps.ops_token)
     for connector in deps.connectors:

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Sequence
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import Span, SpanKind
 
+from hub import tracing
 from hub.errors import HubError, KafkaUnavailableError
 from hub.kafka import kafka_errors, make_producer
 from hub.security.envelope import InboundRecord
@@ -76,10 +79,13 @@ class TransactionalPublisher:
             return
         if not self.healthy.is_set():
             raise KafkaUnavailableError("Kafka is not reachable; retry later")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((records, future))
-        self._wake.set()
-        await future
+        with tracing.span(f"publish {records[0].topic}", SpanKind.PRODUCER) as current:
+            if current is not None:  # the records carry this span to the router
+                records = traced(records, current)
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._queue.append((records, future))
+            self._wake.set()
+            await future
 
     async def _run(self) -> None:
         while True:
@@ -170,6 +176,21 @@ class TransactionalPublisher:
         for _records, future in group:
             if not future.done():
                 future.set_exception(exc)
+
+
+def traced(records: Sequence[InboundRecord], current: Span) -> list[InboundRecord]:
+    """``records`` with the ``traceparent`` of ``current`` (their MACs do not cover headers)."""
+    header = tracing.header_of(current)
+    tracing.set_attributes(
+        current,
+        {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": records[0].topic,
+            "messaging.batch.message_count": len(records),
+        },
+    )
+    return [dataclasses.replace(r, headers=(*r.headers, *header)) for r in records]
 
 
 async def _delivered(futures: list[asyncio.Future[object]]) -> None:

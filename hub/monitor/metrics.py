@@ -106,6 +106,7 @@ METRICS: tuple[MetricSpec, ...] = (
     _c("hub_police_messages", (), "Police messages decided on."),
     _c("hub_police_kept_from_mash", (), "Police messages not routed to the MASH."),
     _g("hub_police_kept_from_mash_ratio", (), "Share of police messages kept from the MASH."),
+    _c("hub_decisions_by_rule", ("rule",), "Decisions in which each policy rule matched."),
     _g("hub_dlq_messages", (), "Committed records on hub.dlq."),
     _g("hub_dlq_messages_by_error_class", ("error_class",), "hub.dlq records per error class."),
     _c(
@@ -205,6 +206,8 @@ def _scorecard(fams: Families, card: ScorecardView) -> None:
     _add(fams, "hub_police_messages", (), card.police_messages)
     _add(fams, "hub_police_kept_from_mash", (), card.police_kept_from_mash)
     _optional(fams, "hub_police_kept_from_mash_ratio", (), card.police_kept_from_mash_ratio)
+    for rule, count in card.decisions_by_rule.items():
+        _add(fams, "hub_decisions_by_rule", (rule,), count)
     _add(fams, "hub_dlq_messages", (), card.dlq_messages)
     for error_class, count in card.dlq_by_error_class.items():
         _add(fams, "hub_dlq_messages_by_error_class", (error_class,), count)

@@ -101,6 +101,7 @@ def read_decision(value: bytes | None) -> Decided:
         received_at=record.received_at,
         destinations=record.destinations,
         returned_reasons=record.returned_reasons,
+        rules=record.rules,
     )
 
 

@@ -70,6 +70,7 @@ class Decided:
     received_at: datetime
     destinations: tuple[Area, ...]
     returned_reasons: tuple[str, ...]
+    rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class Scorecard:
         self._police = 0
         self._police_kept = 0
         self._dead_letters: Counter[str] = Counter()
+        self._rules: Counter[str] = Counter()
         self.unreadable = 0
 
     # ------------------------------------------------------------------ feed
@@ -200,6 +202,7 @@ class Scorecard:
         """A decision record was read."""
         tally = self._partners[decision.partner]
         tally.messages += 1
+        self._rules.update(decision.rules)
         key = (self._local_day(decision.received_at), decision.partner)
         day = self._days.setdefault(key, _DayTally())
         day.messages += 1
@@ -255,6 +258,7 @@ class Scorecard:
             police_messages=self._police,
             police_kept_from_mash=self._police_kept,
             police_kept_from_mash_ratio=ratio(self._police_kept, self._police),
+            decisions_by_rule=dict(sorted(self._rules.items())),
             dlq_messages=sum(self._dead_letters.values()),
             dlq_by_error_class=dict(sorted(self._dead_letters.items())),
             signature_failures=sum(self._dead_letters[c] for c in SIGNATURE_FAILURES),

@@ -136,6 +136,11 @@ class ScorecardView(_Model):
     police_messages: int = Field(description="Police messages decided on.")
     police_kept_from_mash: int = Field(description="Of which not routed to the MASH.")
     police_kept_from_mash_ratio: float | None = Field(description="The share kept away.")
+    decisions_by_rule: dict[str, int] = Field(
+        default_factory=dict,
+        description="Decisions in which each policy rule matched (a decision counts once "
+        "for every rule that matched it).",
+    )
     dlq_messages: int = Field(description="Committed records on hub.dlq.")
     dlq_by_error_class: dict[str, int] = Field(description="hub.dlq records per error class.")
     signature_failures: int = Field(

@@ -38,6 +38,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
+from hub import tracing
 from hub.audit import Anchor, checkpoint_record
 from hub.errors import HubError, KafkaError, ProducerFencedError
 from hub.kafka import kafka_errors, make_consumer, make_producer
@@ -52,6 +53,7 @@ from hub.router.handler import (
 from hub.router.history import HistoryStore, SqliteStateStore
 from hub.router.metrics import RouterMetrics
 from hub.router.task import RouterTask, restore_tasks
+from hub.router.traced import route_traced
 from hub.settings import KafkaSettings
 from hub.topology import (
     AUDIT_CHECKPOINTS,
@@ -188,7 +190,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                 structlog.contextvars.bind_contextvars(
                     topic=logical, partition=msg.partition, offset=msg.offset
                 )
-                out.extend(route_record(_in_record(logical, msg), self._ctx, task.state))
+                route = route_record if tracing.TRACER is None else route_traced
+                out.extend(route(_in_record(logical, msg), self._ctx, task.state))
                 count += 1
         structlog.contextvars.clear_contextvars()
         task.state.history.flush()

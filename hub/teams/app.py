@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from hub.teams.api import api_router
@@ -113,17 +113,18 @@ def _add_error_handlers(app: FastAPI, pages: Jinja2Templates) -> None:
 
 def _add_service_routes(app: FastAPI, deps: TeamDeps) -> None:
     @app.get("/health", include_in_schema=False)
-    async def health(request: Request) -> dict[str, object]:
+    async def health(request: Request) -> JSONResponse:
+        """200 once the area consumers have joined their groups; 503 until then."""
         consumer_ready = deps.consumer.ready if deps.consumer is not None else True
-        if not is_operator(request, deps.ops_token):
-            return {"ready": consumer_ready}
-        counts = deps.store.counts()
-        return {
-            "ready": consumer_ready,
-            "areas": [a.value for a in deps.areas],
-            "undecided": {a: c[0] for a, c in counts.items()},
-            "rejected_records": deps.store.rejected_count(),
-        }
+        body: dict[str, object] = {"ready": consumer_ready}
+        if is_operator(request, deps.ops_token):
+            counts = deps.store.counts()
+            body |= {
+                "areas": [a.value for a in deps.areas],
+                "undecided": {a: c[0] for a, c in counts.items()},
+                "rejected_records": deps.store.rejected_count(),
+            }
+        return JSONResponse(body, status_code=200 if consumer_ready else 503)
 
     @app.get("/static/teams.css", include_in_schema=False)
     async def stylesheet() -> Response:

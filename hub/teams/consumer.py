@@ -42,7 +42,9 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
+from opentelemetry.trace import SpanKind
 
+from hub import tracing
 from hub.errors import HubError, PermanentMessageError
 from hub.kafka import client_options, kafka_errors
 from hub.settings import KafkaSettings
@@ -225,7 +227,14 @@ class TeamConsumer:
         headers = tuple((k, bytes(v)) for k, v in raw.headers or ())
         record = RoutedRecord(raw.partition, raw.offset, raw.value, raw.key, headers)
         try:
-            refused = self._store_one(area, record)
+            with tracing.span(
+                f"queue {route_topic(area)}",
+                SpanKind.CONSUMER,
+                headers,
+                {"hub.area": area.value, "messaging.kafka.offset": raw.offset},
+            ) as current:
+                refused = self._store_one(area, record)
+                tracing.set_attributes(current, {"hub.outcome": "refused" if refused else "queued"})
             if refused is not None and self._refusals is not None:
                 await self._refusals.set_aside(area, record.partition, record.offset, refused)
         except Exception as exc:  # noqa: BLE001 -- any store failure: retry, never skip

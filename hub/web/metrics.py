@@ -1,5 +1,8 @@
 """``/metrics`` of the ingest and the team app: HTTP requests by route, for operators only.
 
+The same middleware opens each request's server span when tracing is on
+(:mod:`hub.tracing`), under the caller's ``traceparent`` if it sent one.
+
 Each app gets a registry of its own (never the process-global one), a middleware
 that times every request into ``hub_http_request_duration_seconds`` (a histogram;
 ``_count`` is the request count), labelled by the route's *template*
@@ -15,6 +18,7 @@ from collections.abc import Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from opentelemetry.trace import SpanKind
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -26,6 +30,7 @@ from prometheus_client.registry import Collector
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub import tracing
 from hub.web.ops import require_operator
 
 REQUEST_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -72,6 +77,7 @@ class _Timing:
             return
         started = time.perf_counter()
         status = 500
+        method = scope.get("method", "")
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -79,14 +85,34 @@ class _Timing:
                 status = int(message["status"])
             await send(message)
 
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED
-            self.metrics.requests.labels(
-                self.metrics.app_name, scope.get("method", ""), template, str(status)
-            ).observe(time.perf_counter() - started)
+        incoming = _trace_headers(scope) if tracing.TRACER is not None else None
+        with tracing.span(method, SpanKind.SERVER, incoming) as current:
+            try:
+                await self.app(scope, receive, sending)
+            finally:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or UNMATCHED
+                self.metrics.requests.labels(
+                    self.metrics.app_name, method, template, str(status)
+                ).observe(time.perf_counter() - started)
+                if current is not None:
+                    current.update_name(f"{method} {template}")
+                    tracing.set_attributes(
+                        current,
+                        {
+                            "http.request.method": method,
+                            "http.route": template,
+                            "http.response.status_code": status,
+                        },
+                    )
+
+
+def _trace_headers(scope: Scope) -> dict[str, str]:
+    return {
+        k.decode("latin-1"): v.decode("latin-1")
+        for k, v in scope.get("headers", ())
+        if k == tracing.TRACEPARENT.encode()
+    }
 
 
 def add_metrics(app: FastAPI, app_name: str, ops_token: SecretStr | None) -> HttpMetrics:

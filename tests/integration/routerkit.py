@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,3 +130,21 @@ async def running_router(
         stop.set()
         async with asyncio.timeout(60):
             await task
+
+
+def hub_cli(kafka: KafkaSettings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``hub <args>`` against this test's topics (its prefix), as an operator would."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    environment |= {k: v for k, v in os.environ.items() if k.startswith("HUB_KAFKA__")} | {
+        "HUB_KAFKA__TOPIC_PREFIX": kafka.topic_prefix,
+        "HUB_LOGGING__LEVEL": "WARNING",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+        timeout=300,
+    )

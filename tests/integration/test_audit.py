@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,13 +11,14 @@ from pathlib import Path
 from hub.audit import export_sharing, read_records, verify_log, write_export
 from hub.bootstrap import Hub
 from hub.broker.topics import TopicSpec, apply_topics
+from hub.contracts.outputs import AuditVerification
 from hub.kafka import KafkaAdmin, make_producer, started
 from hub.security.keys import ROUTER_SIGNING
 from hub.settings import KafkaSettings
 from schemas.checkpoint import ChainCheckpointed
 from schemas.common import RiskLevel, SubjectRole
 from tests.factories import NOW, envelope, risk, subject
-from tests.integration.routerkit import hub_for, produce, read_topic, running_router
+from tests.integration.routerkit import hub_cli, hub_for, produce, read_topic, running_router
 
 
 def sent_messages() -> list[object]:
@@ -129,6 +131,29 @@ class TestAnchoring:
             assert await verify(hub, kafka) == []
         finally:
             await drop(kafka)
+
+    async def test_verify_json_is_the_verdict_and_each_finding(
+        self, hub_topics: KafkaSettings, topic_specs: list[TopicSpec], tmp_path: Path
+    ) -> None:
+        """`hub audit verify --json`: intact exits 0; a truncated copy exits 1 naming it."""
+        hub = hub_for(hub_topics, tmp_path)
+        await routed_log(hub)
+        keys = {"HUB_CRYPTO__KEYS_DIR": str(hub.settings.crypto.keys_dir)}
+        intact = await asyncio.to_thread(hub_cli, hub_topics, "audit", "verify", "--json", **keys)
+        assert intact.returncode == 0, intact.stderr
+        report = AuditVerification.model_validate_json(intact.stdout)
+        assert (report.intact, report.records, report.findings) == (True, 8, [])
+        decisions = await read_records(hub_topics, "hub.decisions")
+        longest = max(decisions, key=lambda p: len(decisions[p]))
+        kafka, _last = await copy_log(hub_topics, topic_specs, drop_tail_of=longest)
+        try:
+            cut = await asyncio.to_thread(hub_cli, kafka, "audit", "verify", "--json", **keys)
+        finally:
+            await drop(kafka)
+        assert cut.returncode == 1
+        found = AuditVerification.model_validate_json(cut.stdout)
+        assert not found.intact
+        assert [(f.kind, f.partition) for f in found.findings] == [("truncated", longest)]
 
 
 class TestExport:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from hub.errors import KafkaError
@@ -20,23 +17,7 @@ from hub.settings import KafkaSettings
 from schemas.common import RiskLevel
 from schemas.decision import DecisionRecorded
 from tests.factories import NOW, envelope, risk
-from tests.integration.routerkit import hub_for, produce, read_topic, running_router
-
-
-def _hub_dlq(kafka: KafkaSettings, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    environment |= {k: v for k, v in os.environ.items() if k.startswith("HUB_KAFKA__")} | {
-        "HUB_KAFKA__TOPIC_PREFIX": kafka.topic_prefix,
-        "HUB_LOGGING__LEVEL": "WARNING",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "hub", "dlq", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=environment,
-        timeout=120,
-    )
+from tests.integration.routerkit import hub_cli, hub_for, produce, read_topic, running_router
 
 
 class TestReplay:
@@ -58,14 +39,14 @@ class TestReplay:
         (letter,) = await read_dead_letters(hub_topics)
         assert letter.error_class == "SignatureError"
 
-        listed = await asyncio.to_thread(_hub_dlq, hub_topics, "list", "--json")
+        listed = await asyncio.to_thread(hub_cli, hub_topics, "dlq", "list", "--json")
         assert listed.returncode == 0, listed.stderr
         views = DeadLettersListing.model_validate(json.loads(listed.stdout)).dead_letters
         assert [(v.partition, v.offset, v.message_id) for v in views] == [
             (0, letter.offset, message.message_id)
         ]
         assert letter.value.decode() not in listed.stdout
-        shown = await asyncio.to_thread(_hub_dlq, hub_topics, "show", letter.address)
+        shown = await asyncio.to_thread(hub_cli, hub_topics, "dlq", "show", letter.address)
         assert shown.returncode == 0, shown.stderr
         assert letter.value.decode() not in shown.stdout
         assert "SignatureError" in shown.stdout
@@ -75,7 +56,7 @@ class TestReplay:
             assert outcome.replayed is not None, outcome.refused
             decisions = await read_topic(hub_topics, "hub.decisions", expected=1)
             inbound = await read_topic(hub_topics, "partner.police.inbound", expected=2)
-            again = await asyncio.to_thread(_hub_dlq, hub_topics, "replay", letter.address)
+            again = await asyncio.to_thread(hub_cli, hub_topics, "dlq", "replay", letter.address)
             await produce(partner_side, [message])  # the partner resends it
             dlq = await read_topic(hub_topics, "hub.dlq", expected=2)
         assert [DecisionRecorded.model_validate_json(r.value).message_id for r in decisions] == [

@@ -232,3 +232,17 @@ class TestRouterPort:
             await server
         assert silent.startswith(b"HTTP/1.1 400")
         assert oversized.startswith(b"HTTP/1.1 400")
+
+
+class TestHonestHealth:
+    async def test_not_ready_is_503(self, tmp_path: Path) -> None:
+        """A probe sees 503 until the ingest's ledger is synced; 200 once it is."""
+        deps, _ = ingest_deps(tmp_path)
+        app = ingest_app(deps)
+        async with running(app), client_at(app, ELSEWHERE) as client:
+            deps.ledger.synced.clear()
+            waiting = await client.get("/health")
+            deps.ledger.synced.set()
+            ready = await client.get("/health")
+        assert (waiting.status_code, waiting.json()) == (503, {"ready": False})
+        assert (ready.status_code, ready.json()) == (200, {"ready": True})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import click
@@ -36,6 +38,25 @@ def brokers(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if str(s.get("image", "")).startswith("apache/kafka:")
         and "KAFKA_NODE_ID" in s.get("environment", {})
     }
+
+
+def long_running(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every service that is not a one-shot job."""
+    return {n: s for n, s in compose["services"].items() if s.get("restart") != "no"}
+
+
+def served_ports(compose: dict[str, Any]) -> dict[str, int]:
+    """Each long-running hub service and the port of its /metrics and /health."""
+    found = {}
+    for name, service in hub_services(compose).items():
+        command = service["command"]
+        if name not in long_running(compose):
+            continue
+        if "--port" in command:
+            found[name] = int(command[command.index("--port") + 1])
+        else:
+            found[name] = int(service["environment"]["HUB_ROUTER__METRICS_PORT"])
+    return found
 
 
 def parse_hub_command(argv: list[str]) -> click.Context:
@@ -74,8 +95,7 @@ class TestCompose:
         """Each hub service's command resolves to a real `hub` subcommand and options."""
         services = hub_services(compose)
         teams = {f"teams-{a.value}" for a in Area}
-        assert {"topics", "router", "connectors", "monitor"} | teams <= set(services)
-        assert services["router"]["deploy"]["replicas"] == 2
+        assert {"topics", "router-1", "router-2", "connectors", "monitor"} | teams <= set(services)
         for name, service in services.items():
             ctx = parse_hub_command(service["command"])
             assert ctx.command is not None, name
@@ -88,13 +108,17 @@ class TestCompose:
         assert job["environment"]["HUB_TOPICS__PROFILE"] == "production"
 
     def test_hub_environment_is_valid_settings(
-        self, compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+        self, compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
         """Every HUB_ variable of every service is a known, valid setting."""
         broker_hosts = {f"{n}:9092" for n in brokers(compose)}
+        token = tmp_path / "ops_token"
+        token.write_text("a-token\n")
         for service in hub_services(compose).values():
             for key, value in service.get("environment", {}).items():
-                monkeypatch.setenv(key, str(value))
+                # The container's secret is here, in the test, at a path of its own.
+                here = str(token) if key == "HUB_HTTP__OPS_TOKEN_FILE" else str(value)
+                monkeypatch.setenv(key, here)
             settings = HubSettings()
             assert set(settings.kafka.bootstrap_servers.split(",")) == broker_hosts
             for key in service.get("environment", {}):
@@ -109,20 +133,87 @@ class TestCompose:
 
 
 class TestPrometheus:
-    def test_prometheus_scrapes_the_monitor(self, compose: dict[str, Any]) -> None:
-        """The scrape target is the monitor service on the port it serves."""
+    def test_prometheus_scrapes_every_hub_process_with_the_ops_token(
+        self, compose: dict[str, Any]
+    ) -> None:
+        """Each long-running hub service is a target on the port it serves, with the token."""
         config = yaml.safe_load((PROJECT_ROOT / "deploy" / "prometheus.yml").read_text())
-        targets = [
+        targets = {
             t
             for job in config["scrape_configs"]
             for sc in job["static_configs"]
             for t in sc["targets"]
-        ]
-        monitor = compose["services"]["monitor"]
-        port = monitor["command"][monitor["command"].index("--port") + 1]
-        assert targets == [f"monitor:{port}"]
-        mounts = compose["services"]["prometheus"]["volumes"]
+        }
+        assert targets == {f"{name}:{port}" for name, port in served_ports(compose).items()}
+        prometheus = compose["services"]["prometheus"]
+        token_at = {s["target"] for s in prometheus["secrets"] if s["source"] == "ops_token"}
+        for job in config["scrape_configs"]:
+            assert {job["authorization"]["credentials_file"]} == token_at, job["job_name"]
+        mounts = prometheus["volumes"]
         assert any(m.startswith("./deploy/prometheus.yml:") for m in mounts)
+        for name in served_ports(compose):
+            service = compose["services"][name]
+            token = service["environment"]["HUB_HTTP__OPS_TOKEN_FILE"]
+            assert {"source": "ops_token", "target": token} in service["secrets"], name
+
+    def test_alerts_go_to_alertmanager(self, compose: dict[str, Any]) -> None:
+        """Prometheus loads deploy/alerts.yml and sends to the Alertmanager service."""
+        config = yaml.safe_load((PROJECT_ROOT / "deploy" / "prometheus.yml").read_text())
+        prometheus = compose["services"]["prometheus"]
+        mounted = dict(v.split(":")[:2][::-1] for v in prometheus["volumes"] if ":" in v)
+        assert mounted[config["rule_files"][0]] == "./deploy/alerts.yml"
+        (am,) = [
+            t
+            for a in config["alerting"]["alertmanagers"]
+            for t in a["static_configs"][0]["targets"]
+        ]
+        host, port = am.split(":")
+        alertmanager = compose["services"][host]
+        assert f"{port}:{port}" in alertmanager["ports"]
+        routing = yaml.safe_load((PROJECT_ROOT / "deploy" / "alertmanager.yml").read_text())
+        receivers = {r["name"] for r in routing["receivers"]}
+        used = {routing["route"]["receiver"]} | {r["receiver"] for r in routing["route"]["routes"]}
+        assert used <= receivers
+        severities = set()
+        alerts = yaml.safe_load((PROJECT_ROOT / "deploy" / "alerts.yml").read_text())
+        for group in alerts["groups"]:
+            severities |= {rule["labels"]["severity"] for rule in group["rules"]}
+        assert "page" in severities
+        assert 'severity="page"' in str(routing["route"]["routes"])
+
+    def test_grafana_dashboard_is_provisioned_on_documented_metrics(
+        self, compose: dict[str, Any]
+    ) -> None:
+        """The data source is the Prometheus service; each panel's metrics are documented."""
+        grafana = compose["services"]["grafana"]
+        mounts = dict(v.split(":")[:2] for v in grafana["volumes"] if v.startswith("./"))
+        assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+        source = yaml.safe_load(
+            (PROJECT_ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text()
+        )["datasources"][0]
+        assert source["url"] == "http://prometheus:9090"
+        provider = yaml.safe_load(
+            (PROJECT_ROOT / "deploy/grafana/provisioning/dashboards/hub.yml").read_text()
+        )["providers"][0]
+        assert mounts["./deploy/grafana/dashboards"] == provider["options"]["path"]
+        dashboard = json.loads((PROJECT_ROOT / "deploy/grafana/dashboards/hub.json").read_text())
+        documented = (PROJECT_ROOT / "docs" / "operations.md").read_text()
+        exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+        for expr in exprs:
+            for metric in re.findall(r"hub_[a-z_]+", expr):
+                name = re.sub(r"_(bucket|count|sum)$", "", metric)
+                assert name in documented, metric
+        uids = {t["datasource"]["uid"] for p in dashboard["panels"] for t in p["targets"]}
+        assert uids == {source["uid"]}
+        text = " ".join(exprs)
+        for needed in (
+            "hub_consumer_topic_lag_messages",
+            "hub_consumer_lag_seconds",
+            "hub_sla_breaches_total",
+            "hub_decisions_by_rule_total",
+            "hub_dlq_messages_by_error_class",
+        ):
+            assert needed in text, needed
 
     def test_alerts_use_metrics_the_monitor_exports(self) -> None:
         """Every metric an alert uses is documented in docs/operations.md."""
@@ -132,6 +223,68 @@ class TestPrometheus:
             for rule in group["rules"]:
                 for metric in re.findall(r"hub_[a-z_]+", rule["expr"]):
                     assert metric in documented, metric
+
+
+class TestWouldStart:
+    """What made the old compose.yaml fail to start, or lie about being up."""
+
+    def test_every_long_running_service_has_a_readiness_healthcheck(
+        self, compose: dict[str, Any]
+    ) -> None:
+        """Hub services probe the /health (router: /health/ready) of the port they serve."""
+        for name, service in long_running(compose).items():
+            assert "healthcheck" in service, name
+        for name, port in served_ports(compose).items():
+            probe = " ".join(compose["services"][name]["healthcheck"]["test"])
+            path = "/health/ready" if name.startswith("router") else "/health"
+            assert f"http://127.0.0.1:{port}{path}'" in probe, name
+            assert ".status != 200" in probe, name
+
+    def test_hub_services_run_unprivileged_on_volumes_the_image_prepares(
+        self, compose: dict[str, Any]
+    ) -> None:
+        """Uid 10001 everywhere; each named volume under /var/lib/hub, created with that owner."""
+        dockerfile = (PROJECT_ROOT / "deploy" / "Dockerfile").read_text()
+        assert "useradd --system --uid 10001" in dockerfile
+        assert "chown -R hub:hub /var/lib/hub" in dockerfile
+        prepared = set(re.findall(r"/var/lib/hub/[a-z]+", dockerfile))
+        named = set(compose["volumes"])
+        for name, service in hub_services(compose).items():
+            if name in long_running(compose):
+                assert service["user"] == "10001:10001", name
+            for volume in service.get("volumes", []):
+                source, target = volume.split(":")[:2]
+                if source in named:
+                    assert target in prepared, (name, target)
+
+    def test_a_volume_per_replica(self, compose: dict[str, Any]) -> None:
+        """No two long-running services share a named volume (two routers, one state each)."""
+        owners: dict[str, list[str]] = {}
+        for name, service in long_running(compose).items():
+            for volume in service.get("volumes", []):
+                source = volume.split(":")[0]
+                if source in compose["volumes"]:
+                    owners.setdefault(source, []).append(name)
+        shared = {v: who for v, who in owners.items() if len(who) > 1}
+        assert shared == {}
+        routers = [
+            n for n, s in hub_services(compose).items() if s["command"][:2] == ["router", "run"]
+        ]
+        instances = {compose["services"][n]["environment"]["HUB_ROUTER__INSTANCE"] for n in routers}
+        assert len(routers) == len(instances) == 2
+
+    def test_open_files_and_the_image(self, compose: dict[str, Any]) -> None:
+        """Nofile raised for brokers and hub services; the image installs the package, not -e."""
+        for name, service in {**brokers(compose), **hub_services(compose)}.items():
+            if name in long_running(compose):
+                assert service["ulimits"]["nofile"]["soft"] >= 65536, name
+        dockerfile = (PROJECT_ROOT / "deploy" / "Dockerfile").read_text()
+        assert " -e " not in dockerfile
+        assert "--editable" not in dockerfile
+        env = dict(re.findall(r"(HUB_[A-Z_]+)=(\S+)", dockerfile))
+        assert env["HUB_TOPICS__FILE"] == "/app/deploy/topics.yaml"
+        assert env["HUB_SECURITY__PRINCIPALS_FILE"] == "/app/deploy/principals.yaml"
+        assert "COPY deploy/topics.yaml deploy/principals.yaml ./deploy/" in dockerfile
 
 
 class TestSecuredCluster:
@@ -164,7 +317,7 @@ class TestSecuredCluster:
         security = compose["services"]["security"]
         assert security["command"] == ["security", "apply"]
         teams = [f"teams-{a.value}" for a in Area]
-        for name in ("router", "connectors", "monitor", *teams):
+        for name in ("router-1", "router-2", "connectors", "monitor", *teams):
             service = compose["services"][name]
             env = service["environment"]
             assert env["HUB_SECURITY__PER_COMPONENT"] == "true"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.monitor.evaluator import ConsumerStatus
 from hub.monitor.metrics import METRICS, monitor_registry, render_metrics
+from hub.monitor.scorecard import Decided, Scorecard
 from hub.monitor.service import MonitorState
 from hub.monitor.snapshot import MonitorSnapshot
 from hub.settings import PROJECT_ROOT
+from schemas.common import Area, Partner
 
 Values = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -117,3 +120,13 @@ class TestCatalogue:
         """No two families share a name."""
         names = [m.exposed for m in METRICS]
         assert len(names) == len(set(names))
+
+
+class TestDecisionsByRule:
+    def test_each_matching_rule_counts_the_decision(self) -> None:
+        """Two decisions matched r1, one of them r2: the dashboard's decisions per rule."""
+        card = Scorecard(ZoneInfo("Europe/London"))
+        at = datetime(2026, 12, 1, 10, tzinfo=UTC)
+        card.add_decision(Decided(Partner.POLICE, at, (Area.MASH,), (), ("r1", "r2")))
+        card.add_decision(Decided(Partner.HEALTH, at, (Area.EARLY_HELP,), (), ("r1",)))
+        assert card.view(at).decisions_by_rule == {"r1": 2, "r2": 1}
