@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from hub.cli._common import current_hub, fail
+from hub.ingest.checkcredentials import CheckCredentialStore, check_credentials_file
 from hub.ingest.credentials import CredentialStore
+from schemas.checks import CheckPartner
 from schemas.common import Partner
 
 app = typer.Typer(help="Partner credentials (stored hashed; shown once).")
@@ -15,9 +17,17 @@ app = typer.Typer(help="Partner credentials (stored hashed; shown once).")
 
 @app.command()
 def add(
-    partner: Annotated[str, typer.Argument(help="police, health, housing or domestic-abuse.")],
+    partner: Annotated[
+        str,
+        typer.Argument(
+            help="police, health, housing, domestic-abuse; or education, probation (checks only)."
+        ),
+    ],
 ) -> None:
     """Issue a credential; it is printed once, alone on the last line."""
+    if partner in ANSWER_ONLY:
+        _add_answer_only(CheckPartner(partner))
+        return
     try:
         which = Partner(partner)
     except ValueError:
@@ -30,12 +40,26 @@ def add(
     print(token)
 
 
+ANSWER_ONLY = frozenset(p.value for p in CheckPartner) - frozenset(p.value for p in Partner)
+"""Partners without a system: their credentials answer agency checks only."""
+
+
+def _add_answer_only(partner: CheckPartner) -> None:
+    path = check_credentials_file(current_hub().settings.connectors.credentials_file)
+    token = CheckCredentialStore(path).add(partner)
+    print(f"credential issued for {partner.value} (agency checks); shown only now, store it:")
+    print(token)
+
+
 @app.command()
 def revoke(
     credential_id: Annotated[str, typer.Argument(help="The id part of a credential.")],
 ) -> None:
     """Revoke a credential at once."""
     store = CredentialStore(current_hub().settings.connectors.credentials_file)
-    if not store.revoke(credential_id):
+    answer_only = CheckCredentialStore(
+        check_credentials_file(current_hub().settings.connectors.credentials_file)
+    )
+    if not store.revoke(credential_id) and not answer_only.revoke(credential_id):
         raise fail(f"no credential {credential_id!r}")
     print(f"credential {credential_id} revoked")

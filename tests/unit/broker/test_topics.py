@@ -59,6 +59,8 @@ class TestTheProjectsTopicsFile:
             "hub.subject-history",
             "hub.routed-ids",
             "hub.audit-checkpoints",
+            "hub.checks",
+            "hub.check-responses",
         }
         assert names == expected
 
