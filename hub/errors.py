@@ -22,6 +22,9 @@ boundary with ``raise ... from exc`` and never leak past it::
     │   ├── NotInQueueError                    no such message in the area's queue
     │   ├── AlreadyDecidedError                decided already; a decision is recorded once
     │   └── DecisionInProgressError            someone else is recording one right now
+    ├── CheckError                             an agency check cannot be answered
+    │   ├── NoSuchCheckError                   not an open check of this partner
+    │   └── AlreadyAnsweredError               answered already; a check is answered once
     └── MessageError                           one message cannot be processed
         ├── PermanentMessageError              goes to hub.dlq, never retried
         │   ├── DecodeError                    bytes are not the expected encoding
@@ -118,6 +121,18 @@ class AlreadyDecidedError(OutcomeError):
 
 class DecisionInProgressError(OutcomeError):
     """Someone else is recording a decision on this message right now."""
+
+
+class CheckError(HubError):
+    """An agency check cannot be answered."""
+
+
+class NoSuchCheckError(CheckError):
+    """No such check for this partner (another partner's checks are not there either)."""
+
+
+class AlreadyAnsweredError(CheckError):
+    """The check was answered already; a check is answered once."""
 
 
 class MessageError(HubError):

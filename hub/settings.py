@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.sla import SlaSettings
+from hub.sla import CheckDeadlines, SlaSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The source checkout the hub runs from (an editable install)."""
@@ -388,3 +388,6 @@ class HubSettings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
+    checks: CheckDeadlines = Field(
+        default_factory=CheckDeadlines, description="Agency checks' deadlines by urgency."
+    )

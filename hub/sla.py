@@ -374,3 +374,29 @@ def clock_state(
         allowed * settings.due_soon_fraction, settings.due_soon_hours * _SECONDS_PER_HOUR
     )
     return ClockState.DUE_SOON if left < threshold else ClockState.ON_TIME
+
+
+class CheckDeadlines(_Section):
+    """How long a partner has to answer an agency check, by urgency (DESIGN.md section 17)."""
+
+    red: SlaClock = Field(
+        SlaClock(kind=ClockKind.WORKING_HOURS, amount=4), description="Red: 4 working hours."
+    )
+    amber: SlaClock = Field(_working_days(1), description="Amber: 1 working day.")
+    green: SlaClock = Field(_working_days(3), description="Green: 3 working days.")
+
+
+def check_due_by(
+    urgency: str, asked_at: datetime, deadlines: CheckDeadlines, calendar: SlaCalendar
+) -> datetime:
+    """When the answer to a check of ``urgency`` asked at ``asked_at`` is due, in UTC."""
+    start = _utc(asked_at, "asked_at")
+    clock: SlaClock = getattr(deadlines, urgency)
+    if clock.kind is ClockKind.NEXT_SCHOOL_DAY:
+        return calendar.next_school_day_start(start)
+    assert clock.amount is not None  # the model validator guarantees it
+    if clock.kind is ClockKind.ELAPSED_HOURS:
+        return start + timedelta(hours=clock.amount)
+    if clock.kind is ClockKind.WORKING_DAYS:
+        return calendar.add_working_hours(start, clock.amount * calendar.settings.working_day_hours)
+    return calendar.add_working_hours(start, clock.amount)

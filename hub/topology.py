@@ -96,3 +96,18 @@ DLQ_REPLAY_TRANSACTION = "dlq-replay"
 def connector_transaction(partner: Partner | str, instance: str) -> str:
     """The transactional id of one ingest instance's publisher for a partner."""
     return f"connector-{Partner(partner).value}-{instance}"
+
+
+def check_answers_group(area: Area | str) -> str:
+    """The consumer group of an area's agency-check answers."""
+    return f"team-{Area(area).value}-checks"
+
+
+def checks_transaction(area: Area | str, instance: str) -> str:
+    """The transactional id of one team instance's agency-check requests."""
+    return f"checks-{Area(area).value}-{instance}"
+
+
+def check_answers_transaction(partner: str, instance: str) -> str:
+    """The transactional id of one ingest instance's answers for a partner."""
+    return f"check-answers-{partner}-{instance}"

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from schemas.checkpoint import ChainCheckpointed
+from schemas.checks import AnswerCheck, AskChecks, CheckAnswered, CheckQuestion, CheckRequested
 from schemas.common import SCHEMA_VERSION
 from schemas.decision import DecisionRecorded
 from schemas.envelope import Envelope
@@ -76,6 +77,11 @@ CONTRACTS: tuple[ContractSchema, ...] = (
     ContractSchema("outcome-recorded", OutcomeRecorded, "serialization"),
     ContractSchema("history-summary", HistorySummary, "serialization"),
     ContractSchema("chain-checkpointed", ChainCheckpointed, "serialization"),
+    ContractSchema("ask-checks", AskChecks, "validation"),
+    ContractSchema("answer-check", AnswerCheck, "validation"),
+    ContractSchema("check-question", CheckQuestion, "serialization"),
+    ContractSchema("check-requested", CheckRequested, "serialization"),
+    ContractSchema("check-answered", CheckAnswered, "serialization"),
 )
 """Every contract with a committed JSON Schema."""
 

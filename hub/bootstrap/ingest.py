@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hub.bootstrap import Hub, subject_key_secret, utc_now
+from hub.bootstrap.checks import ingest_checks
 from hub.ingest.app import IngestDeps
 from hub.ingest.credentials import CredentialStore
 from hub.ingest.ledger import KafkaLedger
@@ -65,4 +66,5 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
         clock=utc_now,
         retry_after_s=c.retry_after_s,
         limiter=TokenBuckets(burst=c.rate_burst, per_s=c.rate_per_s),
+        checks=ingest_checks(hub, [p.value for p in partners]),
     )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from hub.bootstrap import Hub, utc_now
+from hub.bootstrap.checks import team_checks
 from hub.errors import ConfigurationError, KeyMaterialError
 from hub.security.keys import KeyIds, SecretKey, area_kek, outcome_mac, route_mac
 from hub.security.mac import CurrentId, Link, RecordMac
@@ -147,4 +148,5 @@ def team_deps(hub: Hub, clock: Callable[[], datetime] = utc_now) -> TeamDeps:
         # Behind HTTPS a session cookie is always Secure (and __Host- prefixed).
         secure_cookies=settings.secure_cookies or settings.tls_certfile is not None,
         ops_token=hub.settings.http.ops_token,
+        checks=team_checks(hub, areas),
     )

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from hub.cli._common import current_hub
 from hub.cli._progress import working
+from hub.demo.checks import DEMO_RED_SECONDS
 from hub.demo.run import (
     DemoOptions,
     area_counts,
@@ -90,3 +91,10 @@ def demo(  # noqa: PLR0917 -- typer maps each option to a parameter
         f"Every accepted message has exactly one decision record: "
         f"{len(decisions)} of {len(outcome.accepted)}; {elapsed:.1f}s end to end."
     )
+    checks = outcome.checks
+    if checks is not None:
+        console.print(
+            f"Agency checks: the MASH asked {checks.asked}; partners answered "
+            f"{checks.answered} ({checks.late} after the deadline); {checks.unanswered} still "
+            f"open (the demo's red deadline is {DEMO_RED_SECONDS}s: `hub status` shows them)."
+        )

@@ -11,7 +11,9 @@ from rich.table import Table
 
 from hub.cli._common import current_hub, fail
 from hub.contracts.outputs import PartnerCredentialRow, PartnersListing
+from hub.ingest.checkcredentials import CheckCredentialStore, check_credentials_file
 from hub.ingest.credentials import CredentialStore
+from schemas.checks import CheckPartner
 from schemas.common import Partner
 
 app = typer.Typer(help="Partner credentials (stored hashed; shown once).")
@@ -19,19 +21,27 @@ app = typer.Typer(help="Partner credentials (stored hashed; shown once).")
 
 @app.command()
 def add(
-    partner: Annotated[str, typer.Argument(help="police, health, housing or domestic-abuse.")],
+    partner: Annotated[
+        str,
+        typer.Argument(
+            help="police, health, housing, domestic-abuse; or education, probation (checks only)."
+        ),
+    ],
     org: Annotated[
         list[str],
         typer.Option(
             "--org",
             help=(
-                "An organisation code the credential may send as (police force code, ODS "
-                "code, authority or service code); repeat for each. Required."
+                "An organisation code the credential may send or answer as (police force "
+                "code, ODS code, authority or service code); repeat for each. Required."
             ),
         ),
     ],
 ) -> None:
     """Issue a credential bound to organisations; printed once, alone on the last line."""
+    if partner in ANSWER_ONLY:
+        _add_answer_only(CheckPartner(partner), org)
+        return
     try:
         which = Partner(partner)
     except ValueError:
@@ -50,13 +60,33 @@ def add(
     print(token)
 
 
+ANSWER_ONLY = frozenset(p.value for p in CheckPartner) - frozenset(p.value for p in Partner)
+"""Partners without a system: their credentials answer agency checks only."""
+
+
+def _add_answer_only(partner: CheckPartner, org: list[str]) -> None:
+    path = check_credentials_file(current_hub().settings.connectors.credentials_file)
+    try:
+        token = CheckCredentialStore(path).add(partner, org)
+    except ValueError as exc:
+        raise fail(f"--org: {exc}") from None
+    print(
+        f"credential issued for {partner.value} ({', '.join(org).upper()}; agency checks); "
+        "shown only now, store it:"
+    )
+    print(token)
+
+
 @app.command()
 def revoke(
     credential_id: Annotated[str, typer.Argument(help="The id part of a credential.")],
 ) -> None:
     """Revoke a credential at once."""
     store = CredentialStore(current_hub().settings.connectors.credentials_file)
-    if not store.revoke(credential_id):
+    answer_only = CheckCredentialStore(
+        check_credentials_file(current_hub().settings.connectors.credentials_file)
+    )
+    if not store.revoke(credential_id) and not answer_only.revoke(credential_id):
         raise fail(f"no credential {credential_id!r}")
     print(f"credential {credential_id} revoked")
 

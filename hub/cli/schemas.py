@@ -12,7 +12,7 @@ from hub.cli._common import fail
 from hub.contracts.asyncapi import DOCUMENT_PATH, asyncapi_yaml
 from hub.contracts.cli import CLI_DIR, cli_schema_files
 from hub.contracts.openapi import DOCUMENT_PATH as OPENAPI_PATH
-from hub.contracts.openapi import openapi_json
+from hub.contracts.openapi import TEAMS_DOCUMENT_PATH, openapi_json, teams_openapi_json
 from hub.settings import PROJECT_ROOT
 from schemas.export import JSON_DIR, schema_files
 
@@ -35,6 +35,7 @@ def contract_files(root: Path) -> dict[Path, str]:
     topics = load_topics_file(root / TOPICS_FILE, _PROFILE)
     files[root / DOCUMENT_PATH] = asyncapi_yaml(topics)
     files[root / OPENAPI_PATH] = openapi_json()
+    files[root / TEAMS_DOCUMENT_PATH] = teams_openapi_json()
     files.update({root / path: text for path, text in cli_schema_files().items()})
     return files
 

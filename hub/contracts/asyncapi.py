@@ -41,6 +41,8 @@ from hub.security.mac import KEY_ID_HEADER, MAC_HEADER
 from hub.security.signing import SIGNATURE_HEADER
 from hub.topology import (
     AUDIT_CHECKPOINTS,
+    CHECK_RESPONSES,
+    CHECKS,
     DECISIONS,
     DLQ,
     DLQ_ERROR_CLASS_HEADER,
@@ -56,6 +58,7 @@ from hub.topology import (
     inbound_topic,
     route_topic,
 )
+from schemas.checks import CheckPartner
 from schemas.common import SCHEMA_VERSION, Area, Partner
 from schemas.envelope import SubjectKey
 from schemas.export import shared_schemas
@@ -99,7 +102,13 @@ class Operation:
 
 def operations() -> list[Operation]:
     """Who writes and reads each topic (DESIGN.md sections 3 and 4)."""
-    return [*_connector_operations(), *_router_operations(), *_team_operations(), *_readers()]
+    return [
+        *_connector_operations(),
+        *_router_operations(),
+        *_team_operations(),
+        *_check_operations(),
+        *_readers(),
+    ]
 
 
 def _connector_operations() -> list[Operation]:
@@ -161,6 +170,29 @@ def _team_operations() -> list[Operation]:
             Operation(team, "send", DLQ, "A note of each routed copy it refuses (no content)."),
         ]
     return ops
+
+
+def _check_operations() -> list[Operation]:
+    return [
+        Operation(
+            "team-mash", "send", CHECKS, "Each check asked, one per partner, in a transaction."
+        ),
+        Operation("team-mash", "receive", CHECKS, "What it asked, kept again after a restart."),
+        Operation("team-mash", "receive", CHECK_RESPONSES, "Answers, attached to the contact."),
+        Operation("checks-index", "receive", CHECKS, "The partner ingest's index of open checks."),
+        Operation("checks-index", "receive", CHECK_RESPONSES, "Which checks were answered."),
+        *(
+            Operation(
+                f"connector-{p.value}",
+                "send",
+                CHECK_RESPONSES,
+                f"{p.value}'s answers, sealed for the asking area, with their MAC.",
+            )
+            for p in CheckPartner
+        ),
+        Operation("monitor", "receive", CHECKS, "Open and overdue checks."),
+        Operation("monitor", "receive", CHECK_RESPONSES, "Partners' response times."),
+    ]
 
 
 def _readers() -> list[Operation]:
@@ -302,6 +334,16 @@ _HUB_TOPICS = {
         "checks the chains against them.",
         ("ChainCheckpointed",),
     ),
+    CHECKS: _TopicContract(
+        "Agency checks: the MASH asks a partner what it knows about a child and household, "
+        "with an urgency and a working-time deadline (DESIGN.md section 17). The question "
+        "and the people are sealed for the asked partner only.",
+        ("CheckRequested",),
+    ),
+    CHECK_RESPONSES: _TopicContract(
+        "Partners' answers to agency checks, sealed for the asking area only.",
+        ("CheckAnswered",),
+    ),
 }
 
 
@@ -343,6 +385,24 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "A copy is in the partition number of the inbound record it came from.",
             key=subject_key,
             headers=_mac_headers("route-mac-<area>", "the router"),
+        ),
+        "CheckRequested": _message(
+            "CheckRequested",
+            "One partner asked: who asked, when, the urgency and the deadline.",
+            refs["check-requested"],
+            description="The sealed part is a CheckQuestion, for recipient partner:<partner> "
+            "under its check-<partner> key, with the check id as associated data.",
+            key=subject_key,
+            headers=_mac_headers("check-mac-<partner>", "the asking team"),
+        ),
+        "CheckAnswered": _message(
+            "CheckAnswered",
+            "A partner's answer to one check, with when it was given.",
+            refs["check-answered"],
+            description="The sealed part is an AnswerCheck, for recipient area:<area> under "
+            "the partner's check-<partner> key. The first answer of a check counts.",
+            key=subject_key,
+            headers=_mac_headers("check-mac-<partner>", "the partner's ingest"),
         ),
         "DecisionRecorded": _message(
             "DecisionRecorded",

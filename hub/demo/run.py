@@ -31,6 +31,7 @@ from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from hub.bootstrap import Hub
 from hub.broker.topics import apply_topics, load_topics_file
+from hub.demo.checks import ChecksRun, partner_tokens, red_deadline_env, run_checks
 from hub.demo.orgs import PARTNER_ORGS
 from hub.demo.traffic import PartnerRequest, generate_day
 from hub.errors import HubError
@@ -56,6 +57,7 @@ class Outcome:
     duplicates: int = 0
     refusals: list[tuple[str, str]] = field(default_factory=list)
     retries: int = 0
+    checks: ChecksRun | None = None
 
 
 @dataclass
@@ -251,17 +253,34 @@ def run_demo(hub: Hub, options: DemoOptions) -> tuple[Outcome, list[DecisionReco
     with (
         _process(["router", "run"], env["router"], logs / "router.log"),
         _process(connectors, env["connectors"], logs / "connectors.log") as web,
-        _process(teams, env["teams"], logs / "teams.log"),
+        _process(teams, env["teams"] | red_deadline_env(), logs / "teams.log") as team_web,
         _process(monitor, env["monitor"], logs / "monitor.log"),
     ):
         base = f"http://127.0.0.1:{options.port}"
         _wait_ready(f"{base}/health", web, logs / "connectors.log")
         asyncio.run(_post_all(base, tokens, requests, outcome))
         decisions = asyncio.run(_decisions(hub, outcome.accepted, timeout_s=180))
+        teams_base = f"http://127.0.0.1:{options.teams_port}"
+        _wait_ready(f"{teams_base}/health", team_web, logs / "teams.log")
+        outcome.checks = asyncio.run(_checks(hub, teams_base, base))
         elapsed = time.monotonic() - started
         if options.keep:
             _keep_running(hub, options, base)
     return outcome, decisions, elapsed
+
+
+async def _checks(hub: Hub, teams_base: str, base: str) -> ChecksRun:
+    """The MASH asks partners about some contacts; simulated partners answer (some late)."""
+    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
+    from hub.teams.accounts import AccountStore  # noqa: PLC0415
+
+    accounts = AccountStore(accounts_file(hub.settings.teams))
+    try:
+        api_token = accounts.add_client(Area.MASH)
+    finally:
+        accounts.close()
+    tokens = partner_tokens(hub.settings.connectors.credentials_file)
+    return await run_checks(teams_base, base, api_token, tokens)
 
 
 def _keep_running(hub: Hub, options: DemoOptions, base: str) -> None:

@@ -42,6 +42,7 @@ from connectors.registry import all_connectors
 from hub.errors import KafkaUnavailableError
 from hub.ingest.answers import format_errors
 from hub.ingest.batch import LARGE_BYTES, Work, batch_mode, record_accepted, seal
+from hub.ingest.checks import IngestChecks, add_check_routes, checks_running
 from hub.ingest.credentials import Credential, CredentialStore
 from hub.ingest.ports import Ledger, Publisher
 from hub.security.envelope import Sealer
@@ -118,6 +119,8 @@ class IngestDeps:
     bulk_publishers: dict[Partner, Publisher] = field(default_factory=dict)
     """Each partner's publisher for large batches; none: ``publishers`` take them too."""
     ops_token: SecretStr | None = field(default=None, repr=False)
+    checks: IngestChecks | None = None
+    """Partners' agency-check endpoints (:mod:`hub.ingest.checks`); None: not served."""
 
     def all_publishers(self) -> list[Publisher]:
         """Every publisher, bulk ones included."""
@@ -140,7 +143,8 @@ def create_app(deps: IngestDeps) -> FastAPI:
             await publisher.start()
         resync = asyncio.create_task(_keep_ledger_synced(deps))
         try:
-            yield
+            async with checks_running(deps.checks):
+                yield
         finally:
             resync.cancel()
             for publisher in deps.all_publishers():
@@ -189,6 +193,7 @@ def create_app(deps: IngestDeps) -> FastAPI:
     for connector in deps.connectors:
         _add_routes(app, connector, deps)
         _add_metadata_route(app, connector)
+    add_check_routes(app, deps.credentials, deps.checks)
     return app
 
 

@@ -83,12 +83,43 @@ def partners_table(snapshot: MonitorSnapshot) -> Table:
     return table
 
 
+def checks_table(snapshot: MonitorSnapshot) -> Table:
+    """Agency checks per partner: open and overdue by urgency, response times, overdue rate."""
+    table = Table(title="Agency checks per partner", title_justify="left")
+    table.add_column("partner")
+    for name in ("open r/a/g", "overdue r/a/g", "asked", "answered", "median", "p90", "late"):
+        table.add_column(name, justify="right")
+    checks = snapshot.scorecard.checks
+    for p in checks.partners:
+        if not p.asked:
+            continue
+        mine = {o.urgency.value: o for o in checks.open if o.partner is p.partner}
+        opened = "/".join(
+            str(mine[u].open) if u in mine else "0" for u in ("red", "amber", "green")
+        )
+        late = "/".join(
+            str(mine[u].overdue) if u in mine else "0" for u in ("red", "amber", "green")
+        )
+        table.add_row(
+            p.partner.value,
+            opened,
+            late,
+            str(p.asked),
+            str(p.answered),
+            present.duration(p.response_median_seconds),
+            present.duration(p.response_p90_seconds),
+            present.percent(p.overdue_ratio),
+        )
+    return table
+
+
 def print_status(snapshot: MonitorSnapshot, console: Console) -> None:
     """Print every table and the headline figures."""
     card = snapshot.scorecard
     console.print(queues_table(snapshot))
     console.print(sla_table(snapshot))
     console.print(partners_table(snapshot))
+    console.print(checks_table(snapshot))
     console.print(
         f"police notifications kept from the MASH: "
         f"{present.percent(card.police_kept_from_mash_ratio)} "

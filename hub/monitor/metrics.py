@@ -20,6 +20,7 @@ from prometheus_client.core import (
     SummaryMetricFamily,
 )
 
+from hub.monitor.checkboard import ChecksView
 from hub.monitor.scorecard import TIME_TO_DECISION_BUCKETS_S
 from hub.monitor.service import MonitorState
 from hub.monitor.snapshot import AreaFlow, GroupLag, MonitorSnapshot, ScorecardView
@@ -113,6 +114,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "hub_signature_failures",
         (),
         "hub.dlq records refused as forged: SignatureError, RecordKeyError, UnsealedContentError.",
+    ),
+    # --- agency checks (DESIGN.md section 17)
+    _g("hub_checks_open", ("partner", "urgency"), "Agency checks not answered yet."),
+    _g("hub_checks_overdue", ("partner", "urgency"), "Open agency checks past their deadline."),
+    _g("hub_check_response_median_seconds", ("partner",), "Median time a partner takes to answer."),
+    _g("hub_check_response_p90_seconds", ("partner",), "90th percentile time to answer."),
+    _g(
+        "hub_check_overdue_ratio", ("partner",), "Checks answered late or open past due, per asked."
     ),
     # --- the monitor itself
     _g("hub_monitor_up", (), "1 when the last sample succeeded."),
@@ -212,8 +221,21 @@ def _scorecard(fams: Families, card: ScorecardView) -> None:
     for error_class, count in card.dlq_by_error_class.items():
         _add(fams, "hub_dlq_messages_by_error_class", (error_class,), count)
     _add(fams, "hub_signature_failures", (), card.signature_failures)
+    _checks(fams, card.checks)
     _add(fams, "hub_monitor_caught_up", (), 1.0 if card.caught_up else 0.0)
     _add(fams, "hub_monitor_unreadable_records", (), card.unreadable_records)
+
+
+def _checks(fams: Families, checks: ChecksView) -> None:
+    for o in checks.open:
+        labels = (o.partner.value, o.urgency.value)
+        _add(fams, "hub_checks_open", labels, o.open)
+        _add(fams, "hub_checks_overdue", labels, o.overdue)
+    for p in checks.partners:
+        who = (p.partner.value,)
+        _optional(fams, "hub_check_response_median_seconds", who, p.response_median_seconds)
+        _optional(fams, "hub_check_response_p90_seconds", who, p.response_p90_seconds)
+        _optional(fams, "hub_check_overdue_ratio", who, p.overdue_ratio)
 
 
 def _histogram(family: Family, area: tuple[str, ...], flow: AreaFlow) -> None:

@@ -24,6 +24,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from hub.errors import SIGNATURE_FAILURES
+from hub.monitor.checkboard import CheckBoard
 from hub.monitor.snapshot import AreaFlow, DayVolume, PartnerQuality, ReasonCount, ScorecardView
 from hub.monitor.stats import percentile, ratio
 from schemas.common import Area, Partner
@@ -184,6 +185,7 @@ class Scorecard:
         self._dead_letters: Counter[str] = Counter()
         self._rules: Counter[str] = Counter()
         self.unreadable = 0
+        self.checks = CheckBoard()
 
     # ------------------------------------------------------------------ feed
     def add_routed(self, copy: RoutedCopy) -> None:
@@ -262,8 +264,9 @@ class Scorecard:
             dlq_messages=sum(self._dead_letters.values()),
             dlq_by_error_class=dict(sorted(self._dead_letters.items())),
             signature_failures=sum(self._dead_letters[c] for c in SIGNATURE_FAILURES),
-            unreadable_records=self.unreadable,
+            unreadable_records=self.unreadable + self.checks.unreadable,
             caught_up=caught_up,
+            checks=self.checks.view(now),
         )
 
     def _forget_waiting(self, now: datetime) -> None:

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.monitor.checkboard import ChecksView
 from hub.monitor.evaluator import ConsumerStatus
 from schemas.common import Area, Partner
 
@@ -148,6 +149,10 @@ class ScorecardView(_Model):
     )
     unreadable_records: int = Field(description="Records the monitor could not parse.")
     caught_up: bool = Field(description="Every record written before this sample was read.")
+    checks: ChecksView = Field(
+        default_factory=ChecksView,
+        description="Agency checks: open and overdue, partners' response times (section 17).",
+    )
 
 
 class MonitorSnapshot(_Model):

@@ -30,7 +30,7 @@ from hub.monitor.records import (
 )
 from hub.monitor.scorecard import Scorecard
 from hub.settings import KafkaSettings
-from hub.topology import DECISIONS, DLQ, OUTCOMES, route_topic
+from hub.topology import CHECK_RESPONSES, CHECKS, DECISIONS, DLQ, OUTCOMES, route_topic
 from schemas.common import Area
 
 __all__ = ["RecordTail"]
@@ -119,7 +119,9 @@ class RecordTail:
     def __init__(self, kafka: KafkaSettings, scorecard: Scorecard, areas: Sequence[Area]) -> None:
         self._scorecard = scorecard
         self._routes = _Reader(kafka, "hub-monitor-routes", [route_topic(a) for a in areas])
-        self._records = _Reader(kafka, "hub-monitor-records", [DECISIONS, OUTCOMES, DLQ])
+        self._records = _Reader(
+            kafka, "hub-monitor-records", [DECISIONS, OUTCOMES, DLQ, CHECKS, CHECK_RESPONSES]
+        )
         self._now: datetime | None = None
 
     async def start(self) -> None:
@@ -157,6 +159,10 @@ class RecordTail:
                 self._scorecard.add_decision(read_decision(record.value))
             elif topic == OUTCOMES:
                 self._scorecard.add_outcome(read_outcome(record.value), self._now)
+            elif topic == CHECKS:
+                self._scorecard.checks.add_request(record.value)
+            elif topic == CHECK_RESPONSES:
+                self._scorecard.checks.add_answer(record.value)
             else:
                 self._scorecard.add_dead_letter(read_dead_letter(list(record.headers)))
         except UnreadableRecordError as exc:

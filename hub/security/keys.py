@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from hub.errors import KeyMaterialError
+from schemas.checks import CheckPartner
 from schemas.common import Area, Partner
 
 SUBJECT_KEY = "subject-key"
@@ -64,6 +65,19 @@ def route_mac(area: Area | str) -> str:
 def outcome_mac(area: Area | str) -> str:
     """Name of the MAC key of an area's outcomes (that area's team and the router)."""
     return f"outcome-mac-{Area(area).value}"
+
+
+def check_kek(partner: str) -> str:
+    """Name of the KEK of a partner's agency checks: requests to it, answers from it.
+
+    Held by the asking team (MASH) and that partner's ingest only (DESIGN.md section 17).
+    """
+    return f"check-{CheckPartner(partner).value}"
+
+
+def check_mac(partner: str) -> str:
+    """Name of the MAC key of a partner's check requests and answers (MASH team, its ingest)."""
+    return f"check-mac-{CheckPartner(partner).value}"
 
 
 ROUTER_SIGNING = "signing-router"
@@ -208,6 +222,8 @@ def all_key_names() -> list[str]:
     names += [area_kek(a) for a in Area]
     names += [route_mac(a) for a in Area]
     names += [outcome_mac(a) for a in Area]
+    names += [check_kek(p) for p in CheckPartner]
+    names += [check_mac(p) for p in CheckPartner]
     return names
 
 

@@ -18,6 +18,10 @@ component              keys
 ``teams-<a>``          ``area-<a>``, ``route-mac-<a>`` and ``outcome-mac-<a>`` of its
                        own area only (an instance serving several areas is given
                        each of theirs)
+``teams-mash``         also ``check-<p>`` and ``check-mac-<p>`` of every partner: it
+                       seals and authenticates agency checks and opens the answers
+``connectors-<p>``     also ``check-<p>`` and ``check-mac-<p>`` of its own partner
+                       (``connectors-education``/``-probation``: those alone)
 ``monitor``            none
 ``audit``              ``signing-router`` public keys only (``hub audit verify``)
 =====================  =========================================================
@@ -36,11 +40,14 @@ from hub.security.keys import (
     ROUTER_SIGNING,
     SUBJECT_KEY,
     area_kek,
+    check_kek,
+    check_mac,
     inbound_kek,
     inbound_mac,
     outcome_mac,
     route_mac,
 )
+from schemas.checks import CheckPartner
 from schemas.common import Area, Partner
 
 
@@ -55,6 +62,14 @@ def _partner(partner: Partner) -> list[Grant]:
     return [Grant(inbound_kek(partner)), Grant(inbound_mac(partner))]
 
 
+def _checks(partner: CheckPartner) -> list[Grant]:
+    return [Grant(check_kek(partner)), Grant(check_mac(partner))]
+
+
+ALL_CHECKS: list[Grant] = [g for p in CheckPartner for g in _checks(p)]
+"""Every partner's agency-check keys: the asking team's and the whole ingest's."""
+
+
 def _area(area: Area) -> list[Grant]:
     return [Grant(area_kek(area)), Grant(route_mac(area)), Grant(outcome_mac(area))]
 
@@ -66,12 +81,25 @@ def _components() -> dict[str, list[Grant]]:
             *(g for a in Area for g in _area(a)),
             Grant(ROUTER_SIGNING),
         ],
-        "connectors": [Grant(SUBJECT_KEY), *(g for p in Partner for g in _partner(p))],
+        "connectors": [
+            Grant(SUBJECT_KEY),
+            *(g for p in Partner for g in _partner(p)),
+            *ALL_CHECKS,
+        ],
         "monitor": [],
         "audit": [Grant(ROUTER_SIGNING, public_only=True)],
     }
-    found.update({f"connectors-{p.value}": [Grant(SUBJECT_KEY), *_partner(p)] for p in Partner})
+    found.update(
+        {
+            f"connectors-{p.value}": [Grant(SUBJECT_KEY), *_partner(p), *_checks(CheckPartner(p))]
+            for p in Partner
+        }
+    )
+    found.update(
+        {f"connectors-{p.value}": _checks(p) for p in CheckPartner if p.value not in set(Partner)}
+    )
     found.update({f"teams-{a.value}": _area(a) for a in Area})
+    found[f"teams-{Area.MASH.value}"] = [*_area(Area.MASH), *ALL_CHECKS]
     return found
 
 

@@ -44,6 +44,10 @@ class Link(StrEnum):
     INBOUND = "inbound"
     ROUTED = "routed"
     OUTCOME = "outcome"
+    CHECK = "check"
+    """An agency check (team to partner ingest), key ``check-mac-<partner>``."""
+    CHECK_ANSWER = "check-answer"
+    """A partner's answer to a check (ingest to team), key ``check-mac-<partner>``."""
 
 
 def mac_prefix(link: Link, key_id: str, topic: str) -> bytes:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from hub.errors import PrincipalsFileError
 from hub.settings import KafkaSettings
 from hub.yamlfile import describe_entry_error
+from schemas.checks import CheckPartner
 from schemas.common import Area, Partner
 
 
@@ -108,8 +109,9 @@ _NAME = r"^[a-z][a-z0-9-]*[a-z0-9]$"
 def known_principals() -> frozenset[str]:
     """Every principal name the hub's components use."""
     return frozenset(
-        {"admin", "router", "monitor", "policy-simulate", "connectors-status"}
+        {"admin", "router", "monitor", "policy-simulate", "connectors-status", "checks-index"}
         | {f"connector-{p.value}" for p in Partner}
+        | {f"connector-{p.value}" for p in CheckPartner}
         | {f"team-{a.value}" for a in Area}
     )
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 
 from hub.errors import AlreadyDecidedError, DecisionInProgressError, KafkaError, NotInQueueError
 from hub.teams.auth import ApiCaller, ProblemError, deps_of
+from hub.teams.checkroutes import message_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
 from hub.teams.outcomes import record_outcome
@@ -149,4 +150,5 @@ def _open(deps: TeamDeps, item: QueueItem, reader: str) -> MessageView:
         payload_type=routed.payload_type,
         envelope=opened.envelope,
         notice=opened.notice,
+        checks=message_checks(deps, item),
     )

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from hub.teams.api import api_router
 from hub.teams.auth import API_CLIENT, PageError, ProblemError, SignInRequired, current_session
+from hub.teams.checkroutes import check_api_router, check_page_router
 from hub.teams.deps import TeamDeps
 from hub.teams.metrics import QueueCollector
 from hub.teams.pages import MAX_FORM_BYTES, page_router, templates
@@ -42,6 +43,8 @@ def create_app(deps: TeamDeps) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await deps.publisher.start()
         try:
+            if deps.checks is not None:
+                await deps.checks.start()
             if deps.consumer is not None:
                 await deps.consumer.start()
             try:
@@ -49,6 +52,8 @@ def create_app(deps: TeamDeps) -> FastAPI:
             finally:
                 if deps.consumer is not None:
                     await deps.consumer.stop()
+                if deps.checks is not None:
+                    await deps.checks.stop()
         finally:
             await deps.publisher.stop()
             deps.close()
@@ -81,6 +86,8 @@ def create_app(deps: TeamDeps) -> FastAPI:
     add_metrics(app, "teams", deps.ops_token).register([QueueCollector(deps.store, deps.areas)])
     app.include_router(page_router(pages))
     app.include_router(api_router())
+    app.include_router(check_page_router())
+    app.include_router(check_api_router())
     return app
 
 

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from hub.security.keys import SecretKey
 from hub.sla import SlaCalendar
 from hub.teams.accounts import AccountStore
+from hub.teams.checks import TeamChecks
 from hub.teams.outcomes import OutcomePublisher
 from hub.teams.ratelimit import SignInLimiter
 from hub.teams.sessions import SessionStore
@@ -64,6 +65,8 @@ class TeamDeps:
     """Bounds concurrent password hashes (each takes 32 MiB)."""
     ops_token: SecretStr | None = field(default=None, repr=False)
     """Who may see counts per area on ``/health`` (:mod:`hub.web.ops`)."""
+    checks: TeamChecks | None = None
+    """Agency checks (DESIGN.md section 17); None: this instance asks none."""
 
     def close(self) -> None:
         """Close the local files."""

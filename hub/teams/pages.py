@@ -38,6 +38,7 @@ from hub.teams.auth import (
     same_token,
     session_cookie_name,
 )
+from hub.teams.checkroutes import page_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
 from hub.teams.outcomes import record_outcome
@@ -303,6 +304,7 @@ def _message_page(
         "banner": banner,
         "problem": problem,
         "action": _outcome_url(item),
+        "agency": page_checks(deps, item),
     }
     return pages.TemplateResponse(
         request, "message.html", context, status_code=status, headers=headers

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.sla import ClockState, SlaCalendar, clock_state
+from hub.teams.checks import CheckView
 from hub.teams.store import QueueItem
 from schemas.common import Area, Partner, RiskLevel
 from schemas.envelope import Envelope, RoutingMetadata
@@ -85,6 +86,9 @@ class MessageView(QueueEntry):
     )
     envelope: Envelope | None = Field(description="The full message (every area but encompass).")
     notice: EncompassNotice | None = Field(description="The Operation Encompass notice.")
+    checks: tuple[CheckView, ...] = Field(
+        default=(), description="Agency checks asked about it, with the partners' answers."
+    )
 
 
 def queue_entry(item: QueueItem, calendar: SlaCalendar, now: datetime) -> QueueEntry:

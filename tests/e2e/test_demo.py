@@ -54,3 +54,15 @@ def test_demo_routes_a_day_and_reports_where_it_went(
     assert int(kept.group(1)) / int(kept.group(2)) > 0.5
     for area in ("mash", "da-triage", "record-only", "returned"):
         assert re.search(rf"{area}\s+│\s+[1-9]", out), area
+    checks = re.search(
+        r"Agency checks: the MASH asked (\d+); partners answered (\d+) \((\d+) after the "
+        r"deadline\); (\d+) still\s+open",
+        out,
+    )
+    assert checks, out
+    asked, answered, late, unanswered = (int(g) for g in checks.groups())
+    assert asked > 0
+    assert answered > 0
+    assert late > 0  # health answers after the demo's red deadline
+    assert unanswered > 0  # probation does not answer during the demo
+    assert asked == answered + unanswered

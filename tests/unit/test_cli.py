@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -164,10 +165,10 @@ class TestPartnerCredentials:
         assert added.returncode == 0, added.stderr
         token = added.stdout.strip().splitlines()[-1]
         assert token.startswith("hubp_")
-        listed = run("partners", "list", env=env)
+        listed = run("partners", "list", "--json", env=env)
         assert listed.returncode == 0, listed.stderr
-        assert "police" in listed.stdout
-        assert "47,45" in listed.stdout
+        (row,) = json.loads(listed.stdout)["credentials"]
+        assert (row["partner"], row["orgs"]) == ("police", ["47", "45"])
         assert token.split(".", 1)[1] not in listed.stdout
 
     def test_a_malformed_org_is_one_line(self, tmp_path: Path) -> None:

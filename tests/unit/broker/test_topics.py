@@ -60,6 +60,8 @@ class TestTheProjectsTopicsFile:
             "hub.routed-ids",
             "hub.audit-checkpoints",
             "hub.dlq-replays",
+            "hub.checks",
+            "hub.check-responses",
         }
         assert names == expected
 

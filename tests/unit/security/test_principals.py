@@ -79,7 +79,41 @@ class TestTheProjectsPrincipalsFile:
         assert holders(shipped, TOPIC, topic, WRITE) == {f"connector-{partner.value}"}
         connector = shipped[f"connector-{partner.value}"]
         written = {g.name for g in connector.grants if g.operation is WRITE}
-        assert written == {topic, f"connector-{partner.value}-"}
+        # ... and answer agency checks (DESIGN.md section 17), in its own transactions.
+        assert written == {
+            topic,
+            f"connector-{partner.value}-",
+            "hub.check-responses",
+            f"check-answers-{partner.value}-",
+        }
+
+    @pytest.mark.parametrize("partner", ["education", "probation"])
+    def test_a_partner_without_a_system_only_answers_checks(
+        self, shipped: dict[str, Principal], partner: str
+    ) -> None:
+        """Education and probation write their answers and read nothing at all."""
+        principal = shipped[f"connector-{partner}"]
+        assert {(g.name, g.operation) for g in principal.grants} == {
+            ("hub.check-responses", WRITE),
+            (f"check-answers-{partner}-", WRITE),
+        }
+
+    def test_no_partner_reads_checks_only_the_index_and_the_mash(
+        self, shipped: dict[str, Principal]
+    ) -> None:
+        """A partner's principal reads no check: the ingest's index principal reads them all."""
+        assert holders(shipped, TOPIC, "hub.checks", READ) == {
+            "checks-index",
+            "team-mash",
+            "monitor",
+        }
+        assert holders(shipped, TOPIC, "hub.check-responses", READ) == {
+            "checks-index",
+            "team-mash",
+            "monitor",
+        }
+        assert holders(shipped, TOPIC, "hub.checks", WRITE) == {"team-mash"}
+        assert {g.operation for g in shipped["checks-index"].grants} == {READ}
 
     @pytest.mark.parametrize("area", list(Area))
     def test_a_team_reads_only_its_own_route(
@@ -87,12 +121,20 @@ class TestTheProjectsPrincipalsFile:
     ) -> None:
         """A team reads only route.<area> with group team-<area>, writes outcomes and notes."""
         team = shipped[f"team-{area.value}"]
+        # The MASH also asks agency checks and reads the answers (DESIGN.md section 17).
+        checks = {
+            (TOPIC, "hub.checks", WRITE),
+            (TOPIC, "hub.checks", READ),
+            (TOPIC, "hub.check-responses", READ),
+            (GROUP, "team-mash-checks", READ),
+            (ResourceType.TRANSACTIONAL_ID, "checks-mash-", WRITE),
+        }
         assert {(g.resource_type, g.name, g.operation) for g in team.grants} == {
             (TOPIC, f"route.{area.value}", READ),
             (TOPIC, "team.outcomes", WRITE),
             (TOPIC, "hub.dlq", WRITE),
             (GROUP, f"team-{area.value}", READ),
-        }
+        } | (checks if area is Area.MASH else set())
         assert holders(shipped, TOPIC, f"route.{area.value}", READ) == {
             f"team-{area.value}",
             "monitor",
@@ -112,6 +154,8 @@ class TestTheProjectsPrincipalsFile:
             elif topic == "hub.dlq-replays":
                 # Only an operator's replay (the admin credential) records replays.
                 assert holders(shipped, TOPIC, topic, WRITE) == set()
+            elif topic in {"hub.checks", "hub.check-responses"}:
+                continue  # agency checks: see test_no_partner_reads_checks_only_the_index
             elif topic.startswith(("route.", "hub.")):
                 assert holders(shipped, TOPIC, topic, WRITE) == {"router"}, topic
         router = shipped["router"]
@@ -136,7 +180,7 @@ class TestTheProjectsPrincipalsFile:
         assert all(ops[(TOPIC, t)] is READ for t in TOPICS)
         assert ops[(ResourceType.CLUSTER, CLUSTER_NAME)] is DESCRIBE
         groups = {g.name for g in monitor.grants if g.resource_type is GROUP}
-        assert groups == {"router"} | {f"team-{a.value}" for a in Area}
+        assert groups == {"router", "team-mash-checks"} | {f"team-{a.value}" for a in Area}
         assert {g.operation for g in monitor.grants} == {READ, DESCRIBE}
 
     def test_no_principal_needs_idempotent_write(self, shipped: dict[str, Principal]) -> None:
@@ -154,8 +198,11 @@ class TestTheProjectsPrincipalsFile:
             for p in shipped.values()
         }
         assert txn["router"] == {"router-task-"}
-        assert txn["connector-police"] == {"connector-police-"}
-        assert all(not v for k, v in txn.items() if k.startswith(("team-", "monitor")))
+        assert txn["connector-police"] == {"connector-police-", "check-answers-police-"}
+        assert txn["team-mash"] == {"checks-mash-"}
+        assert all(
+            not v for k, v in txn.items() if k.startswith(("team-", "monitor")) and k != "team-mash"
+        )
 
 
 class TestBindings:

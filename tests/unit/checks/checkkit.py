@@ -1,0 +1,102 @@
+"""Helpers for agency-check tests without a broker: the team app and the ingest in-process."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from hub.bootstrap import Hub
+from hub.bootstrap.checks import check_keys
+from hub.checks.index import CheckIndex
+from hub.checks.testing import MemoryCheckWriter
+from hub.ingest.app import IngestDeps, create_app
+from hub.ingest.checkcredentials import CheckCredentialStore
+from hub.ingest.checks import IngestChecks
+from hub.ingest.credentials import CredentialStore
+from hub.ingest.testing import MemoryLedger, MemoryPublisher
+from hub.security.envelope import Sealer
+from hub.teams.checks import TeamChecks
+from hub.teams.checkstore import CheckStore
+from hub.teams.deps import TeamDeps
+from schemas.checks import CheckPartner
+from schemas.common import Area, Partner
+from tests.orgs import TEST_ORGS
+
+
+def team_checks(hub: Hub, state: Path) -> TeamChecks:
+    """The MASH's checks with real keys and MACs, writing to memory."""
+    keys = check_keys(hub, CheckPartner)
+    assert keys is not None
+    return TeamChecks(
+        store=CheckStore(state / "checks.sqlite"),
+        writer=MemoryCheckWriter(),
+        keys=keys,
+        deadlines=hub.settings.checks,
+        partitions=6,
+    )
+
+
+@dataclass
+class Ingest:
+    client: httpx.AsyncClient
+    checks: IngestChecks
+    tokens: dict[CheckPartner, str]
+
+    def auth(self, partner: CheckPartner) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[partner]}"}
+
+    @property
+    def writer(self) -> dict[CheckPartner, MemoryCheckWriter]:
+        found = {}
+        for p, w in self.checks.writers.items():
+            assert isinstance(w, MemoryCheckWriter)
+            found[p] = w
+        return found
+
+
+@contextlib.asynccontextmanager
+async def ingest(hub: Hub, state: Path, now: datetime) -> AsyncIterator[Ingest]:
+    """The ingest app with its check endpoints, every partner's credential issued."""
+    credentials = CredentialStore(state / "credentials.json")
+    answer_only = CheckCredentialStore(state / "check-credentials.json")
+    tokens = {CheckPartner(p.value): credentials.add(p, TEST_ORGS[p]) for p in Partner}
+    tokens |= {p: answer_only.add(p) for p in CheckPartner if p not in tokens}
+    keys = check_keys(hub, CheckPartner)
+    assert keys is not None
+    checks = IngestChecks(
+        index=CheckIndex(keys=keys),
+        writers={p: MemoryCheckWriter() for p in CheckPartner},
+        keys=keys,
+        credentials=answer_only,
+        partitions=6,
+        clock=lambda: now,
+    )
+    deps = IngestDeps(
+        credentials=credentials,
+        ledger=MemoryLedger(),
+        publishers={p: MemoryPublisher() for p in Partner},
+        sealers={p: Sealer(None, None, 6) for p in Partner},
+        subject_key_secret=b"unit-test-secret",
+        clock=lambda: now,
+        checks=checks,
+    )
+    app = create_app(deps)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            yield Ingest(client, checks, tokens)
+
+
+def asked_writer(deps: TeamDeps) -> MemoryCheckWriter:
+    assert deps.checks is not None
+    writer = deps.checks.writer
+    assert isinstance(writer, MemoryCheckWriter)
+    return writer
+
+
+MASH = frozenset({Area.MASH})
