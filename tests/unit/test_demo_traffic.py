@@ -16,6 +16,7 @@ from connectors.errors import ParseFailed
 from connectors.protocol import ParseContext
 from connectors.registry import connector_for
 from hub.demo import PartnerRequest, generate_day, summarise
+from hub.demo.orgs import PARTNER_ORGS
 from hub.demo.people import FAMILY, GIVEN_ADULT, GIVEN_CHILD
 from hub.demo.quality import DEFECTS
 from hub.demo.traffic import PER_COUNTY_DAY, plan
@@ -125,6 +126,18 @@ class TestRequestsParse:
         ]
         assert failed == []
         assert all(p.envelopes for p in parsed if p.request.kind != "invalid")
+
+    def test_every_message_is_sent_as_an_organisation_its_credential_is_bound_to(
+        self, parsed: list[Parsed]
+    ) -> None:
+        """The demo's credentials (hub.demo.orgs) cover every org code it sends as: no 403."""
+        foreign = {
+            (p.request.partner.value, e.source.org_code)
+            for p in parsed
+            for e in p.envelopes
+            if e.source.org_code.upper() not in PARTNER_ORGS[p.request.partner]
+        }
+        assert foreign == set()
 
     def test_every_invalid_request_is_refused_for_its_defect(self, parsed: list[Parsed]) -> None:
         invalid = [p for p in parsed if p.request.kind == "invalid"]
