@@ -106,6 +106,8 @@ class TestTheProjectsPrincipalsFile:
         for topic in TOPICS:
             if topic == "hub.dlq":
                 assert holders(shipped, TOPIC, topic, WRITE) == {"router"} | teams
+            elif topic == "hub.dlq-replays":  # `hub dlq replay`: operators (admin) only
+                assert holders(shipped, TOPIC, topic, WRITE) == set()
             elif topic.startswith(("route.", "hub.")):
                 assert holders(shipped, TOPIC, topic, WRITE) == {"router"}, topic
         router = shipped["router"]
