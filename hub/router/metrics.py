@@ -13,7 +13,8 @@ closes the connection: a slow or oversized client costs it nothing. Routes:
 The series (``docs/operations.md`` lists them): counters of the service's own
 :class:`~hub.router.service.RouterStats` read at scrape, plus per-batch histograms the
 service observes after each transaction: records per batch, routing time and commit
-time. Observing costs a few dictionary updates per batch, never per message.
+time. Observing counts a batch's output records by topic once: about a microsecond a message
+on a loaded two-core machine, against a budget of 150.
 """
 
 from __future__ import annotations
@@ -102,13 +103,16 @@ class RouterMetrics:
         self.batch_records.observe(records)
         self.routing_seconds.observe(routing_s)
         self.commit_seconds.observe(commit_s)
-        for o in out:
-            area = _AREA_OF_TOPIC.get(o.topic)
+        topics = Counter([o.topic for o in out])  # the cheapest count measured (docs)
+        for topic, n in topics.items():
+            area = _AREA_OF_TOPIC.get(topic)
             if area is not None:
-                self._counts.routed_copies[area] += 1
-            elif o.topic == DLQ:
-                error = dict(o.headers).get(DLQ_ERROR_CLASS_HEADER, b"unknown").decode()
-                self._counts.dead_letters[error] += 1
+                self._counts.routed_copies[area] += n
+        if topics[DLQ]:  # rare: only then look at each record's headers
+            for o in out:
+                if o.topic == DLQ:
+                    error = dict(o.headers).get(DLQ_ERROR_CLASS_HEADER, b"unknown").decode()
+                    self._counts.dead_letters[error] += 1
 
     def render(self) -> bytes:
         """The text exposition."""

@@ -179,6 +179,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         self, task: RouterTask, records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
     ) -> None:
         started = time.perf_counter()
+        route = route_record if tracing.TRACER is None else route_traced  # traced: when on
         prefix = self._kafka.topic_prefix
         chain_before = task.state.chain
         out: list[OutRecord] = []
@@ -190,7 +191,6 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                 structlog.contextvars.bind_contextvars(
                     topic=logical, partition=msg.partition, offset=msg.offset
                 )
-                route = route_record if tracing.TRACER is None else route_traced
                 out.extend(route(_in_record(logical, msg), self._ctx, task.state))
                 count += 1
         structlog.contextvars.clear_contextvars()

@@ -55,6 +55,7 @@ class TestTheProjectsTopicsFile:
             "partner.domestic-abuse.inbound",
             "hub.decisions",
             "hub.dlq",
+            "hub.dlq-replays",  # `hub dlq replay`: the markers and audit of replays
             "team.outcomes",
             "hub.subject-history",
             "hub.routed-ids",
