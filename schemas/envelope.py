@@ -116,6 +116,13 @@ class SubjectFacts(Contract):
     works_with_children: bool | None = Field(
         None, description="The person works or volunteers with children (LADO)."
     )
+    household_key: SubjectKey | None = Field(
+        None,
+        description=(
+            "Keyed hash of the person's normalised address (their household); "
+            "never the address itself. None when no address was sent."
+        ),
+    )
 
     @property
     def is_child(self) -> bool:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from schemas.common import Area, Contract
 from schemas.envelope import SubjectKey
@@ -63,3 +63,20 @@ class OutcomeRecorded(Contract):
     decided_at: AwareDatetime = Field(description="When they decided.")
     routed_at: AwareDatetime | None = Field(None, description="When it was routed to the area.")
     due_by: AwareDatetime | None = Field(None, description="The SLA deadline it had.")
+    authorises: UUID | None = Field(
+        None,
+        description=(
+            "Set on a manager's authorisation: the outcome id of the decision it "
+            "authorises or returns (outcome is then that decision's outcome)."
+        ),
+    )
+    authorisation: Literal["authorise", "return"] | None = Field(
+        None, description="On a manager's authorisation: authorised, or sent back."
+    )
+
+    @model_validator(mode="after")
+    def _authorisation_complete(self) -> OutcomeRecorded:
+        if (self.authorises is None) != (self.authorisation is None):
+            msg = "authorises and authorisation are set together, or neither"
+            raise ValueError(msg)
+        return self

@@ -41,6 +41,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from hub.audit import Anchor, checkpoint_record
 from hub.errors import HubError, KafkaError, ProducerFencedError
 from hub.kafka import kafka_errors, make_consumer, make_producer
+from hub.router.globaltable import HouseholdReader
 from hub.router.handler import (
     CHAIN_HEAD_KEY,
     InRecord,
@@ -50,6 +51,7 @@ from hub.router.handler import (
     route_record,
 )
 from hub.router.history import HistoryStore, SqliteStateStore
+from hub.router.household import HouseholdView
 from hub.router.task import RouterTask, restore_tasks
 from hub.settings import KafkaSettings
 from hub.topology import (
@@ -57,6 +59,7 @@ from hub.topology import (
     DECISIONS,
     DLQ,
     HISTORY,
+    HOUSEHOLD_HISTORY,
     INBOUND_TOPICS,
     OUTCOMES,
     ROUTER_GROUP,
@@ -104,6 +107,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         self._lock = asyncio.Lock()
         self._generation = 0
         self._consumer: AIOKafkaConsumer | None = None
+        self.households = HouseholdView()
         self.stats = RouterStats()
         self.ready = asyncio.Event()
 
@@ -122,6 +126,14 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         )
         self._consumer = consumer
         physical = [self._kafka.topic(t) for t in INPUT_TOPICS]
+        # The household view is read whole before the router takes any task.
+        reader = HouseholdReader(self._kafka, f"{self._instance}-households", self.households)
+        try:
+            await reader.catch_up()
+        except BaseException:
+            await reader.stop()
+            raise
+        following = asyncio.create_task(reader.follow(stop))
         with kafka_errors("starting the router consumer"):
             await consumer.start()
         consumer.subscribe(topics=physical, listener=self)
@@ -139,6 +151,10 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self._anchor(list(self._tasks.values()), "shutdown")
                 await self._close_tasks(list(self._tasks))
             await consumer.stop()
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            await reader.stop()
             log.info("router_stopped", instance=self._instance, **self.stats.__dict__)
 
     async def _process_batch(
@@ -204,6 +220,10 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         except (HubError, Exception) as exc:  # noqa: BLE001 -- any failure aborts the batch
             await self._recover(task, records, exc)
             return
+        # What this task committed is in the view at once (other processes read it back).
+        for o in out:
+            if o.topic == HOUSEHOLD_HISTORY and o.key is not None:
+                self.households.restore(o.key, o.value)
         log.info("batch_committed", task=task.state.partition, messages=count, records=len(out))
         self.stats.transactions += 1
         self.stats.routed += sum(1 for o in out if o.topic == DECISIONS)
@@ -366,7 +386,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             with kafka_errors(f"starting the producer of task {p}"):
                 await producer.start()
             store = SqliteStateStore(self._state_dir / f"task-{p}.sqlite")
-            tasks[p] = RouterTask(TaskState(p, HistoryStore(store)), producer, store)
+            state = TaskState(p, HistoryStore(store), households=self.households)
+            tasks[p] = RouterTask(state, producer, store)
         await restore_tasks(self._kafka, f"{self._instance}-restore", list(tasks.values()))
         self._tasks.update(tasks)
         log.info(

@@ -57,6 +57,7 @@ class TestTheProjectsTopicsFile:
             "hub.dlq",
             "team.outcomes",
             "hub.subject-history",
+            "hub.household-history",
             "hub.routed-ids",
             "hub.audit-checkpoints",
         }
