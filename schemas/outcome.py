@@ -27,6 +27,22 @@ class Outcome(StrEnum):
     HOUSING_ASSESSMENT = "housing_assessment"
 
 
+THRESHOLD_OUTCOMES = frozenset(
+    {
+        Outcome.STRATEGY_DISCUSSION,
+        Outcome.S17_ASSESSMENT,
+        Outcome.NO_FURTHER_ACTION,
+        Outcome.EARLY_HELP,
+    }
+)
+"""The MASH's threshold decisions, which a manager must authorise (DESIGN.md section 16)."""
+
+
+def needs_authorisation(area: Area, outcome: Outcome) -> bool:
+    """Whether a decision of ``area`` waits for a manager's authorisation."""
+    return area is Area.MASH and outcome in THRESHOLD_OUTCOMES
+
+
 Rationale = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
@@ -42,6 +58,23 @@ class RecordOutcome(Contract):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             msg = "a rationale is required: say why this outcome was chosen"
+            raise ValueError(msg)
+        return value
+
+
+class AuthoriseDecision(Contract):
+    """A manager's command to authorise a decision, or send it back (web form or API)."""
+
+    decision: Literal["authorise", "return"] = Field(
+        description="authorise: the decision stands; return: the practitioner decides again."
+    )
+    rationale: Rationale = Field(description="Why; required and non-empty.")
+
+    @field_validator("rationale")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            msg = "a rationale is required: say why you authorise or return this decision"
             raise ValueError(msg)
         return value
 

@@ -8,6 +8,7 @@ import typer
 
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub, fail, private_files, run_guarded
+from hub.teams.accounts import Role
 from hub.web import http_config
 from schemas.common import Area
 
@@ -19,6 +20,13 @@ def _area(text: str) -> Area:
         return Area(text)
     except ValueError:
         raise fail(f"unknown area {text!r}; areas: {', '.join(a.value for a in Area)}") from None
+
+
+def _role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        raise fail(f"unknown role {text!r}; roles: {', '.join(r.value for r in Role)}") from None
 
 
 @app.command()
@@ -50,18 +58,21 @@ def serve(
 def add_user(
     username: Annotated[str, typer.Argument(help="Sign-in name: letters, digits, '.', '_', '-'.")],
     area: Annotated[str, typer.Argument(help="The area whose queue they work, e.g. mash.")],
+    role: Annotated[
+        str, typer.Option(help="practitioner, or manager (oversight and authorisation).")
+    ] = "practitioner",
 ) -> None:
-    """Create a practitioner; the generated password is printed once, alone on the last line."""
+    """Create a practitioner or manager; the password is printed once, alone on the last line."""
     from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
     from hub.teams.accounts import AccountStore  # noqa: PLC0415
 
-    which = _area(area)
+    which, as_role = _area(area), _role(role)
     store = AccountStore(accounts_file(current_hub().settings.teams))
     try:
-        password = store.add_user(username, which)
+        password = store.add_user(username, which, as_role)
     finally:
         store.close()
-    print(f"practitioner {username.strip().lower()} of {which.value} created; the password")
+    print(f"{as_role.value} {username.strip().lower()} of {which.value} created; the password")
     print("is shown only now: give it to them safely.")
     print(password)
 
@@ -69,15 +80,18 @@ def add_user(
 @app.command(name="add-client")
 def add_client(
     area: Annotated[str, typer.Argument(help="The area the client may read and decide for.")],
+    role: Annotated[
+        str, typer.Option(help="practitioner, or manager (may authorise decisions).")
+    ] = "practitioner",
 ) -> None:
     """Issue an API token for a case-management system; printed once, alone on the last line."""
     from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
     from hub.teams.accounts import AccountStore  # noqa: PLC0415
 
-    which = _area(area)
+    which, as_role = _area(area), _role(role)
     store = AccountStore(accounts_file(current_hub().settings.teams))
     try:
-        token = store.add_client(which)
+        token = store.add_client(which, as_role)
     finally:
         store.close()
     print(f"API client token issued for {which.value}; it is shown only now, store it safely:")

@@ -104,7 +104,7 @@ class TestWeb:
         assert "<script" not in page.text
         assert "<style" not in page.text  # under the CSP
         assert "style=" not in page.text
-        assert page.text.count("<caption>") == 2
+        assert page.text.count("<caption>") == 3  # queues, authorisation, partners
         assert '<th scope="row">mash</th>' in page.text
         body = api.json()
         assert body["up"] is True
