@@ -37,9 +37,17 @@ class Related:
     same_child: bool
 
 
-def gather(meta: RoutingMetadata, own: Sequence[Contact], view: HouseholdView) -> list[Related]:
-    """The earlier contacts of the message's children and household, newest first."""
-    this = new_contact(meta, ())
+def gather(
+    meta: RoutingMetadata,
+    own: Sequence[Contact],
+    view: HouseholdView,
+    this: Contact | None = None,
+) -> list[Related]:
+    """The earlier contacts of the message's children and household, newest first.
+
+    ``this`` is the message's own contact when the caller built it already.
+    """
+    this = this if this is not None else new_contact(meta, ())
     people = set(this.people)
     found: dict[str, Contact] = {c.message_id: c for c in own}
     own_ids = set(found)

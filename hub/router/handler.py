@@ -17,6 +17,7 @@ and a team sends an outcome back to the partition its routed copy came from.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from hub.errors import (
 )
 from hub.policy import Decision, Policy, decide
 from hub.router.chronology import chronology_json, gather
-from hub.router.history import HistoryStore, new_contact, summarise
+from hub.router.history import Contact, HistoryStore, new_contact, summarise
 from hub.router.household import HouseholdView, contact_key, contact_value
 from hub.router.replay import RoutedIds, routed_id_value
 from hub.security.envelope import Opener
@@ -108,6 +109,9 @@ class TaskState:
     routed: RoutedIds = field(default_factory=RoutedIds)
     households: HouseholdView = field(default_factory=HouseholdView)
     """The process's household view, shared by its tasks (read, never written here)."""
+    committed_contacts: list[Contact] = field(default_factory=list)
+    """Contacts written to ``hub.household-history`` in the batch in flight: the service
+    puts them in the view once the transaction is committed (and drops them if not)."""
 
 
 @dataclass(frozen=True)
@@ -193,15 +197,19 @@ def _route(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRec
         raise DuplicateMessageError(f"message {meta.message_id} was already routed")
     structlog.contextvars.bind_contextvars(message_id=str(meta.message_id), partner=partner.value)
     state = task.history.state(meta.subject_key)
-    related = gather(meta, state.contacts, task.households)
+    contact = new_contact(meta, ())
+    related = gather(meta, state.contacts, task.households, contact)
     history = summarise(meta, state, [r.contact for r in related if r.same_child])
     decision = decide(ctx.policy, meta, history)
     decided_at = ctx.clock()
     chronology = chronology_json(related, meta) if related else None
     out = _routed_copies(message, decision, history, decided_at, ctx, task.partition, chronology)
     out.append(_decision_record(meta, decision, history, decided_at, task))
-    contact = new_contact(meta, decision.destinations)
+    contact = dataclasses.replace(
+        contact, destinations=tuple(a.value for a in decision.destinations)
+    )
     changed = task.history.record_contact(meta, contact)
+    task.committed_contacts.append(contact)
     out.append(OutRecord(HISTORY, key, changed, partition=task.partition))
     out.append(OutRecord(HOUSEHOLD_HISTORY, contact_key(contact), contact_value(contact)))
     out.append(_routed_id(task, task.routed.add_message(meta.message_id), record, decided_at))
@@ -404,4 +412,5 @@ def _apply_outcome(record: InRecord, ctx: RouterContext, task: TaskState) -> lis
         out.append(OutRecord(HISTORY, key, changed, partition=task.partition))
         if contact is not None:
             out.append(OutRecord(HOUSEHOLD_HISTORY, contact_key(contact), contact_value(contact)))
+            task.committed_contacts.append(contact)
     return out

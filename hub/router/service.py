@@ -59,7 +59,6 @@ from hub.topology import (
     DECISIONS,
     DLQ,
     HISTORY,
-    HOUSEHOLD_HISTORY,
     INBOUND_TOPICS,
     OUTCOMES,
     ROUTER_GROUP,
@@ -218,12 +217,13 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         try:
             await self._commit(task.producer, out, offsets)
         except (HubError, Exception) as exc:  # noqa: BLE001 -- any failure aborts the batch
+            task.state.committed_contacts.clear()
             await self._recover(task, records, exc)
             return
         # What this task committed is in the view at once (other processes read it back).
-        for o in out:
-            if o.topic == HOUSEHOLD_HISTORY and o.key is not None:
-                self.households.restore(o.key, o.value)
+        for contact in task.state.committed_contacts:
+            self.households.put(contact)
+        task.state.committed_contacts.clear()
         log.info("batch_committed", task=task.state.partition, messages=count, records=len(out))
         self.stats.transactions += 1
         self.stats.routed += sum(1 for o in out if o.topic == DECISIONS)
