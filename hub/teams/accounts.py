@@ -228,13 +228,6 @@ class AccountStore:
         ).fetchone()
         return None if row is None else Practitioner(username, Area(row[0]), Role(row[1]))
 
-    def users(self) -> list[tuple[str, Area, Role, bool]]:
-        """Every person: username, area, role and whether disabled (for ``list-users``)."""
-        rows = self._db.execute(
-            "SELECT username, area, role, disabled FROM users ORDER BY area, username"
-        ).fetchall()
-        return [(str(u), Area(a), Role(r), bool(d)) for u, a, r, d in rows]
-
     # ------------------------------------------------------------------ API clients
     def add_client(self, area: Area, role: Role = Role.PRACTITIONER) -> str:
         """Issue an API token for ``area`` in ``role``; return it (shown once)."""
