@@ -62,7 +62,8 @@ class HouseholdReader:
                         pending.discard(tp)
         if pending:
             raise KafkaError(f"household view did not reach the end of {len(pending)} partitions")
-        log.info("household_view_restored", contacts=len(self._view))
+        pruned = self._view.prune(datetime.now(UTC))
+        log.info("household_view_restored", contacts=len(self._view), pruned=pruned)
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Apply new records until ``stop`` is set; transient errors are logged and retried."""
