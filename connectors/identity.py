@@ -68,6 +68,29 @@ def derive_subject_key(context: ParseContext, person: PersonIdentity, fallback: 
     return context.subject_key("unmatched", fallback)
 
 
+def normalise_address_line(raw: str) -> str:
+    """The first line of an address (before the first comma), letters and digits only."""
+    first = raw.split(",", 1)[0]
+    text = unicodedata.normalize("NFKD", first)
+    return "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())
+
+
+def derive_household_key(
+    context: ParseContext, address: str | None, postcode: str | None
+) -> str | None:
+    """Key a household by its normalised first address line and postcode, or None.
+
+    Both are needed: a postcode alone covers a street, not a home. The key is a keyed
+    hash like a subject key, so the address never travels in clear in routing metadata.
+    """
+    if not address or not postcode:
+        return None
+    line = normalise_address_line(address)
+    if not line:
+        return None
+    return context.subject_key("household", line, normalise_postcode(postcode))
+
+
 def message_id_for(partner: Partner, org_code: str, reference: str, index: int = 0) -> uuid.UUID:
     """The deterministic id of the ``index``-th message of a partner reference."""
     return uuid.uuid5(MESSAGE_ID_NAMESPACE, f"{partner.value}|{org_code}|{reference}|{index}")

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from connectors.errors import FieldError
-from connectors.identity import PersonIdentity, age_at, derive_subject_key, normalise_nhs_number
+from connectors.identity import (
+    PersonIdentity,
+    age_at,
+    derive_household_key,
+    derive_subject_key,
+    normalise_nhs_number,
+)
 from connectors.protocol import ParseContext
 from schemas.common import ConsentStatus, NhsNumberStatus, SubjectRole, nhs_number_is_valid
 from schemas.envelope import QualityFinding, Subject
@@ -97,6 +103,7 @@ def build_subject(
         resides_at_address=resides_at_address,
         works_with_children=works_with_children,
         elective_home_education=elective_home_education,
+        household_key=derive_household_key(context, address, postcode),
         nhs_number=number,
         nhs_number_status=status,
         given_name=given_name,

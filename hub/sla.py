@@ -113,6 +113,10 @@ class SlaSettings(_Section):
         _working_days(1),
         description="The child's allocated team; as mash at standard risk (not set by DESIGN.md).",
     )
+    authorisation: SlaClock = Field(
+        _working_days(1),
+        description="A manager's authorisation of a MASH threshold decision, from the decision.",
+    )
     timezone: str = Field(
         "Europe/London", description="IANA time zone that working hours are local to."
     )
@@ -339,6 +343,20 @@ def due_by(
     clock = calendar.settings.clock_for(area, risk_level)
     if clock is None:
         return None
+    if clock.kind is ClockKind.NEXT_SCHOOL_DAY:
+        return calendar.next_school_day_start(start)
+    assert clock.amount is not None  # the model validator guarantees it
+    if clock.kind is ClockKind.ELAPSED_HOURS:
+        return start + timedelta(hours=clock.amount)
+    if clock.kind is ClockKind.WORKING_DAYS:
+        return calendar.add_working_hours(start, clock.amount * calendar.settings.working_day_hours)
+    return calendar.add_working_hours(start, clock.amount)
+
+
+def authorisation_due_by(decided_at: datetime, calendar: SlaCalendar) -> datetime:
+    """When a manager's authorisation of a decision made at ``decided_at`` is due, in UTC."""
+    start = _utc(decided_at, "decided_at")
+    clock = calendar.settings.authorisation
     if clock.kind is ClockKind.NEXT_SCHOOL_DAY:
         return calendar.next_school_day_start(start)
     assert clock.amount is not None  # the model validator guarantees it

@@ -124,6 +124,13 @@ class SubjectFacts(Contract):
             "notice goes to the local authority's children's services instead of a school."
         ),
     )
+    household_key: SubjectKey | None = Field(
+        None,
+        description=(
+            "Keyed hash of the person's normalised address (their household); "
+            "never the address itself. None when no address was sent."
+        ),
+    )
 
     @property
     def is_child(self) -> bool:

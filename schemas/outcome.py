@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from schemas.common import Area, Contract
 from schemas.envelope import SubjectKey
@@ -25,6 +25,22 @@ class Outcome(StrEnum):
     REFERRED_ON = "referred_on"
     MARAC_LISTED = "marac_listed"
     HOUSING_ASSESSMENT = "housing_assessment"
+
+
+THRESHOLD_OUTCOMES = frozenset(
+    {
+        Outcome.STRATEGY_DISCUSSION,
+        Outcome.S17_ASSESSMENT,
+        Outcome.NO_FURTHER_ACTION,
+        Outcome.EARLY_HELP,
+    }
+)
+"""The MASH's threshold decisions, which a manager must authorise (DESIGN.md section 16)."""
+
+
+def needs_authorisation(area: Area, outcome: Outcome) -> bool:
+    """Whether a decision of ``area`` waits for a manager's authorisation."""
+    return area is Area.MASH and outcome in THRESHOLD_OUTCOMES
 
 
 Rationale = Annotated[str, Field(min_length=1, max_length=5000)]
@@ -46,6 +62,23 @@ class RecordOutcome(Contract):
         return value
 
 
+class AuthoriseDecision(Contract):
+    """A manager's command to authorise a decision, or send it back (web form or API)."""
+
+    decision: Literal["authorise", "return"] = Field(
+        description="authorise: the decision stands; return: the practitioner decides again."
+    )
+    rationale: Rationale = Field(description="Why; required and non-empty.")
+
+    @field_validator("rationale")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            msg = "a rationale is required: say why you authorise or return this decision"
+            raise ValueError(msg)
+        return value
+
+
 class OutcomeRecorded(Contract):
     """The event on ``team.outcomes``."""
 
@@ -63,3 +96,20 @@ class OutcomeRecorded(Contract):
     decided_at: AwareDatetime = Field(description="When they decided.")
     routed_at: AwareDatetime | None = Field(None, description="When it was routed to the area.")
     due_by: AwareDatetime | None = Field(None, description="The SLA deadline it had.")
+    authorises: UUID | None = Field(
+        None,
+        description=(
+            "Set on a manager's authorisation: the outcome id of the decision it "
+            "authorises or returns (outcome is then that decision's outcome)."
+        ),
+    )
+    authorisation: Literal["authorise", "return"] | None = Field(
+        None, description="On a manager's authorisation: authorised, or sent back."
+    )
+
+    @model_validator(mode="after")
+    def _authorisation_complete(self) -> OutcomeRecorded:
+        if (self.authorises is None) != (self.authorisation is None):
+            msg = "authorises and authorisation are set together, or neither"
+            raise ValueError(msg)
+        return self

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from schemas.chronology import Chronology
 from schemas.common import Area, Contract, Partner
 from schemas.envelope import Kind, RoutingMetadata, SubjectKey
 from schemas.history import HistorySummary
@@ -139,4 +140,12 @@ class MessageRouted(Contract):
     )
     due_by: AwareDatetime | None = Field(
         None, description="SLA deadline for this area; None where nobody must act."
+    )
+    chronology_sealed: Sealed | None = Field(
+        None,
+        description="The children's and household's Chronology, sealed for this area like "
+        "the content; None when there is no earlier contact, and always for encompass.",
+    )
+    chronology: Chronology | None = Field(
+        None, description="The Chronology in clear: only when encryption is off (bench)."
     )

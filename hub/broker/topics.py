@@ -63,7 +63,7 @@ class Defaults(_Strict):
 
     partitions: Annotated[int, Field(ge=1, le=1000)] = 3
     retention: str = "7d"
-    cleanup_policy: Literal["delete", "compact"] = "delete"
+    cleanup_policy: Literal["delete", "compact", "compact,delete"] = "delete"
 
     @field_validator("retention")
     @classmethod
@@ -78,7 +78,7 @@ class TopicEntry(_Strict):
     name: Annotated[str, Field(pattern=_TOPIC_NAME, max_length=200)]
     partitions: Annotated[int, Field(ge=1, le=1000)] | None = None
     retention: str | None = None
-    cleanup_policy: Literal["delete", "compact"] | None = None
+    cleanup_policy: Literal["delete", "compact", "compact,delete"] | None = None
 
     @field_validator("retention")
     @classmethod

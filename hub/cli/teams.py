@@ -14,6 +14,7 @@ from hub import tracing
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub, fail, private_files, run_guarded
 from hub.contracts.outputs import TeamUserRow, TeamUsersListing
+from hub.teams.accounts import Role
 from hub.web import http_config
 from schemas.common import Area
 
@@ -25,6 +26,13 @@ def _area(text: str) -> Area:
         return Area(text)
     except ValueError:
         raise fail(f"unknown area {text!r}; areas: {', '.join(a.value for a in Area)}") from None
+
+
+def _role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        raise fail(f"unknown role {text!r}; roles: {', '.join(r.value for r in Role)}") from None
 
 
 @app.command()
@@ -57,18 +65,21 @@ def serve(
 def add_user(
     username: Annotated[str, typer.Argument(help="Sign-in name: letters, digits, '.', '_', '-'.")],
     area: Annotated[str, typer.Argument(help="The area whose queue they work, e.g. mash.")],
+    role: Annotated[
+        str, typer.Option(help="practitioner, or manager (oversight and authorisation).")
+    ] = "practitioner",
 ) -> None:
-    """Create a practitioner; the generated password is printed once, alone on the last line."""
+    """Create a practitioner or manager; the password is printed once, alone on the last line."""
     from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
     from hub.teams.accounts import AccountStore  # noqa: PLC0415
 
-    which = _area(area)
+    which, as_role = _area(area), _role(role)
     store = AccountStore(accounts_file(current_hub().settings.teams))
     try:
-        password = store.add_user(username, which)
+        password = store.add_user(username, which, as_role)
     finally:
         store.close()
-    print(f"practitioner {username.strip().lower()} of {which.value} created; the password")
+    print(f"{as_role.value} {username.strip().lower()} of {which.value} created; the password")
     print("is shown only now: give it to them safely.")
     print(password)
 
@@ -96,6 +107,7 @@ def list_users(
             TeamUserRow(
                 username=u.username,
                 area=u.area,
+                role=u.role.value,
                 created_at=datetime.fromisoformat(u.created_at),
                 disabled=u.disabled,
             )
@@ -106,10 +118,11 @@ def list_users(
     if as_json:
         print(listing.model_dump_json(indent=2))
         return
-    table = Table(title=f"practitioners ({len(listing.users)})")
+    table = Table(title=f"practitioners and managers ({len(listing.users)})")
     columns: dict[str, Callable[[TeamUserRow], str]] = {  # a column is one line to add
         "user": lambda u: u.username,
         "area": lambda u: u.area.value,
+        "role": lambda u: u.role,
         "created": lambda u: u.created_at.isoformat(),
         "state": lambda u: "disabled" if u.disabled else "active",
     }
@@ -123,15 +136,18 @@ def list_users(
 @app.command(name="add-client")
 def add_client(
     area: Annotated[str, typer.Argument(help="The area the client may read and decide for.")],
+    role: Annotated[
+        str, typer.Option(help="practitioner, or manager (may authorise decisions).")
+    ] = "practitioner",
 ) -> None:
     """Issue an API token for a case-management system; printed once, alone on the last line."""
     from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
     from hub.teams.accounts import AccountStore  # noqa: PLC0415
 
-    which = _area(area)
+    which, as_role = _area(area), _role(role)
     store = AccountStore(accounts_file(current_hub().settings.teams))
     try:
-        token = store.add_client(which)
+        token = store.add_client(which, as_role)
     finally:
         store.close()
     print(f"API client token issued for {which.value}; it is shown only now, store it safely:")

@@ -52,6 +52,7 @@ from hub.topology import (
     DLQ_REPLAYS,
     DLQ_TOPIC_HEADER,
     HISTORY,
+    HOUSEHOLD_HISTORY,
     INBOUND_PARTNER,
     OUTCOMES,
     ROUTED_IDS,
@@ -138,6 +139,9 @@ def _router_operations() -> list[Operation]:
         Operation("router", "receive", OUTCOMES, outcomes),
         Operation("router", "receive", HISTORY, restore),
         Operation("router", "receive", ROUTED_IDS, restore),
+        Operation(
+            "router", "receive", HOUSEHOLD_HISTORY, "Every router reads it whole: a global table."
+        ),
         Operation("router", "receive", AUDIT_CHECKPOINTS, restore),
         *(
             Operation(
@@ -151,6 +155,9 @@ def _router_operations() -> list[Operation]:
         Operation("router", "send", DECISIONS, "Exactly one decision per inbound message."),
         Operation("router", "send", DLQ, "Each record refused: unreadable, forged or replayed."),
         Operation("router", "send", HISTORY, "History changes and the audit chain heads."),
+        Operation(
+            "router", "send", HOUSEHOLD_HISTORY, "Each contact routed, and again with outcomes."
+        ),
         Operation("router", "send", ROUTED_IDS, "The id of each message routed, outcome applied."),
         Operation(
             "router", "send", AUDIT_CHECKPOINTS, "A signed checkpoint of each chain, each minute."
@@ -322,6 +329,12 @@ _HUB_TOPICS = {
         "chain head of each partition. Internal to the router.",
         ("SubjectState", "AuditChainHead"),
     ),
+    HOUSEHOLD_HISTORY: _TopicContract(
+        "Compacted (and deleted after 400 days): one record per recent contact, keyed by "
+        "message id, rewritten when a team's outcome arrives. Every router process reads it "
+        "whole as its household view. Internal to the router.",
+        ("ContactRecorded",),
+    ),
     ROUTED_IDS: _TopicContract(
         "Compacted record of every message id the router routed and every outcome id "
         "it applied, never trimmed: a replay is refused however old. Internal to the "
@@ -453,6 +466,12 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             _SUBJECT_STATE,
             key=subject_key,
         ),
+        "ContactRecorded": _message(
+            "ContactRecorded",
+            "One recent contact, with the teams' outcomes (hub.router.history.Contact).",
+            _CONTACT,
+            key={"type": "string", "format": "uuid", "description": "The message id."},
+        ),
         "AuditChainHead": _message(
             "AuditChainHead",
             "Where the decision chain of this partition stands (hub.audit.ChainHead).",
@@ -569,6 +588,38 @@ def _subject_key_schema() -> dict[str, Any]:
     return {**TypeAdapter(SubjectKey).json_schema(), "title": "SubjectKey"}
 
 
+_CONTACT_PROPERTIES: dict[str, Any] = {
+    "message_id": {"type": "string", "format": "uuid"},
+    "occurred_at": {"type": "string", "format": "date-time"},
+    "kind": {"type": "string"},
+    "partner": {"type": "string"},
+    "level": {"type": "string"},
+    "destinations": {"type": "array", "items": {"type": "string"}},
+    "received_at": {"type": "string", "format": "date-time"},
+    "people": {
+        "type": "array",
+        "items": {"type": "string", "pattern": _HEX64},
+        "description": "Subject keys of the children it is about (else its subject).",
+    },
+    "households": {
+        "type": "array",
+        "items": {"type": "string", "pattern": _HEX64},
+        "description": "Household keys (keyed hashes of normalised addresses).",
+    },
+    "outcomes": {
+        "type": "array",
+        "description": "Each team's outcome: ChronologyOutcome in schemas/json.",
+        "items": {"type": "object"},
+    },
+}
+
+_CONTACT: dict[str, Any] = {
+    "type": "object",
+    "description": "Internal to the router: one contact (hub.router.history.Contact).",
+    "required": ["message_id", "occurred_at", "kind", "partner", "level", "destinations"],
+    "properties": _CONTACT_PROPERTIES,
+}
+
 _SUBJECT_STATE: dict[str, Any] = {
     "type": "object",
     "description": "Internal to the router; versioned by v. Only the router reads it.",
@@ -588,14 +639,7 @@ _SUBJECT_STATE: dict[str, Any] = {
                     "level",
                     "destinations",
                 ],
-                "properties": {
-                    "message_id": {"type": "string", "format": "uuid"},
-                    "occurred_at": {"type": "string", "format": "date-time"},
-                    "kind": {"type": "string"},
-                    "partner": {"type": "string"},
-                    "level": {"type": "string"},
-                    "destinations": {"type": "array", "items": {"type": "string"}},
-                },
+                "properties": _CONTACT_PROPERTIES,
             },
         },
         "last_marac_at": {

@@ -8,6 +8,7 @@ Each is built by its command from the store or report it reads, printed with
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -57,6 +58,9 @@ class TeamUserRow(_Model):
 
     username: str = Field(description="Sign-in name (lower case).")
     area: Area = Field(description="The area whose queue they work.")
+    role: Literal["practitioner", "manager"] = Field(
+        description="practitioner, or manager (oversight, assignment, authorisation)."
+    )
     created_at: AwareDatetime = Field(description="When the account was created.")
     disabled: bool = Field(description="Disabled: they can no longer sign in.")
 

@@ -6,6 +6,10 @@
   2. a young child the police find neglected in the morning and a health visitor or GP
      refers in the afternoon;
   3. a household with two domestic-abuse incidents, the second worse, children present.
+- **Siblings**: two children at one address: the police raise a concern about the
+  elder, a health visitor or GP about the younger, then the police about the elder
+  again: the elder's second message shows both earlier contacts in its chronology, the
+  sibling's marked *household* (DESIGN.md section 16).
 - **Pairs**: the police and the DA service report the same incident: the police
   notification first, then the DA service's DASH checklist later in the day for the
   same victim, children and person causing harm, with the same incident time.
@@ -21,6 +25,7 @@ from datetime import datetime
 from hub.demo.concerns import HealthDesk
 from hub.demo.day import OFFICE_HOURS, POLICE_HOURS, Day, Draft
 from hub.demo.notices import PoliceDesk
+from hub.demo.people import Household
 from hub.demo.referrals import DomesticAbuseService
 
 NIGHT_HOURS = (4, 4, 3, 3, 2, 1, *(0,) * 18)
@@ -37,6 +42,30 @@ def stories(day: Day, count: int) -> list[Draft]:
         told = story(day)
         drafts += [
             _tagged(draft, f"repeat child R{index + 1}, {n} of {len(told)}")
+            for n, draft in enumerate(told, start=1)
+        ]
+    return drafts
+
+
+def siblings(day: Day, count: int) -> list[Draft]:
+    """``count`` households whose two children are each reported: a chronology with siblings."""
+    drafts: list[Draft] = []
+    for index in range(count):
+        home = day.people.household(2, youngest=1, eldest=12, nhs_share=1.0)
+        elder = Household(home.adults, home.children[:1])
+        younger = Household(home.adults, home.children[1:2])
+        first_at = day.at(OFFICE_HOURS)
+        second_at = day.later(first_at, 60, 3 * 60)
+        police = PoliceDesk(day)
+        told = [
+            police.child_concern(household=elder, concern="neglect", sent_at=first_at),
+            HealthDesk(day).child_concern(household=younger, concern="neglect", sent_at=second_at),
+            police.child_concern(
+                household=elder, concern="neglect", sent_at=day.later(second_at, 60, 3 * 60)
+            ),
+        ]
+        drafts += [
+            _tagged(draft, f"siblings S{index + 1}, {n} of {len(told)}")
             for n, draft in enumerate(told, start=1)
         ]
     return drafts

@@ -60,7 +60,7 @@ from hub.demo.notices import PoliceDesk
 from hub.demo.police import csv_batch
 from hub.demo.quality import INVALID, RESEND, spoil
 from hub.demo.referrals import DomesticAbuseService, HousingDesk
-from hub.demo.stories import pairs, stories
+from hub.demo.stories import pairs, siblings, stories
 from hub.demo.volume import CONTACTS_PER_DAY, PARTNER_SHARES
 from schemas.common import Partner
 
@@ -117,6 +117,7 @@ MIXES: dict[Partner, dict[str, float]] = {
 
 PER_COUNTY_DAY = {
     "stories": 3,
+    "siblings": 1,
     "pairs": 1,
     INVALID: 5,
     "undated": 2,
@@ -146,7 +147,11 @@ def generate_day(day: date, *, seed: int = 7, scale: float = 1.0) -> list[Partne
         raise ValueError(f"scale must be a positive number, not {scale!r}")
     state = Day(day, seed)
     special = {name: round(count * scale) for name, count in PER_COUNTY_DAY.items()}
-    drafts = stories(state, special["stories"]) + pairs(state, special["pairs"])
+    drafts = (
+        stories(state, special["stories"])
+        + siblings(state, special["siblings"])
+        + pairs(state, special["pairs"])
+    )
     used = Counter((d.partner, d.kind) for d in drafts)
     make = _makers(state)
     for (partner, kind), count in plan(scale).items():

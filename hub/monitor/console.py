@@ -46,7 +46,8 @@ def sla_table(snapshot: MonitorSnapshot) -> Table:
     """Undecided copies, SLA breaches and time to decision per area."""
     table = Table(title="Decisions and SLA per area", title_justify="left")
     table.add_column("area")
-    for name in ("undecided", "oldest", "overdue", "breaches", "decided", "p50", "p90"):
+    names = ("undecided", "oldest", "overdue", "breaches", "decided", "p50", "p90")
+    for name in (*names, "awaiting auth", "auth p50"):
         table.add_column(name, justify="right")
     for a in snapshot.scorecard.areas:
         table.add_row(
@@ -58,6 +59,8 @@ def sla_table(snapshot: MonitorSnapshot) -> Table:
             str(a.decided),
             present.duration(a.time_to_decision_p50_seconds),
             present.duration(a.time_to_decision_p90_seconds),
+            str(a.awaiting_authorisation),
+            present.duration(a.time_to_authorisation_p50_seconds),
         )
     return table
 

@@ -87,6 +87,16 @@ METRICS: tuple[MetricSpec, ...] = (
     _g("hub_sla_overdue_messages", ("area",), "Undecided copies past their due_by."),
     _c("hub_sla_breaches", ("area",), "Copies undecided past due_by plus outcomes after due_by."),
     _c("hub_outcomes", ("area",), "Team outcomes recorded."),
+    _g(
+        "hub_awaiting_authorisation_messages",
+        ("area",),
+        "MASH threshold decisions waiting for a manager's authorisation.",
+    ),
+    _g(
+        "hub_time_to_authorisation_p50_seconds",
+        ("area",),
+        "Median time from a decision to its authorisation, over recent ones.",
+    ),
     MetricSpec(
         "hub_time_to_decision_seconds",
         "histogram",
@@ -201,6 +211,10 @@ def _scorecard(fams: Families, card: ScorecardView) -> None:
         _add(fams, "hub_sla_overdue_messages", area, a.overdue)
         _add(fams, "hub_sla_breaches", area, a.sla_breaches)
         _add(fams, "hub_outcomes", area, a.decided)
+        _add(fams, "hub_awaiting_authorisation_messages", area, a.awaiting_authorisation)
+        _optional(
+            fams, "hub_time_to_authorisation_p50_seconds", area, a.time_to_authorisation_p50_seconds
+        )
         _histogram(fams["hub_time_to_decision_seconds"], area, a)
     for p in card.partners:
         who = (p.partner.value,)

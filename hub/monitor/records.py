@@ -20,7 +20,7 @@ from hub.monitor.scorecard import DeadLetter, Decided, OutcomeSeen, RoutedCopy
 from hub.topology import DLQ_ERROR_CLASS_HEADER
 from schemas.common import Area, Partner
 from schemas.decision import DecisionRecorded
-from schemas.outcome import OutcomeRecorded
+from schemas.outcome import OutcomeRecorded, needs_authorisation
 
 __all__ = [
     "ERROR_CLASS_HEADER",
@@ -114,6 +114,9 @@ def read_outcome(value: bytes | None) -> OutcomeSeen:
         decided_at=record.decided_at,
         routed_at=record.routed_at,
         due_by=record.due_by,
+        outcome_id=record.outcome_id,
+        needs_authorisation=needs_authorisation(record.area, record.outcome),
+        authorises=record.authorises,
     )
 
 

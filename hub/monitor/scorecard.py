@@ -83,6 +83,11 @@ class OutcomeSeen:
     decided_at: datetime
     routed_at: datetime | None
     due_by: datetime | None
+    outcome_id: UUID | None = None
+    needs_authorisation: bool = False
+    """A MASH threshold decision: it waits for a manager's authorisation."""
+    authorises: UUID | None = None
+    """Set on a manager's authorisation (or return): the decision's outcome id."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,8 @@ class _AreaTally:
     bucket_counts: list[int] = field(default_factory=lambda: [0] * len(TIME_TO_DECISION_BUCKETS_S))
     timed: int = 0
     timed_sum: float = 0.0
+    awaiting: dict[UUID, datetime] = field(default_factory=dict)
+    to_authorisation: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
 
     def observe(self, seconds: float) -> None:
         self.durations.append(seconds)
@@ -224,6 +231,14 @@ class Scorecard:
         area = self._areas.get(outcome.area)
         if area is None:
             return
+        if outcome.authorises is not None:
+            decided_at = area.awaiting.pop(outcome.authorises, None)
+            if decided_at is not None:
+                waited = (outcome.decided_at - decided_at).total_seconds()
+                area.to_authorisation.append(max(0.0, waited))
+            return
+        if outcome.needs_authorisation and outcome.outcome_id is not None:
+            area.awaiting[outcome.outcome_id] = outcome.decided_at
         opened = area.open.pop(outcome.message_id, None)
         if opened is None and now - outcome.decided_at < self._grace:
             self._waiting[(outcome.message_id, outcome.area)] = now
@@ -291,6 +306,14 @@ class Scorecard:
             time_to_decision_buckets=tally.cumulative(),
             time_to_decision_count=tally.timed,
             time_to_decision_sum_seconds=tally.timed_sum,
+            awaiting_authorisation=len(tally.awaiting),
+            oldest_awaiting_authorisation_seconds=max(
+                0.0, (now - min(tally.awaiting.values())).total_seconds()
+            )
+            if tally.awaiting
+            else 0.0,
+            time_to_authorisation_p50_seconds=percentile(tally.to_authorisation, 50),
+            authorised=len(tally.to_authorisation),
         )
 
     def _partner_quality(self, partner: Partner) -> PartnerQuality:

@@ -94,6 +94,16 @@ class AreaFlow(_Model):
     )
     time_to_decision_count: int = Field(description="Outcomes with a known routed_at.")
     time_to_decision_sum_seconds: float = Field(description="Their decision times, summed.")
+    awaiting_authorisation: int = Field(
+        0, description="MASH threshold decisions waiting for a manager's authorisation."
+    )
+    oldest_awaiting_authorisation_seconds: float = Field(
+        0.0, description="How long the oldest has waited; 0 when none."
+    )
+    time_to_authorisation_p50_seconds: float | None = Field(
+        None, description="Median of authorisation time minus decision time, recent ones."
+    )
+    authorised: int = Field(0, description="Recent authorisations (or returns) timed.")
 
 
 class ReasonCount(_Model):

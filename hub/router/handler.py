@@ -18,6 +18,7 @@ and a team sends an outcome back to the partition its routed copy came from.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,8 +36,10 @@ from hub.errors import (
     UnknownKindError,
 )
 from hub.policy import Decision, Policy, decide
+from hub.router.chronology import chronology_json, gather
 from hub.router.encompass import encompass_copies, encompass_decision
-from hub.router.history import HistoryStore
+from hub.router.history import Contact, HistoryStore, new_contact, summarise
+from hub.router.household import HouseholdView, contact_key, contact_value
 from hub.router.replay import RoutedIds, routed_id_value
 from hub.security.envelope import Opener
 from hub.security.keys import SecretKey
@@ -52,6 +55,7 @@ from hub.topology import (
     DLQ_PARTITION_HEADER,
     DLQ_TOPIC_HEADER,
     HISTORY,
+    HOUSEHOLD_HISTORY,
     INBOUND_PARTNER,
     OUTCOMES,
     ROUTED_IDS,
@@ -105,6 +109,11 @@ class TaskState:
     history: HistoryStore
     chain: ChainHead = field(default_factory=ChainHead)
     routed: RoutedIds = field(default_factory=RoutedIds)
+    households: HouseholdView = field(default_factory=HouseholdView)
+    """The process's household view, shared by its tasks (read, never written here)."""
+    committed_contacts: list[Contact] = field(default_factory=list)
+    """Contacts written to ``hub.household-history`` in the batch in flight: the service
+    puts them in the view once the transaction is committed (and drops them if not)."""
 
 
 @dataclass(frozen=True)
@@ -192,13 +201,22 @@ def _route(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRec
     if task.routed.routed(meta.message_id):
         raise DuplicateMessageError(f"message {meta.message_id} was already routed")
     structlog.contextvars.bind_contextvars(message_id=str(meta.message_id), partner=partner.value)
-    history = task.history.summary(meta)
+    state = task.history.state(meta.subject_key)
+    contact = new_contact(meta, ())
+    related = gather(meta, state.contacts, task.households, contact)
+    history = summarise(meta, state, [r.contact for r in related if r.same_child])
     decision = decide(ctx.policy, meta, history)
     decided_at = ctx.clock()
-    out = _routed_copies(message, decision, history, decided_at, ctx, task.partition)
+    chronology = chronology_json(related, meta) if related else None
+    out = _routed_copies(message, decision, history, decided_at, ctx, task.partition, chronology)
     out.append(_decision_record(meta, decision, history, decided_at, task))
-    changed = task.history.record(meta, decision.destinations)
+    contact = dataclasses.replace(
+        contact, destinations=tuple(a.value for a in decision.destinations)
+    )
+    changed = task.history.record_contact(meta, contact)
+    task.committed_contacts.append(contact)
     out.append(OutRecord(HISTORY, key, changed, partition=task.partition))
+    out.append(OutRecord(HOUSEHOLD_HISTORY, contact_key(contact), contact_value(contact)))
     out.append(_routed_id(task, task.routed.add_message(meta.message_id), record, decided_at))
     log.debug(
         "message_routed",
@@ -232,6 +250,7 @@ def _routed_copies(  # noqa: PLR0917 -- the parts of one decision
     decided_at: datetime,
     ctx: RouterContext,
     partition: int,
+    chronology: bytes | None = None,
 ) -> list[OutRecord]:
     meta = message.metadata
     summary = DecisionSummary.model_construct(
@@ -259,7 +278,15 @@ def _routed_copies(  # noqa: PLR0917 -- the parts of one decision
         if area is Area.ENCOMPASS:
             values = _encompass_values(message, decision, decided_at, due, ctx, opener)
         else:
-            values = [shared.copy(area, "envelope", due, opener.for_area(area))]
+            values = [
+                shared.copy(
+                    area,
+                    "envelope",
+                    due,
+                    opener.for_area(area),
+                    opener.seal_new(chronology, area) if chronology is not None else None,
+                )
+            ]
         topic = route_topic(area)
         for value in values:
             headers = (
@@ -278,7 +305,12 @@ class _SharedParts:
     decision: str
 
     def copy(
-        self, area: Area, payload_type: str, due: datetime | None, content: dict[str, Any]
+        self,
+        area: Area,
+        payload_type: str,
+        due: datetime | None,
+        content: dict[str, Any],
+        chronology: dict[str, Any] | None = None,
     ) -> bytes:
         """The ``MessageRouted`` JSON of one copy (tests validate it against the model)."""
         sealed = content.get("sealed")
@@ -289,7 +321,8 @@ class _SharedParts:
             f'"sealed":{sealed.model_dump_json() if sealed is not None else "null"},'
             f'"payload":{json.dumps(payload) if payload is not None else "null"},'
             f'"decision":{self.decision},'
-            f'"due_by":{json.dumps(due.isoformat()) if due is not None else "null"}}}'
+            f'"due_by":{json.dumps(due.isoformat()) if due is not None else "null"}'
+            f"{_chronology_fields(chronology)}}}"
         ).encode()
 
 
@@ -318,6 +351,16 @@ def _encompass_values(  # noqa: PLR0917 -- the parts of one decision
         )
         values.append(routed.model_dump_json().encode())
     return values
+
+
+def _chronology_fields(chronology: dict[str, Any] | None) -> str:
+    """The copy's chronology: sealed, or in clear with encryption off; nothing if none."""
+    if chronology is None:
+        return ""
+    sealed = chronology.get("sealed")
+    if sealed is not None:
+        return f',"chronology_sealed":{sealed.model_dump_json()}'
+    return f',"chronology":{chronology["payload"]}'
 
 
 def _decision_record(
@@ -372,7 +415,10 @@ def _apply_outcome(record: InRecord, ctx: RouterContext, task: TaskState) -> lis
     if task.routed.applied(outcome.outcome_id):
         raise DuplicateMessageError(f"outcome {outcome.outcome_id} was already applied")
     out = [_routed_id(task, task.routed.add_outcome(outcome.outcome_id), record, ctx.clock())]
-    changed = task.history.apply_outcome(outcome)
+    changed, contact = task.history.apply_outcome(outcome)
     if changed is not None:
         out.append(OutRecord(HISTORY, key, changed, partition=task.partition))
+        if contact is not None:
+            out.append(OutRecord(HOUSEHOLD_HISTORY, contact_key(contact), contact_value(contact)))
+            task.committed_contacts.append(contact)
     return out

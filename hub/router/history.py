@@ -21,8 +21,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,9 +53,15 @@ def incident_family(kind: str) -> str:
     return _FAMILIES.get(kind, kind)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Contact:
-    """One earlier message about the subject."""
+    """One earlier message about the subject, with the teams' outcomes on it.
+
+    ``people`` are the subject keys the contact is about (every child of the message,
+    else its subject) and ``households`` the household keys of those people: the
+    household view (:mod:`hub.router.household`) indexes contacts by both.
+    ``outcomes`` are :class:`~schemas.chronology.ChronologyOutcome` objects as JSON.
+    """
 
     message_id: str
     occurred_at: datetime
@@ -63,10 +69,14 @@ class Contact:
     partner: str
     level: str
     destinations: tuple[str, ...]
+    received_at: datetime | None = None
+    people: tuple[str, ...] = ()
+    households: tuple[str, ...] = ()
+    outcomes: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Serialise for the changelog."""
-        return {
+        data: dict[str, Any] = {
             "message_id": self.message_id,
             "occurred_at": self.occurred_at.isoformat(),
             "kind": self.kind,
@@ -74,10 +84,20 @@ class Contact:
             "level": self.level,
             "destinations": list(self.destinations),
         }
+        if self.received_at is not None:
+            data["received_at"] = self.received_at.isoformat()
+        if self.people:
+            data["people"] = list(self.people)
+        if self.households:
+            data["households"] = list(self.households)
+        if self.outcomes:
+            data["outcomes"] = list(self.outcomes)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Contact:
-        """Read from the changelog."""
+        """Read from the changelog (records written before chronologies still read)."""
+        received = data.get("received_at")
         return cls(
             message_id=data["message_id"],
             occurred_at=datetime.fromisoformat(data["occurred_at"]),
@@ -85,7 +105,67 @@ class Contact:
             partner=data["partner"],
             level=data["level"],
             destinations=tuple(data["destinations"]),
+            received_at=datetime.fromisoformat(received) if received else None,
+            people=tuple(data.get("people", ())),
+            households=tuple(data.get("households", ())),
+            outcomes=tuple(data.get("outcomes", ())),
         )
+
+    @property
+    def received(self) -> datetime:
+        """When the hub received it (older records: when it occurred)."""
+        return self.received_at or self.occurred_at
+
+    def with_outcome(self, outcome: OutcomeRecorded) -> Contact:
+        """This contact with a team outcome, or a manager's authorisation, added once."""
+        if outcome.authorises is not None:
+            return self._authorised(outcome)
+        if any(o["outcome_id"] == str(outcome.outcome_id) for o in self.outcomes):
+            return self
+        entry = {
+            "outcome_id": str(outcome.outcome_id),
+            "area": outcome.area.value,
+            "outcome": outcome.outcome.value,
+            "rationale": outcome.rationale,
+            "decided_by": outcome.decided_by,
+            "decided_at": outcome.decided_at.isoformat(),
+        }
+        return replace(self, outcomes=(*self.outcomes, entry))
+
+    def _authorised(self, outcome: OutcomeRecorded) -> Contact:
+        target = str(outcome.authorises)
+        authorisation = {
+            "decision": outcome.authorisation,
+            "rationale": outcome.rationale,
+            "decided_by": outcome.decided_by,
+            "decided_at": outcome.decided_at.isoformat(),
+        }
+        updated = tuple(
+            {**o, "authorisation": authorisation}
+            if o["outcome_id"] == target and o.get("area") == outcome.area.value
+            else o
+            for o in self.outcomes
+        )
+        return replace(self, outcomes=updated)
+
+
+def new_contact(meta: RoutingMetadata, destinations: Iterable[Area]) -> Contact:
+    """The contact a routed message adds to its children's and household's history."""
+    children = meta.children
+    about = children or tuple(s for s in meta.subjects if s.subject_key == meta.subject_key)
+    people = tuple(dict.fromkeys(s.subject_key for s in about))
+    households = tuple(dict.fromkeys(s.household_key for s in about if s.household_key))
+    return Contact(
+        message_id=str(meta.message_id),
+        occurred_at=meta.occurred_at,
+        kind=meta.kind,
+        partner=meta.partner.value,
+        level=meta.risk.level.value,
+        destinations=tuple(a.value for a in destinations),
+        received_at=meta.received_at,
+        people=people,
+        households=households,
+    )
 
 
 @dataclass
@@ -261,88 +341,107 @@ class HistoryStore:
             self._cache.popitem(last=False)
 
     def summary(self, meta: RoutingMetadata) -> HistorySummary:
-        """The summary the policy decides with, counting this message in."""
+        """The summary the policy decides with, from the subject's own contacts."""
         state = self.state(meta.subject_key)
-        now = meta.occurred_at
-        recent = [c for c in state.contacts if now - c.occurred_at <= YEAR]
-        by_partner: dict[Partner, int] = {}
-        by_kind: dict[str, int] = {}
-        for c in recent:
-            by_partner[Partner(c.partner)] = by_partner.get(Partner(c.partner), 0) + 1
-            by_kind[c.kind] = by_kind.get(c.kind, 0) + 1
-        da = sum(1 for c in recent if c.kind in _DA_KINDS) + (meta.kind in _DA_KINDS)
-        low = sum(
-            1 for c in recent if now - c.occurred_at <= QUARTER and c.level == RiskLevel.STANDARD
-        ) + (meta.risk.level is RiskLevel.STANDARD)
-        last = max(state.contacts, key=lambda c: c.occurred_at, default=None)
-        return HistorySummary(
-            contacts_12m=len(recent) + 1,
-            contacts_by_partner_12m=by_partner,
-            contacts_by_kind_12m=by_kind,
-            da_incidents_12m=da,
-            low_level_3m=low,
-            last_marac_referral_at=state.last_marac_at,
-            open_case=state.open_case_area is not None,
-            open_case_area=Area(state.open_case_area) if state.open_case_area else None,
-            last_destinations=tuple(Area(d) for d in last.destinations) if last else (),
-            last_contact_at=last.occurred_at if last else None,
-            linked_message_id=self._link(state, meta),
-        )
-
-    @staticmethod
-    def _link(state: SubjectState, meta: RoutingMetadata) -> UUID | None:
-        family = incident_family(meta.kind)
-        candidates = [
-            c
-            for c in state.contacts
-            if c.partner != meta.partner.value
-            and incident_family(c.kind) == family
-            and abs(c.occurred_at - meta.occurred_at) <= LINK_WINDOW
-        ]
-        if not candidates:
-            return None
-        first = min(candidates, key=lambda c: abs(c.occurred_at - meta.occurred_at))
-        return UUID(first.message_id)
+        return summarise(meta, state, state.contacts)
 
     def record(self, meta: RoutingMetadata, destinations: Iterable[Area]) -> bytes:
         """Add a routed message to its subject's history; return the changelog value."""
-        areas = tuple(a.value for a in destinations)
+        return self.record_contact(meta, new_contact(meta, destinations))
+
+    def record_contact(self, meta: RoutingMetadata, contact: Contact) -> bytes:
+        """Add ``contact`` (of ``meta``) to its subject's history; return the changelog value."""
         state = self.state(meta.subject_key)
         cutoff = meta.occurred_at - YEAR
         contacts = [c for c in state.contacts if c.occurred_at >= cutoff]
-        contacts.append(
-            Contact(
-                message_id=str(meta.message_id),
-                occurred_at=meta.occurred_at,
-                kind=meta.kind,
-                partner=meta.partner.value,
-                level=meta.risk.level.value,
-                destinations=areas,
-            )
-        )
+        contacts.append(contact)
         contacts.sort(key=lambda c: c.occurred_at)
         marac = state.last_marac_at
-        if Area.MARAC.value in areas and (marac is None or meta.occurred_at > marac):
+        if Area.MARAC.value in contact.destinations and (marac is None or meta.occurred_at > marac):
             marac = meta.occurred_at
         updated = SubjectState(contacts[-MAX_CONTACTS:], marac, state.open_case_area)
         return self._put(meta.subject_key, updated)
 
-    def apply_outcome(self, outcome: OutcomeRecorded) -> bytes | None:
-        """Open or close a case from a team outcome; return the changelog value if changed."""
+    def apply_outcome(self, outcome: OutcomeRecorded) -> tuple[bytes | None, Contact | None]:
+        """Add a team outcome to its contact, and open or close a case.
+
+        Returns the changelog value if the state changed, and the updated contact if
+        the message is still in the subject's history (for the household view).
+        """
         state = self.state(outcome.subject_key)
-        if outcome.outcome is Outcome.OPEN_CASE:
-            area: str | None = outcome.area.value
-        elif outcome.outcome is Outcome.CASE_CLOSED:
+        area = state.open_case_area
+        if outcome.authorises is None and outcome.outcome is Outcome.OPEN_CASE:
+            area = outcome.area.value
+        elif outcome.authorises is None and outcome.outcome is Outcome.CASE_CLOSED:
             area = None
+        target = str(outcome.message_id)
+        contacts = list(state.contacts)
+        found = None
+        for i, c in enumerate(contacts):
+            if c.message_id == target:
+                found = c.with_outcome(outcome)
+                changed = found != c
+                contacts[i] = found
+                break
         else:
-            return None
-        if area == state.open_case_area:
-            return None
-        updated = SubjectState(state.contacts, state.last_marac_at, area)
-        return self._put(outcome.subject_key, updated)
+            changed = False
+        if area == state.open_case_area and not changed:
+            return None, found
+        updated = SubjectState(contacts, state.last_marac_at, area)
+        return self._put(outcome.subject_key, updated), found
 
     def _put(self, subject: str, state: SubjectState) -> bytes:
         value = state.to_bytes()
         self._store.put(subject, value)
         self._remember(subject, state)
         return value
+
+
+def summarise(
+    meta: RoutingMetadata, state: SubjectState, contacts: Sequence[Contact]
+) -> HistorySummary:
+    """The policy's history facts, counting this message in.
+
+    ``contacts`` are the chronology's contacts about the message's own children (the
+    same list the practitioner sees); the case and MARAC state are the subject's.
+    """
+    now = meta.occurred_at
+    recent = [c for c in contacts if now - c.occurred_at <= YEAR]
+    by_partner: dict[Partner, int] = {}
+    by_kind: dict[str, int] = {}
+    for c in recent:
+        by_partner[Partner(c.partner)] = by_partner.get(Partner(c.partner), 0) + 1
+        by_kind[c.kind] = by_kind.get(c.kind, 0) + 1
+    da = sum(1 for c in recent if c.kind in _DA_KINDS) + (meta.kind in _DA_KINDS)
+    low = sum(
+        1 for c in recent if now - c.occurred_at <= QUARTER and c.level == RiskLevel.STANDARD
+    ) + (meta.risk.level is RiskLevel.STANDARD)
+    last = max(contacts, key=lambda c: c.occurred_at, default=None)
+    return HistorySummary(
+        contacts_12m=len(recent) + 1,
+        contacts_by_partner_12m=by_partner,
+        contacts_by_kind_12m=by_kind,
+        da_incidents_12m=da,
+        low_level_3m=low,
+        last_marac_referral_at=state.last_marac_at,
+        open_case=state.open_case_area is not None,
+        open_case_area=Area(state.open_case_area) if state.open_case_area else None,
+        last_destinations=tuple(Area(d) for d in last.destinations) if last else (),
+        last_contact_at=last.occurred_at if last else None,
+        linked_message_id=_link(contacts, meta),
+    )
+
+
+def _link(contacts: Sequence[Contact], meta: RoutingMetadata) -> UUID | None:
+    family = incident_family(meta.kind)
+    candidates = [
+        c
+        for c in contacts
+        if c.partner != meta.partner.value
+        and incident_family(c.kind) == family
+        and abs(c.occurred_at - meta.occurred_at) <= LINK_WINDOW
+    ]
+    if not candidates:
+        return None
+    first = min(candidates, key=lambda c: abs(c.occurred_at - meta.occurred_at))
+    return UUID(first.message_id)

@@ -42,6 +42,7 @@ from hub import tracing
 from hub.audit import Anchor, checkpoint_record
 from hub.errors import HubError, KafkaError, ProducerFencedError
 from hub.kafka import kafka_errors, make_consumer, make_producer
+from hub.router.globaltable import HouseholdReader
 from hub.router.handler import (
     CHAIN_HEAD_KEY,
     InRecord,
@@ -51,6 +52,7 @@ from hub.router.handler import (
     route_record,
 )
 from hub.router.history import HistoryStore, SqliteStateStore
+from hub.router.household import HouseholdView
 from hub.router.metrics import RouterMetrics
 from hub.router.task import RouterTask, restore_tasks
 from hub.router.traced import route_traced
@@ -107,6 +109,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         self._lock = asyncio.Lock()
         self._generation = 0
         self._consumer: AIOKafkaConsumer | None = None
+        self.households = HouseholdView()
         self.stats = RouterStats()
         self.metrics = RouterMetrics(lambda: self.stats, lambda: len(self._tasks))
         self.ready = asyncio.Event()
@@ -126,6 +129,14 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         )
         self._consumer = consumer
         physical = [self._kafka.topic(t) for t in INPUT_TOPICS]
+        # The household view is read whole before the router takes any task.
+        reader = HouseholdReader(self._kafka, f"{self._instance}-households", self.households)
+        try:
+            await reader.catch_up()
+        except BaseException:
+            await reader.stop()
+            raise
+        following = asyncio.create_task(reader.follow(stop))
         with kafka_errors("starting the router consumer"):
             await consumer.start()
         consumer.subscribe(topics=physical, listener=self)
@@ -143,6 +154,10 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self._anchor(list(self._tasks.values()), "shutdown")
                 await self._close_tasks(list(self._tasks))
             await consumer.stop()
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            await reader.stop()
             log.info("router_stopped", instance=self._instance, **self.stats.__dict__)
 
     async def _process_batch(
@@ -209,9 +224,14 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         try:
             await self._commit(task.producer, out, offsets)
         except (HubError, Exception) as exc:  # noqa: BLE001 -- any failure aborts the batch
+            task.state.committed_contacts.clear()
             await self._recover(task, records, exc)
             return
         self.metrics.observe_batch(count, out, decided - started, time.perf_counter() - decided)
+        # What this task committed is in the view at once (other processes read it back).
+        for contact in task.state.committed_contacts:
+            self.households.put(contact)
+        task.state.committed_contacts.clear()
         log.info("batch_committed", task=task.state.partition, messages=count, records=len(out))
         self.stats.transactions += 1
         self.stats.routed += sum(1 for o in out if o.topic == DECISIONS)
@@ -374,7 +394,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             with kafka_errors(f"starting the producer of task {p}"):
                 await producer.start()
             store = SqliteStateStore(self._state_dir / f"task-{p}.sqlite")
-            tasks[p] = RouterTask(TaskState(p, HistoryStore(store)), producer, store)
+            state = TaskState(p, HistoryStore(store), households=self.households)
+            tasks[p] = RouterTask(state, producer, store)
         await restore_tasks(self._kafka, f"{self._instance}-restore", list(tasks.values()))
         self._tasks.update(tasks)
         log.info(

@@ -9,6 +9,10 @@ Both live in ``TeamSettings.state_dir/accounts.sqlite`` and belong to exactly on
 - An **API client** (a case-management system) sends ``hubt_<id>.<secret>`` as a
   bearer token. The secret is 256 random bits, so a fast SHA-256 digest is enough.
 
+Each has a **role** in its area: ``practitioner`` (the default) or ``manager``. A
+manager also sees the area's drift, assigns work and authorises the MASH's threshold
+decisions (``hub teams add-user NAME AREA --role manager``).
+
 Every comparison is constant-time (:func:`hmac.compare_digest`), and an unknown
 username or client id costs the same work as a wrong secret, so timing does not
 reveal which accounts exist. Secrets are returned once, when issued, and never stored.
@@ -24,6 +28,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from hub.errors import AccountError
@@ -38,6 +43,14 @@ _SCRYPT_R = 8
 _SCRYPT_P = 1
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
 _DKLEN = 32
+
+
+class Role(StrEnum):
+    """What a person or client may do in its area."""
+
+    PRACTITIONER = "practitioner"
+    MANAGER = "manager"
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -106,10 +119,16 @@ def _digest(secret: str) -> str:
 
 @dataclass(frozen=True)
 class Practitioner:
-    """A signed-in person: who, and which area's queue they work."""
+    """A signed-in person: who, and which area's queue they work, in which role."""
 
     username: str
     area: Area
+    role: Role = Role.PRACTITIONER
+
+    @property
+    def is_manager(self) -> bool:
+        """A manager of the area."""
+        return self.role is Role.MANAGER
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,12 @@ class ApiClient:
 
     client_id: str
     area: Area
+    role: Role = Role.PRACTITIONER
+
+    @property
+    def is_manager(self) -> bool:
+        """A manager's client (it may authorise decisions)."""
+        return self.role is Role.MANAGER
 
     @property
     def name(self) -> str:
@@ -133,6 +158,7 @@ class UserAccount:
     area: Area
     created_at: str
     disabled: bool
+    role: Role = Role.PRACTITIONER
 
 
 class AccountStore:
@@ -147,20 +173,33 @@ class AccountStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        for table in ("users", "clients"):
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if "role" not in columns:  # a file from before roles: everyone a practitioner
+                self._db.execute(
+                    f"ALTER TABLE {table} ADD COLUMN role TEXT NOT NULL DEFAULT 'practitioner'"
+                )
 
     def close(self) -> None:
         """Close the file."""
         self._db.close()
 
     # ------------------------------------------------------------------ practitioners
-    def add_user(self, username: str, area: Area) -> str:
-        """Create a practitioner of ``area``; return the generated password (shown once)."""
+    def add_user(self, username: str, area: Area, role: Role = Role.PRACTITIONER) -> str:
+        """Create a person of ``area`` in ``role``; return the generated password (shown once)."""
         name = normalise_username(username)
         password = secrets.token_urlsafe(18)
         try:
             self._db.execute(
-                "INSERT INTO users (username, area, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                (name, area.value, hash_password(password), datetime.now(UTC).isoformat()),
+                "INSERT INTO users (username, area, password_hash, created_at, role) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    name,
+                    area.value,
+                    hash_password(password),
+                    datetime.now(UTC).isoformat(),
+                    role.value,
+                ),
             )
         except sqlite3.IntegrityError:
             raise AccountError(f"user {name!r} already exists") from None
@@ -169,9 +208,12 @@ class AccountStore:
     def users(self) -> list[UserAccount]:
         """Every practitioner account, by name."""
         rows = self._db.execute(
-            "SELECT username, area, created_at, disabled FROM users ORDER BY username"
+            "SELECT username, area, created_at, disabled, role FROM users ORDER BY username"
         ).fetchall()
-        return [UserAccount(str(r[0]), Area(r[1]), str(r[2]), bool(r[3])) for r in rows]
+        return [
+            UserAccount(str(r[0]), Area(r[1]), str(r[2]), bool(r[3]), Role(r[4] or "practitioner"))
+            for r in rows
+        ]
 
     def disable_user(self, username: str) -> bool:
         """Stop a practitioner from signing in; return whether the user existed."""
@@ -188,11 +230,11 @@ class AccountStore:
         """
         name = username.strip().lower()
         row = self._db.execute(
-            "SELECT area, password_hash, disabled FROM users WHERE username = ?", (name,)
+            "SELECT area, password_hash, disabled, role FROM users WHERE username = ?", (name,)
         ).fetchone()
         if row is None or row[2]:
             return None, _DUMMY_HASH
-        return Practitioner(name, Area(row[0])), str(row[1])
+        return Practitioner(name, Area(row[0]), Role(row[3])), str(row[1])
 
     def authenticate_user(self, username: str, password: str) -> Practitioner | None:
         """The practitioner these credentials belong to, or None. Slow on purpose."""
@@ -203,18 +245,19 @@ class AccountStore:
     def user(self, username: str) -> Practitioner | None:
         """An enabled practitioner by name (sessions re-check this on every request)."""
         row = self._db.execute(
-            "SELECT area FROM users WHERE username = ? AND disabled = 0", (username,)
+            "SELECT area, role FROM users WHERE username = ? AND disabled = 0", (username,)
         ).fetchone()
-        return None if row is None else Practitioner(username, Area(row[0]))
+        return None if row is None else Practitioner(username, Area(row[0]), Role(row[1]))
 
     # ------------------------------------------------------------------ API clients
-    def add_client(self, area: Area) -> str:
-        """Issue an API token for ``area``; return it (shown once)."""
+    def add_client(self, area: Area, role: Role = Role.PRACTITIONER) -> str:
+        """Issue an API token for ``area`` in ``role``; return it (shown once)."""
         client_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         self._db.execute(
-            "INSERT INTO clients (client_id, area, digest, created_at) VALUES (?, ?, ?, ?)",
-            (client_id, area.value, _digest(secret), datetime.now(UTC).isoformat()),
+            "INSERT INTO clients (client_id, area, digest, created_at, role) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (client_id, area.value, _digest(secret), datetime.now(UTC).isoformat(), role.value),
         )
         return f"{TOKEN_PREFIX}{client_id}.{secret}"
 
@@ -231,13 +274,13 @@ class AccountStore:
             return None
         client_id, _, secret = token[len(TOKEN_PREFIX) :].partition(".")
         row = self._db.execute(
-            "SELECT area, digest, revoked FROM clients WHERE client_id = ?", (client_id,)
+            "SELECT area, digest, revoked, role FROM clients WHERE client_id = ?", (client_id,)
         ).fetchone()
         expected = row[1] if row is not None else _digest("no-such-client")
         matches = hmac.compare_digest(_digest(secret), expected)
         if row is None or row[2] or not matches:
             return None
-        return ApiClient(client_id, Area(row[0]))
+        return ApiClient(client_id, Area(row[0]), Role(row[3]))
 
 
 def normalise_username(username: str) -> str:

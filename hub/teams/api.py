@@ -1,10 +1,16 @@
 """The JSON API for case-management systems: an area's queue, one message, its outcome.
 
-Authenticated by a per-area bearer token (``hub teams add-client <area>``). Errors
-are RFC 9457 problem details: ``401`` no or unknown token, ``403`` another area's
-path, ``404`` no such message in this area's queue, ``409`` already decided, ``422``
-invalid outcome (every field named; a blank rationale is refused), ``503`` with
-``Retry-After`` when Kafka did not take the outcome (nothing was recorded).
+Authenticated by a per-area bearer token (``hub teams add-client <area> [--role
+manager]``). Errors are RFC 9457 problem details: ``401`` no or unknown token,
+``403`` another area's path (or a practitioner's token on a manager's route), ``404``
+no such message in this area's queue, ``409`` already decided (or not awaiting
+authorisation), ``422`` invalid outcome (every field named; a blank rationale is
+refused), ``503`` with ``Retry-After`` when Kafka did not take the outcome (nothing
+was recorded).
+
+Managers' routes: ``POST .../messages/<id>/authorisation`` authorises or returns a
+MASH threshold decision, ``POST .../messages/<id>/assignment`` assigns it, and
+``GET /areas/<area>/oversight`` shows the area's drift.
 """
 
 from __future__ import annotations
@@ -16,15 +22,23 @@ import structlog
 from fastapi import APIRouter, Query, Request
 
 from hub.errors import AlreadyDecidedError, DecisionInProgressError, KafkaError, NotInQueueError
+from hub.teams.accounts import ApiClient
 from hub.teams.auth import ApiCaller, ProblemError, deps_of
 from hub.teams.checkroutes import message_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
-from hub.teams.outcomes import record_outcome
+from hub.teams.outcomes import record_authorisation, record_outcome
 from hub.teams.store import QueueItem, Status
-from hub.teams.views import MessageView, QueuePage, queue_entry
+from hub.teams.views import (
+    AssignMessage,
+    MessageView,
+    OversightView,
+    QueuePage,
+    queue_entry,
+    visible_chronology,
+)
 from schemas.common import Area
-from schemas.outcome import OutcomeRecorded, RecordOutcome
+from schemas.outcome import AuthoriseDecision, OutcomeRecorded, RecordOutcome
 
 log = structlog.get_logger("hub.teams")
 
@@ -77,7 +91,7 @@ def api_router() -> APIRouter:
     ) -> MessageView:
         deps = deps_of(request)
         item = _item(deps, caller.area, message_id, child)
-        return _open(deps, item, caller.name)
+        return _open(deps, item, caller)
 
     @router.post(
         "/areas/{area}/messages/{message_id}/outcome",  # noqa: FAST003 -- `area` is read by api_area
@@ -110,7 +124,13 @@ def api_router() -> APIRouter:
             )
         try:
             return await record_outcome(
-                deps.store, deps.publisher, item, command, decided_by=caller.name, clock=deps.clock
+                deps.store,
+                deps.publisher,
+                item,
+                command,
+                decided_by=caller.name,
+                clock=deps.clock,
+                calendar=deps.calendar,
             )
         except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
             raise ProblemError(409, "Conflict", f"{exc}.") from None
@@ -122,7 +142,110 @@ def api_router() -> APIRouter:
                 headers={"Retry-After": str(deps.retry_after_s)},
             ) from None
 
+    _manager_routes(router)
     return router
+
+
+_MANAGER = {
+    **_AUTH,
+    403: {"description": "The token is for another area, or is not a manager's"},
+}
+
+
+def _manager_routes(router: APIRouter) -> None:
+    @router.post(
+        "/areas/{area}/messages/{message_id}/authorisation",  # noqa: FAST003 -- `area` is read by api_area
+        status_code=201,
+        response_model=OutcomeRecorded,
+        summary="A manager authorises or returns a MASH threshold decision",
+        responses={
+            **_MANAGER,
+            404: {"description": "Not in this area's queue"},
+            409: {"description": "Not awaiting authorisation, or being authorised"},
+            422: {"description": "Invalid: decision authorise|return and a rationale"},
+            503: {"description": "Kafka did not take it; nothing recorded. Retry later"},
+        },
+    )
+    async def authorisation(
+        request: Request,
+        caller: ApiCaller,
+        message_id: str,
+        command: AuthoriseDecision,
+        child: Child = 0,
+    ) -> OutcomeRecorded:
+        deps = deps_of(request)
+        _manager(caller)
+        item = _item(deps, caller.area, message_id, child)
+        try:
+            return await record_authorisation(
+                deps.store, deps.publisher, item, command, decided_by=caller.name, clock=deps.clock
+            )
+        except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
+            raise ProblemError(409, "Conflict", f"{exc}.") from None
+        except KafkaError:
+            raise ProblemError(
+                503,
+                "Service Unavailable",
+                "Kafka did not take the authorisation; nothing was recorded. Retry later.",
+                headers={"Retry-After": str(deps.retry_after_s)},
+            ) from None
+
+    @router.post(
+        "/areas/{area}/messages/{message_id}/assignment",  # noqa: FAST003 -- `area` is read by api_area
+        response_model=MessageView,
+        summary="A manager assigns (or unassigns) a message to a practitioner",
+        responses={**_MANAGER, 404: {"description": "Not in this area's queue"}},
+    )
+    async def assignment(
+        request: Request,
+        caller: ApiCaller,
+        message_id: str,
+        command: AssignMessage,
+        child: Child = 0,
+    ) -> MessageView:
+        deps = deps_of(request)
+        _manager(caller)
+        item = _item(deps, caller.area, message_id, child)
+        assignee = _assignee(deps, caller.area, command.assignee)
+        deps.store.assign(item.key, assignee)
+        log.info("message_assigned", message_id=str(item.message_id), area=item.area)
+        return _open(deps, _item(deps, caller.area, message_id, child), caller)
+
+    @router.get(
+        "/areas/{area}/oversight",  # noqa: FAST003 -- `area` is read by api_area
+        response_model=OversightView,
+        summary="A manager's view of drift: oldest undecided, overdue, per practitioner",
+        responses=_MANAGER,
+    )
+    async def oversight(request: Request, caller: ApiCaller) -> OversightView:
+        deps = deps_of(request)
+        _manager(caller)
+        return oversight_view(deps, caller.area)
+
+
+def oversight_view(deps: TeamDeps, area: Area) -> OversightView:
+    """The drift figures of ``area`` now."""
+    figures = deps.store.oversight(area.value, deps.clock())
+    return OversightView(area=area, **vars(figures))
+
+
+def _manager(caller: ApiClient) -> None:
+    if not caller.is_manager:
+        raise ProblemError(403, "Forbidden", "Only a manager's token may do this.")
+
+
+def _assignee(deps: TeamDeps, area: Area, name: str | None) -> str | None:
+    if name is None:
+        return None
+    who = deps.accounts.user(name.strip().lower())
+    if who is None or who.area is not area:
+        raise ProblemError(
+            422,
+            "Unprocessable Content",
+            "The assignee is not a practitioner of this area.",
+            errors=[{"field": "assignee", "message": "must be a practitioner of this area"}],
+        )
+    return who.username
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
@@ -136,19 +259,24 @@ def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
     return item
 
 
-def _open(deps: TeamDeps, item: QueueItem, reader: str) -> MessageView:
+def _open(deps: TeamDeps, item: QueueItem, caller: ApiClient) -> MessageView:
     routed = item.routed()
     opened = try_open(routed, deps.keks.get(routed.area, {}))
     if opened is None:
         raise ProblemError(
             500, "Internal Server Error", "The message does not open with this area's key."
         )
-    log.info("message_opened", message_id=str(item.message_id), area=item.area, user=reader)
+    log.info("message_opened", message_id=str(item.message_id), area=item.area, user=caller.name)
     entry = queue_entry(item, deps.calendar, deps.clock())
+    chronology, totals = visible_chronology(
+        opened.chronology, routed.area, manager=caller.is_manager
+    )
     return MessageView(
         **dict(entry),
         payload_type=routed.payload_type,
         envelope=opened.envelope,
         notice=opened.notice,
         checks=message_checks(deps, item),
+        chronology=chronology,
+        chronology_totals=totals,
     )

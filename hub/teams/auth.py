@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hub.teams.accounts import ApiClient, Practitioner
+from hub.teams.accounts import ApiClient
 from hub.teams.deps import TeamDeps
 from hub.teams.sessions import Session
 from hub.teams.views import AREA_NAMES
@@ -81,7 +81,8 @@ def current_session(request: Request) -> Session | None:
     session = deps.sessions.get(cookie, deps.clock())
     if session is None:
         return None
-    if deps.accounts.user(session.username) != Practitioner(session.username, session.area):
+    who = deps.accounts.user(session.username)
+    if who is None or who.area is not session.area:
         return None
     return session
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from hub.errors import DecryptionError, SchemaViolationError, UnsealedContentError
 from hub.security import sealing
 from hub.security.keys import SecretKey
+from schemas.chronology import Chronology
 from schemas.envelope import Envelope, RoutingMetadata, SensitiveContent, join_envelope
 from schemas.routed import EncompassNotice, MessageRouted
 
@@ -31,6 +32,7 @@ class Opened:
 
     envelope: Envelope | None = None
     notice: EncompassNotice | None = None
+    chronology: Chronology | None = None
 
 
 def open_routed(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Opened:
@@ -40,7 +42,7 @@ def open_routed(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Opened:
     :class:`~hub.errors.UnsealedContentError` for clear content while the area has keys,
     and :class:`~hub.errors.SchemaViolationError` when the clear text is not the contract.
     """
-    if keks and routed.payload is not None:
+    if keks and (routed.payload is not None or routed.chronology is not None):
         raise UnsealedContentError("payload: clear content while encryption is on")
     if routed.sealed is not None:
         recipient = sealing.area_recipient(routed.area.value)
@@ -55,13 +57,24 @@ def open_routed(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Opened:
         if not isinstance(routed.metadata, RoutingMetadata):
             raise SchemaViolationError("metadata: an Encompass copy's metadata with an envelope")
         content = SensitiveContent.model_validate_json(plain)
-        return Opened(envelope=join_envelope(routed.metadata, content))
+        return Opened(
+            envelope=join_envelope(routed.metadata, content), chronology=_chronology(routed, keks)
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "content"
         raise SchemaViolationError(f"sealed content {where}: {first['type']}") from exc
     except ValueError as exc:  # join_envelope: metadata and content disagree
         raise SchemaViolationError(f"sealed content: {exc}") from exc
+
+
+def _chronology(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Chronology | None:
+    """The copy's chronology: sealed like the content (same area, same message id)."""
+    if routed.chronology_sealed is None:
+        return routed.chronology
+    recipient = sealing.area_recipient(routed.area.value)
+    plain = sealing.decrypt_for(routed.chronology_sealed, routed.message_id, recipient, keks)
+    return Chronology.model_validate_json(plain)
 
 
 def try_open(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Opened | None:

@@ -63,7 +63,8 @@ class CopyCheck:
 
     def content(self, routed: MessageRouted) -> None:
         """Raise :class:`UnsealedContentError` for clear content while encryption is on."""
-        if self.sealed_only and (routed.payload is not None or routed.sealed is None):
+        clear = routed.payload is not None or routed.chronology is not None
+        if self.sealed_only and (clear or routed.sealed is None):
             raise UnsealedContentError("payload: clear content while encryption is on")
 
 

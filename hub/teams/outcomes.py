@@ -41,7 +41,14 @@ from hub.errors import (
 from hub.kafka import kafka_errors, make_producer
 from hub.security.mac import RecordMac
 from hub.settings import KafkaSettings
-from hub.teams.store import Claim, Decided, QueueItem, QueueStore
+from hub.sla import SlaCalendar, authorisation_due_by
+from hub.teams.store import (
+    Authorised,
+    Claim,
+    Decided,
+    QueueItem,
+    QueueStore,
+)
 from hub.topology import (
     DLQ,
     DLQ_ERROR_CLASS_HEADER,
@@ -53,7 +60,12 @@ from hub.topology import (
     route_topic,
 )
 from schemas.common import Area
-from schemas.outcome import OutcomeRecorded, RecordOutcome
+from schemas.outcome import (
+    AuthoriseDecision,
+    OutcomeRecorded,
+    RecordOutcome,
+    needs_authorisation,
+)
 
 log = structlog.get_logger("hub.teams")
 
@@ -197,8 +209,13 @@ async def record_outcome(
     *,
     decided_by: str,
     clock: Callable[[], datetime],
+    calendar: SlaCalendar | None = None,
 ) -> OutcomeRecorded:
-    """Record a decision on one queue row; return the event written to ``team.outcomes``."""
+    """Record a decision on one queue row; return the event written to ``team.outcomes``.
+
+    A MASH threshold decision then waits for a manager's authorisation, due by the
+    ``authorisation`` clock of ``calendar`` (without a calendar, nothing waits).
+    """
     area = Area(item.area)
     claim_id = uuid4()
     _check_claim(store.claim(item.key, claim_id, clock()))
@@ -220,7 +237,9 @@ async def record_outcome(
     except BaseException:
         store.release(item.key, claim_id)
         raise
-    store.decide(item.key, claim_id, _decided(outcome))
+    waits = calendar is not None and needs_authorisation(area, outcome.outcome)
+    auth_due = authorisation_due_by(outcome.decided_at, calendar) if calendar and waits else None
+    store.decide(item.key, claim_id, _decided(outcome), auth_due)
     log.info(
         "outcome_recorded",
         message_id=str(item.message_id),
@@ -230,6 +249,62 @@ async def record_outcome(
         decided_by=decided_by,
     )
     return outcome
+
+
+async def record_authorisation(
+    store: QueueStore,
+    publisher: OutcomePublisher,
+    item: QueueItem,
+    command: AuthoriseDecision,
+    *,
+    decided_by: str,
+    clock: Callable[[], datetime],
+) -> OutcomeRecorded:
+    """A manager authorises or returns a decision: on ``team.outcomes`` first, then locally.
+
+    The record is an :class:`OutcomeRecorded` whose ``authorises`` names the decision's
+    outcome id, MACed with the area's key like any outcome: the router applies it to
+    the chronology only with that area's key.
+    """
+    decided = item.decided
+    if decided is None or not item.awaiting_authorisation:
+        raise AlreadyDecidedError("this decision is not waiting for authorisation")
+    claim_id = uuid4()
+    claim = store.claim_authorisation(item.key, claim_id, clock())
+    if claim is Claim.DECIDED:
+        raise AlreadyDecidedError("this decision is not waiting for authorisation")
+    _check_claim(claim)
+    area = Area(item.area)
+    record = OutcomeRecorded(
+        outcome_id=claim_id,
+        message_id=item.message_id,
+        area=area,
+        subject_key=item.subject_key,
+        outcome=decided.outcome,
+        rationale=command.rationale,
+        decided_by=decided_by,
+        decided_at=clock(),
+        routed_at=decided.decided_at,
+        due_by=item.oversight.auth_due_by,
+        authorises=decided.outcome_id,
+        authorisation=command.decision,
+    )
+    headers = [("hub.area", area.value.encode()), ("hub.child-index", b"%d" % item.child_index)]
+    try:
+        await publisher.publish(record, headers, partition=item.partition)
+    except BaseException:
+        store.release(item.key, claim_id)
+        raise
+    done = Authorised(claim_id, command.decision, command.rationale, decided_by, record.decided_at)
+    store.authorise(item.key, claim_id, done)
+    log.info(
+        "decision_authorised" if command.decision == "authorise" else "decision_returned",
+        message_id=str(item.message_id),
+        area=area.value,
+        outcome_id=str(decided.outcome_id),
+        decided_by=decided_by,
+    )
+    return record
 
 
 def _check_claim(claim: Claim) -> None:

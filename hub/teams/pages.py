@@ -1,5 +1,10 @@
 """The practitioners' pages: sign in, the area's queue, one message, recording an outcome.
 
+A message page shows the chronology of the message's children and household (within
+the area's need to know, :func:`~hub.teams.views.visible_chronology`). Managers also
+get the area's oversight page (drift), an assign form and, on a MASH threshold
+decision awaiting authorisation, the authorise-or-return form.
+
 Server-rendered HTML (Jinja2, autoescaped) with plain forms: no script is needed.
 Every form carries a CSRF token; the sign-in form's token is bound to a short-lived
 cookie (there is no session yet), the others to the session; a missing, wrong or
@@ -41,7 +46,7 @@ from hub.teams.auth import (
 from hub.teams.checkroutes import page_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
-from hub.teams.outcomes import record_outcome
+from hub.teams.outcomes import record_authorisation, record_outcome
 from hub.teams.sessions import Session
 from hub.teams.store import QueueItem, Status
 from hub.teams.validation import field_errors
@@ -52,13 +57,14 @@ from hub.teams.views import (
     history_text,
     local_time,
     queue_entry,
+    visible_chronology,
     words,
 )
 from hub.web import client_key
 from hub.web.body import FormError, parse_form, read_body
 from schemas.common import Area
 from schemas.envelope import RoutingMetadata
-from schemas.outcome import Outcome, RecordOutcome
+from schemas.outcome import AuthoriseDecision, Outcome, RecordOutcome
 
 log = structlog.get_logger("hub.teams")
 
@@ -137,6 +143,7 @@ def page_router(pages: Jinja2Templates) -> APIRouter:
         undecided, decided = deps.store.counts().get(area.value, (0, 0))
         context = {
             "session": session,
+            "manager": _is_manager(request, session),
             "area": area,
             "status": status.value,
             "entries": [queue_entry(i, deps.calendar, now) for i in items],
@@ -168,7 +175,52 @@ def page_router(pages: Jinja2Templates) -> APIRouter:
     ) -> Response:
         return await _record(pages, request, session, (area, message_id, child))
 
+    _manager_pages(router, pages)
     return router
+
+
+def _manager_pages(router: APIRouter, pages: Jinja2Templates) -> None:
+    @router.get("/areas/{area}/oversight")
+    async def oversight(request: Request, area: PageArea, session: PageSession) -> Response:
+        deps = deps_of(request)
+        _require_manager(request, session)
+        figures = deps.store.oversight(area.value, deps.clock())
+        context = {"session": session, "manager": True, "area": area, "figures": figures}
+        return pages.TemplateResponse(request, "oversight.html", context)
+
+    @router.post("/areas/{area}/messages/{message_id}/authorisation")
+    async def authorisation(
+        request: Request, area: PageArea, session: PageSession, message_id: str, child: Child = 0
+    ) -> Response:
+        return await _authorise(pages, request, session, (area, message_id, child))
+
+    @router.post("/areas/{area}/messages/{message_id}/assignment")
+    async def assignment(
+        request: Request, area: PageArea, session: PageSession, message_id: str, child: Child = 0
+    ) -> Response:
+        deps = deps_of(request)
+        form = await _form(request)
+        check_csrf(session, form.get("csrf_token"))
+        _require_manager(request, session)
+        item = _item(deps, area, message_id, child)
+        name = form.get("assignee", "").strip().lower()
+        who = deps.accounts.user(name) if name else None
+        if name and (who is None or who.area is not area):
+            problem = "The message was not assigned: that person is not in your area."
+            return _message_page(pages, request, session, item, status=422, problem=problem)
+        deps.store.assign(item.key, who.username if who else None)
+        log.info("message_assigned", message_id=str(item.message_id), area=item.area)
+        return RedirectResponse(_outcome_url(item, recorded=True), status_code=303)
+
+
+def _is_manager(request: Request, session: Session) -> bool:
+    who = deps_of(request).accounts.user(session.username)
+    return who is not None and who.is_manager
+
+
+def _require_manager(request: Request, session: Session) -> None:
+    if not _is_manager(request, session):
+        raise PageError(403, "Managers only", "Only a manager of this area can do this.")
 
 
 # ---------------------------------------------------------------------- sign-in
@@ -273,6 +325,8 @@ def _message_page(
     banner: str | None = None,
     problem: str | None = None,
     headers: dict[str, str] | None = None,
+    auth_errors: dict[str, str] | None = None,
+    auth_form: dict[str, str] | None = None,
 ) -> Response:
     deps = deps_of(request)
     routed = item.routed()
@@ -289,8 +343,19 @@ def _message_page(
     # An Encompass copy carries no other subject in clear (its allow-list); an older
     # copy's clear metadata still names the child by position.
     subjects = routed.metadata.subjects if isinstance(routed.metadata, RoutingMetadata) else ()
+    manager = _is_manager(request, session)
+    chronology, totals = visible_chronology(opened.chronology, routed.area, manager=manager)
     context: dict[str, Any] = {
         "session": session,
+        "manager": manager,
+        "chronology": chronology,
+        "chronology_totals": totals,
+        "auth_errors": auth_errors or {},
+        "auth_form": auth_form or {"decision": "", "rationale": ""},
+        "auth_action": f"/areas/{item.area}/messages/{item.message_id}/authorisation"
+        f"?child={item.child_index}",
+        "assign_action": f"/areas/{item.area}/messages/{item.message_id}/assignment"
+        f"?child={item.child_index}",
         "area": routed.area,
         "entry": queue_entry(item, deps.calendar, deps.clock()),
         "metadata": routed.metadata,
@@ -336,6 +401,7 @@ async def _record(
             command,
             decided_by=session.username,
             clock=deps.clock,
+            calendar=deps.calendar,
         )
     except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
         fresh = _item(deps, area, message_id, child)
@@ -349,6 +415,53 @@ async def _record(
         retry = {"Retry-After": str(deps.retry_after_s)}
         return _message_page(
             pages, request, session, item, status=503, form=typed, problem=problem, headers=retry
+        )
+    return RedirectResponse(_outcome_url(item, recorded=True), status_code=303)
+
+
+async def _authorise(
+    pages: Jinja2Templates,
+    request: Request,
+    session: Session,
+    which: tuple[Area, str, int],
+) -> Response:
+    deps = deps_of(request)
+    area, message_id, child = which
+    form = await _form(request)
+    check_csrf(session, form.get("csrf_token"))
+    _require_manager(request, session)
+    item = _item(deps, area, message_id, child)
+    typed = {"decision": form.get("decision", ""), "rationale": form.get("rationale", "")}
+    try:
+        command = AuthoriseDecision(**typed)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        errors = {f"auth_{k}": v for k, v in field_errors(exc.errors()).items()}
+        return _message_page(
+            pages, request, session, item, status=422, auth_errors=errors, auth_form=typed
+        )
+    try:
+        await record_authorisation(
+            deps.store, deps.publisher, item, command, decided_by=session.username, clock=deps.clock
+        )
+    except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
+        fresh = _item(deps, area, message_id, child)
+        problem = f"The authorisation was not recorded: {exc}."
+        return _message_page(pages, request, session, fresh, status=409, problem=problem)
+    except KafkaError:
+        problem = (
+            "The authorisation could not be recorded because the hub cannot reach its "
+            "message store. Nothing was saved: please try again in a moment."
+        )
+        retry = {"Retry-After": str(deps.retry_after_s)}
+        return _message_page(
+            pages,
+            request,
+            session,
+            item,
+            status=503,
+            auth_form=typed,
+            problem=problem,
+            headers=retry,
         )
     return RedirectResponse(_outcome_url(item, recorded=True), status_code=303)
 

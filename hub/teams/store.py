@@ -59,6 +59,22 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (message_id, area, child_index)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_queue ON items (area, decided_at, routed_at);
+CREATE TABLE IF NOT EXISTS oversight (
+    area TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    child_index INTEGER NOT NULL,
+    assigned_to TEXT,
+    auth_due_by TEXT,
+    auth_outcome_id TEXT,
+    auth_decision TEXT,
+    auth_rationale TEXT,
+    auth_by TEXT,
+    auth_at TEXT,
+    returned_rationale TEXT,
+    returned_by TEXT,
+    returned_at TEXT,
+    PRIMARY KEY (message_id, area, child_index)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejected (
     area TEXT NOT NULL,
     kafka_partition INTEGER NOT NULL,
@@ -71,9 +87,13 @@ CREATE TABLE IF NOT EXISTS rejected (
 """
 
 _COLUMNS = (
-    "area, message_id, child_index, kind, partner, subject_key, received_at, routed_at, "
-    "due_by, routed, outcome_id, outcome, rationale, decided_by, decided_at, kafka_partition"
+    "i.area, i.message_id, i.child_index, kind, partner, subject_key, received_at, routed_at, "
+    "due_by, routed, outcome_id, outcome, rationale, decided_by, decided_at, kafka_partition, "
+    "o.assigned_to, o.auth_due_by, o.auth_decision, o.auth_rationale, o.auth_by, o.auth_at, "
+    "o.returned_rationale, o.returned_by, o.returned_at"
 )
+_FROM = "items i LEFT JOIN oversight o USING (message_id, area, child_index)"
+_AWAITING = "decided_at IS NOT NULL AND o.auth_due_by IS NOT NULL AND o.auth_at IS NULL"
 
 
 def _iso(moment: datetime) -> str:
@@ -82,9 +102,10 @@ def _iso(moment: datetime) -> str:
 
 
 class Status(StrEnum):
-    """Which rows a queue listing shows."""
+    """Which rows a queue listing shows (``decided``: any with a decision recorded)."""
 
     UNDECIDED = "undecided"
+    AWAITING_AUTHORISATION = "awaiting_authorisation"
     DECIDED = "decided"
     ALL = "all"
 
@@ -129,6 +150,32 @@ class Decided:
 
 
 @dataclass(frozen=True)
+class Oversight:
+    """A manager's part in a row: who it is assigned to, authorisation, a return."""
+
+    assigned_to: str | None = None
+    auth_due_by: datetime | None = None
+    auth_decision: str | None = None
+    auth_rationale: str | None = None
+    auth_by: str | None = None
+    auth_at: datetime | None = None
+    returned_rationale: str | None = None
+    returned_by: str | None = None
+    returned_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Authorised:
+    """A manager's authorisation, or return, of a decision."""
+
+    outcome_id: UUID
+    decision: str
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
 class QueueItem:
     """One row of an area's queue; ``routed`` is the record as it came, still sealed."""
 
@@ -146,6 +193,13 @@ class QueueItem:
     partition: int = 0
     """The partition of ``route.<area>`` the copy came from: its outcome goes to the same
     partition number of ``team.outcomes`` (the router task holding the subject)."""
+    oversight: Oversight = Oversight()
+
+    @property
+    def awaiting_authorisation(self) -> bool:
+        """Decided, and waiting for a manager's authorisation."""
+        o = self.oversight
+        return self.decided is not None and o.auth_due_by is not None and o.auth_at is None
 
     @property
     def key(self) -> RowKey:
@@ -252,11 +306,11 @@ class QueueStore:
     ) -> tuple[list[QueueItem], int]:
         """One page of an area's queue (undecided first, then oldest first) and the total."""
         where, args = self._where(area, status)
-        count = f"SELECT count(*) FROM items WHERE {where}"  # noqa: S608 -- fixed fragments
+        count = f"SELECT count(*) FROM {_FROM} WHERE {where}"  # noqa: S608 -- fixed fragments
         total = int(self._db.execute(count, args).fetchone()[0])
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM items WHERE {where} "  # noqa: S608 -- fixed fragments
-            "ORDER BY decided_at IS NOT NULL, routed_at, message_id, child_index "
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE {where} "  # noqa: S608 -- fixed fragments
+            "ORDER BY decided_at IS NOT NULL, routed_at, i.message_id, i.child_index "
             "LIMIT ? OFFSET ?",
             (*args, limit, offset),
         ).fetchall()
@@ -265,8 +319,8 @@ class QueueStore:
     def get(self, area: str, message_id: UUID, child_index: int = 0) -> QueueItem | None:
         """One row of ``area``'s queue, or None (another area's message is never returned)."""
         row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM items "  # noqa: S608 -- fixed fragment
-            "WHERE area = ? AND message_id = ? AND child_index = ?",
+            f"SELECT {_COLUMNS} FROM {_FROM} "  # noqa: S608 -- fixed fragment
+            "WHERE i.area = ? AND i.message_id = ? AND i.child_index = ?",
             (area, str(message_id), child_index),
         ).fetchone()
         return None if row is None else _item(row)
@@ -310,8 +364,25 @@ class QueueStore:
             (*key.args(), str(claim_id)),
         )
 
-    def decide(self, key: RowKey, claim_id: UUID, decided: Decided) -> None:
-        """Mark a claimed row decided, once its outcome is on Kafka."""
+    def decide(
+        self,
+        key: RowKey,
+        claim_id: UUID,
+        decided: Decided,
+        auth_due_by: datetime | None = None,
+    ) -> None:
+        """Mark a claimed row decided, once its outcome is on Kafka.
+
+        ``auth_due_by`` set: the decision waits for a manager's authorisation until then.
+        """
+        if auth_due_by is not None:
+            self._oversee(key)
+            self._db.execute(
+                "UPDATE oversight SET auth_due_by = ?, auth_outcome_id = ?, auth_decision = NULL, "
+                "auth_rationale = NULL, auth_by = NULL, auth_at = NULL "
+                "WHERE area = ? AND message_id = ? AND child_index = ?",
+                (_iso(auth_due_by), str(decided.outcome_id), *key.args()),
+            )
         self._db.execute(
             "UPDATE items SET claim_id = NULL, claimed_at = NULL, outcome_id = ?, outcome = ?, "
             "rationale = ?, decided_by = ?, decided_at = ? "
@@ -327,15 +398,132 @@ class QueueStore:
             ),
         )
 
+    # ------------------------------------------------------------------ managers
+    def claim_authorisation(self, key: RowKey, claim_id: UUID, now: datetime) -> Claim:
+        """Reserve a row awaiting authorisation for one manager's decision."""
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT claim_id, claimed_at, (" + _AWAITING + ") FROM " + _FROM + " "  # noqa: S608 -- fixed fragments
+                "WHERE i.area = ? AND i.message_id = ? AND i.child_index = ?",
+                key.args(),
+            ).fetchone()
+            if row is None:
+                return Claim.MISSING
+            held, claimed_at, awaiting = row
+            if not awaiting:
+                return Claim.DECIDED
+            if held is not None and datetime.fromisoformat(claimed_at) > now - CLAIM_TIMEOUT:
+                return Claim.BUSY
+            self._db.execute(
+                "UPDATE items SET claim_id = ?, claimed_at = ? "
+                "WHERE area = ? AND message_id = ? AND child_index = ?",
+                (str(claim_id), _iso(now), *key.args()),
+            )
+        return Claim.CLAIMED
+
+    def authorise(self, key: RowKey, claim_id: UUID, done: Authorised) -> None:
+        """Record a manager's authorisation; a return makes the row undecided again."""
+        with self._transaction():
+            if done.decision == "authorise":
+                self._db.execute(
+                    "UPDATE oversight SET auth_decision = ?, auth_rationale = ?, auth_by = ?, "
+                    "auth_at = ? WHERE area = ? AND message_id = ? AND child_index = ?",
+                    (
+                        done.decision,
+                        done.rationale,
+                        done.decided_by,
+                        _iso(done.decided_at),
+                        *key.args(),
+                    ),
+                )
+            else:
+                self._db.execute(
+                    "UPDATE oversight SET auth_due_by = NULL, auth_outcome_id = NULL, "
+                    "returned_rationale = ?, returned_by = ?, returned_at = ? "
+                    "WHERE area = ? AND message_id = ? AND child_index = ?",
+                    (done.rationale, done.decided_by, _iso(done.decided_at), *key.args()),
+                )
+                self._db.execute(
+                    "UPDATE items SET outcome_id = NULL, outcome = NULL, rationale = NULL, "
+                    "decided_by = NULL, decided_at = NULL "
+                    "WHERE area = ? AND message_id = ? AND child_index = ?",
+                    key.args(),
+                )
+            self._db.execute(
+                "UPDATE items SET claim_id = NULL, claimed_at = NULL "
+                "WHERE area = ? AND message_id = ? AND child_index = ? AND claim_id = ?",
+                (*key.args(), str(claim_id)),
+            )
+
+    def assign(self, key: RowKey, assignee: str | None) -> bool:
+        """Assign a row to a practitioner (None: unassign); False when there is no such row."""
+        exists = self._db.execute(
+            "SELECT 1 FROM items WHERE area = ? AND message_id = ? AND child_index = ?",
+            key.args(),
+        ).fetchone()
+        if exists is None:
+            return False
+        self._oversee(key)
+        self._db.execute(
+            "UPDATE oversight SET assigned_to = ? "
+            "WHERE area = ? AND message_id = ? AND child_index = ?",
+            (assignee, *key.args()),
+        )
+        return True
+
+    def oversight(self, area: str, now: datetime) -> OversightFigures:
+        """Drift in ``area``'s work: oldest undecided, overdue, awaiting, per practitioner."""
+        undecided, oldest, overdue = self._db.execute(
+            "SELECT count(*), min(routed_at), sum(due_by IS NOT NULL AND due_by < ?) "
+            "FROM items WHERE area = ? AND decided_at IS NULL",
+            (_iso(now), area),
+        ).fetchone()
+        awaiting, oldest_awaiting, awaiting_overdue = self._db.execute(
+            "SELECT count(*), min(decided_at), sum(o.auth_due_by < ?) FROM " + _FROM + " "  # noqa: S608 -- fixed fragments
+            "WHERE i.area = ? AND " + _AWAITING,
+            (_iso(now), area),
+        ).fetchone()
+        people: dict[str, dict[str, int]] = {}
+        for who, open_, late in self._db.execute(
+            "SELECT o.assigned_to, count(*), sum(due_by IS NOT NULL AND due_by < ?) "
+            "FROM " + _FROM + " WHERE i.area = ? AND decided_at IS NULL "
+            "AND o.assigned_to IS NOT NULL GROUP BY o.assigned_to",
+            (_iso(now), area),
+        ):
+            people.setdefault(str(who), {}).update(assigned_undecided=int(open_), overdue=int(late))
+        for who, done, waiting in self._db.execute(
+            "SELECT decided_by, count(*), sum(" + _AWAITING + ") FROM " + _FROM + " "  # noqa: S608 -- fixed fragments
+            "WHERE i.area = ? AND decided_at IS NOT NULL GROUP BY decided_by",
+            (area,),
+        ):
+            people.setdefault(str(who), {}).update(decided=int(done), awaiting=int(waiting))
+        return OversightFigures(
+            undecided=int(undecided),
+            oldest_undecided_at=_parse(oldest),
+            overdue=int(overdue or 0),
+            awaiting_authorisation=int(awaiting),
+            oldest_awaiting_at=_parse(oldest_awaiting),
+            authorisation_overdue=int(awaiting_overdue or 0),
+            by_practitioner=people,
+        )
+
+    def _oversee(self, key: RowKey) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO oversight (area, message_id, child_index) VALUES (?, ?, ?)",
+            key.args(),
+        )
+
     # ------------------------------------------------------------------ helpers
     @staticmethod
     def _where(area: str, status: Status) -> tuple[str, tuple[str, ...]]:
         clause = {
             Status.UNDECIDED: " AND decided_at IS NULL",
+            Status.AWAITING_AUTHORISATION: " AND " + _AWAITING,
+            # A decision is recorded, awaiting authorisation or not.
             Status.DECIDED: " AND decided_at IS NOT NULL",
             Status.ALL: "",
         }[status]
-        return "area = ?" + clause, (area,)
+        return "i.area = ?" + clause, (area,)
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -352,6 +540,23 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *_rest: object) -> None:
         self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+@dataclass(frozen=True)
+class OversightFigures:
+    """What a manager sees of an area's drift (:meth:`QueueStore.oversight`)."""
+
+    undecided: int
+    oldest_undecided_at: datetime | None
+    overdue: int
+    awaiting_authorisation: int
+    oldest_awaiting_at: datetime | None
+    authorisation_overdue: int
+    by_practitioner: dict[str, dict[str, int]]
+
+
+def _parse(value: object) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
 
 
 def _item(row: tuple[object, ...]) -> QueueItem:
@@ -372,6 +577,7 @@ def _item(row: tuple[object, ...]) -> QueueItem:
         decided_by,
         decided_at,
         partition,
+        *oversight,
     ) = row
     decided = None
     if decided_at is not None:
@@ -395,4 +601,22 @@ def _item(row: tuple[object, ...]) -> QueueItem:
         routed_json=str(routed),
         decided=decided,
         partition=int(str(partition)),
+        oversight=_oversight(oversight),
+    )
+
+
+def _oversight(values: list[object]) -> Oversight:
+    assigned, due, decision, rationale, by, at, r_rationale, r_by, r_at = values
+    text = [None if v is None else str(v) for v in (assigned, decision, rationale, by)]
+    returned = [None if v is None else str(v) for v in (r_rationale, r_by)]
+    return Oversight(
+        assigned_to=text[0],
+        auth_due_by=_parse(due),
+        auth_decision=text[1],
+        auth_rationale=text[2],
+        auth_by=text[3],
+        auth_at=_parse(at),
+        returned_rationale=returned[0],
+        returned_by=returned[1],
+        returned_at=_parse(r_at),
     )

@@ -18,6 +18,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from hub.sla import ClockState, SlaCalendar, clock_state
 from hub.teams.checks import CheckView
 from hub.teams.store import QueueItem
+from schemas.chronology import (
+    Chronology,
+    ChronologyContact,
+    ChronologyOutcome,
+    ChronologyTotals,
+)
 from schemas.common import Area, Partner, RiskLevel
 from schemas.envelope import Envelope, RoutingMetadata
 from schemas.history import HistorySummary
@@ -40,6 +46,19 @@ class RecordedOutcome(_View):
     on_time: bool | None = Field(description="Decided before the SLA deadline; None without one.")
 
 
+class AuthorisationView(_View):
+    """A manager's part in a decision: awaiting, authorised, or a return."""
+
+    due_by: AwareDatetime | None = Field(
+        description="When authorisation is due (1 working day by default); None if not needed."
+    )
+    clock: ClockState | None = Field(description="The authorisation clock while awaiting.")
+    decision: Literal["authorise", "return"] | None = Field(description="What the manager did.")
+    rationale: str | None = Field(description="The manager's rationale.")
+    decided_by: str | None = Field(description="The manager.")
+    decided_at: AwareDatetime | None = Field(description="When.")
+
+
 class QueueEntry(_View):
     """One message in an area's queue, without its sensitive content."""
 
@@ -60,7 +79,14 @@ class QueueEntry(_View):
     clock: ClockState | None = Field(
         description="on_time, due_soon or overdue while undecided; None when decided or no SLA."
     )
-    status: Literal["undecided", "decided"] = Field(description="Whether a decision is recorded.")
+    status: Literal["undecided", "awaiting_authorisation", "decided"] = Field(
+        description="undecided; awaiting_authorisation: a MASH threshold decision waiting for "
+        "a manager; decided."
+    )
+    assigned_to: str | None = Field(None, description="The practitioner it is assigned to.")
+    authorisation: AuthorisationView | None = Field(
+        None, description="Authorisation of the decision, where one is needed or was returned."
+    )
     decision: DecisionSummary | EncompassDecision = Field(
         description="Why the router sent it here (Operation Encompass: its own rules only)."
     )
@@ -71,7 +97,9 @@ class QueuePage(_View):
     """A page of an area's queue."""
 
     area: Area = Field(description="The area.")
-    status: Literal["undecided", "decided", "all"] = Field(description="Which rows are listed.")
+    status: Literal["undecided", "awaiting_authorisation", "decided", "all"] = Field(
+        description="Which rows are listed."
+    )
     total: int = Field(description="Rows matching the status.")
     limit: int = Field(description="Page size.")
     offset: int = Field(description="Rows skipped.")
@@ -89,6 +117,74 @@ class MessageView(QueueEntry):
     checks: tuple[CheckView, ...] = Field(
         default=(), description="Agency checks asked about it, with the partners' answers."
     )
+    chronology: tuple[ChronologyContact, ...] = Field(
+        default=(),
+        description="Earlier contacts of the message's children (same_child) and household, "
+        "newest first; none for encompass. Other areas' rationale is null unless the reader "
+        "is the MASH, the allocated team or a manager.",
+    )
+    chronology_totals: ChronologyTotals = Field(
+        default=ChronologyTotals(
+            contacts_12m=0, same_child_12m=0, household_12m=0, by_partner={}, by_kind={}
+        ),
+        description="The chronology's contacts over 12 months, per partner and kind.",
+    )
+
+
+class OversightView(_View):
+    """A manager's view of drift in the area's work."""
+
+    area: Area = Field(description="The area.")
+    undecided: int = Field(description="Messages with no decision.")
+    oldest_undecided_at: AwareDatetime | None = Field(description="Routed time of the oldest.")
+    overdue: int = Field(description="Undecided past their deadline.")
+    awaiting_authorisation: int = Field(description="Decisions waiting for a manager.")
+    oldest_awaiting_at: AwareDatetime | None = Field(description="Decided time of the oldest.")
+    authorisation_overdue: int = Field(description="Waiting past the authorisation clock.")
+    by_practitioner: dict[str, dict[str, int]] = Field(
+        description="Per practitioner: assigned_undecided, overdue, decided, awaiting."
+    )
+
+
+class AssignMessage(BaseModel):
+    """A manager's command to assign a message."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    assignee: str | None = Field(
+        description="Username of a practitioner of the area; null to unassign."
+    )
+
+
+FULL_SIGHT = frozenset({Area.MASH, Area.ALLOCATED_TEAM})
+"""Areas that see every area's rationale in a chronology (with any area's managers)."""
+
+
+def visible_chronology(
+    chronology: Chronology | None, area: Area, *, manager: bool
+) -> tuple[tuple[ChronologyContact, ...], ChronologyTotals]:
+    """The chronology ``area`` may see.
+
+    None for Encompass; other areas' rationale hidden unless the reader is the MASH,
+    the allocated team or a manager.
+    """
+    empty = MessageView.model_fields["chronology_totals"].default
+    if chronology is None or area is Area.ENCOMPASS:
+        return (), empty
+    if manager or area in FULL_SIGHT:
+        return chronology.contacts, chronology.totals
+    return tuple(_hide_others(c, area) for c in chronology.contacts), chronology.totals
+
+
+def _hide_others(contact: ChronologyContact, area: Area) -> ChronologyContact:
+    outcomes = tuple(o if o.area is area else _without_rationale(o) for o in contact.outcomes)
+    return contact.model_copy(update={"outcomes": outcomes})
+
+
+def _without_rationale(outcome: ChronologyOutcome) -> ChronologyOutcome:
+    auth = outcome.authorisation
+    hidden = auth.model_copy(update={"rationale": None}) if auth is not None else None
+    return outcome.model_copy(update={"rationale": None, "authorisation": hidden})
 
 
 def queue_entry(item: QueueItem, calendar: SlaCalendar, now: datetime) -> QueueEntry:
@@ -108,6 +204,10 @@ def queue_entry(item: QueueItem, calendar: SlaCalendar, now: datetime) -> QueueE
         )
     else:
         clock = clock_state(item.due_by, now, item.routed_at, calendar)
+    status: Literal["undecided", "awaiting_authorisation", "decided"]
+    status = "undecided" if outcome is None else "decided"
+    if item.awaiting_authorisation:
+        status = "awaiting_authorisation"
     return QueueEntry(
         message_id=item.message_id,
         child_index=item.child_index,
@@ -122,10 +222,40 @@ def queue_entry(item: QueueItem, calendar: SlaCalendar, now: datetime) -> QueueE
         routed_at=item.routed_at,
         due_by=item.due_by,
         clock=clock,
-        status="undecided" if outcome is None else "decided",
+        status=status,
         decision=routed.decision,
         outcome=outcome,
+        assigned_to=item.oversight.assigned_to,
+        authorisation=_authorisation(item, calendar, now),
     )
+
+
+def _authorisation(
+    item: QueueItem, calendar: SlaCalendar, now: datetime
+) -> AuthorisationView | None:
+    o = item.oversight
+    if o.auth_due_by is not None and item.decided is not None:
+        waiting = o.auth_at is None
+        return AuthorisationView(
+            due_by=o.auth_due_by,
+            clock=clock_state(o.auth_due_by, now, item.decided.decided_at, calendar)
+            if waiting
+            else None,
+            decision="authorise" if o.auth_decision == "authorise" else None,
+            rationale=o.auth_rationale,
+            decided_by=o.auth_by,
+            decided_at=o.auth_at,
+        )
+    if o.returned_at is not None:
+        return AuthorisationView(
+            due_by=None,
+            clock=None,
+            decision="return",
+            rationale=o.returned_rationale,
+            decided_by=o.returned_by,
+            decided_at=o.returned_at,
+        )
+    return None
 
 
 # ---------------------------------------------------------------------- wording

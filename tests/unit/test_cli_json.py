@@ -71,19 +71,23 @@ class TestTeamsListUsers:
             hub(tmp_path, "teams", "add-user", who, area).stdout.strip().splitlines()[-1]
             for who, area in (("alice", "mash"), ("bob", "early-help"))
         ]
+        manager = ("add-user", "carol", "mash", "--role", "manager")
+        passwords.append(hub(tmp_path, "teams", *manager).stdout.strip().splitlines()[-1])
         assert hub(tmp_path, "teams", "disable-user", "bob").returncode == 0
         done = hub(tmp_path, "teams", "list-users", "--json")
         assert done.returncode == 0, done.stderr
         listing = TeamUsersListing.model_validate(json.loads(done.stdout))
-        assert [(u.username, u.area.value, u.disabled) for u in listing.users] == [
-            ("alice", "mash", False),
-            ("bob", "early-help", True),
+        assert [(u.username, u.area.value, u.role, u.disabled) for u in listing.users] == [
+            ("alice", "mash", "practitioner", False),
+            ("bob", "early-help", "practitioner", True),
+            ("carol", "mash", "manager", False),
         ]
         assert not any(p in done.stdout for p in passwords)
         assert "pbkdf2" not in done.stdout.lower()
         only = hub(tmp_path, "teams", "list-users", "--area", "mash", "--json")
         assert [u.username for u in TeamUsersListing.model_validate_json(only.stdout).users] == [
-            "alice"
+            "alice",
+            "carol",
         ]
 
     def test_unknown_area_is_named(self, tmp_path: Path) -> None:

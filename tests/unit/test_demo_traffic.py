@@ -363,6 +363,20 @@ class TestHistoryMatters:
         for key in repeated:  # nobody repeats by accident
             assert all("[" in label for label in labels[key])
 
+    def test_siblings_share_a_household_key(self, parsed: list[Parsed]) -> None:
+        """The siblings story: two children, two subject keys, one household key."""
+        children = [
+            child
+            for item in parsed
+            if "[siblings" in item.request.label
+            for envelope in item.envelopes
+            for child in envelope.children
+        ]
+        assert len(children) == 3 * PER_COUNTY_DAY["siblings"]
+        assert len({c.subject_key for c in children}) == 2
+        assert len({c.household_key for c in children}) == 1
+        assert children[0].household_key is not None
+
     def test_police_and_the_da_service_report_the_same_incident(
         self, envelopes: list[Envelope]
     ) -> None:

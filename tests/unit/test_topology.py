@@ -15,7 +15,7 @@ from schemas.common import Area, Partner
 
 TOPIC_NAME = re.compile(
     r"(partner\.[a-z-]+\.inbound|route\.[a-z-]+|team\.outcomes"
-    r"|hub\.(decisions|dlq|subject-history|routed-ids|audit-checkpoints|checks|check-responses)"
+    r"|hub\.(decisions|dlq|subject-history|household-history|routed-ids|audit-checkpoints|checks|check-responses)"
     r"(\.[a-z.]+)?)"
 )
 """A logical topic name (or a dead-letter header under ``hub.dlq.``)."""
@@ -105,6 +105,7 @@ class TestTopicNames:
             topology.DECISIONS,
             topology.DLQ,
             topology.HISTORY,
+            topology.HOUSEHOLD_HISTORY,
             topology.OUTCOMES,
             topology.ROUTED_IDS,
             topology.AUDIT_CHECKPOINTS,

@@ -35,7 +35,7 @@ from connectors.health.format import (
     RELATED_ROLES,
     ROLE_SYSTEM,
 )
-from connectors.identity import PersonIdentity, age_at, derive_subject_key
+from connectors.identity import PersonIdentity, age_at, derive_household_key, derive_subject_key
 from connectors.native import birth_date_errors
 from connectors.protocol import ParseContext
 from connectors.subjects import check_nhs_number
@@ -319,6 +319,7 @@ def _subject(
             date_of_birth=details.born,
             address=details.address,
             postcode=details.postcode,
+            household_key=derive_household_key(keys.context, details.address, details.postcode),
         )
     except ValidationError as exc:
         for err in exc.errors(include_url=False, include_input=False):

@@ -58,9 +58,9 @@ class TestTheProjectsTopicsFile:
             "hub.dlq-replays",  # `hub dlq replay`: the markers and audit of replays
             "team.outcomes",
             "hub.subject-history",
+            "hub.household-history",
             "hub.routed-ids",
             "hub.audit-checkpoints",
-            "hub.dlq-replays",
             "hub.checks",
             "hub.check-responses",
         }

@@ -104,7 +104,9 @@ class TestWeb:
         assert "<script" not in page.text
         assert "<style" not in page.text  # under the CSP
         assert "style=" not in page.text
-        assert page.text.count("<caption>") == 4  # with the two tables of agency checks
+        assert (
+            page.text.count("<caption>") == 5
+        )  # queues, authorisation, partners, the two tables of agency checks
         assert '<th scope="row">mash</th>' in page.text
         body = api.json()
         assert body["up"] is True

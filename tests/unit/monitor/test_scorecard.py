@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
@@ -260,3 +261,26 @@ class TestVolumesAndDeadLetters:
         assert view.dlq_messages == 3
         assert view.signature_failures == 2
         assert view.dlq_by_error_class == {"SchemaViolationError": 1, "SignatureError": 2}
+
+
+class TestAuthorisation:
+    def test_threshold_decisions_wait_until_a_manager_authorises(self, card: Scorecard) -> None:
+        """A MASH no-further-action waits; its authorisation stops the wait and is timed."""
+        routed = copy(Area.MASH)
+        card.add_routed(routed)
+        decided_id = uuid.uuid4()
+        waiting = dataclasses.replace(
+            outcome_for(routed, NOW - 2 * HOUR), outcome_id=decided_id, needs_authorisation=True
+        )
+        card.add_outcome(waiting, NOW - 2 * HOUR)
+        (mash,) = [a for a in card.view(NOW).areas if a.area is Area.MASH]
+        assert mash.awaiting_authorisation == 1
+        assert mash.oldest_awaiting_authorisation_seconds == 2 * 3600
+        authorised = dataclasses.replace(
+            outcome_for(routed, NOW), outcome_id=uuid.uuid4(), authorises=decided_id
+        )
+        card.add_outcome(authorised, NOW)
+        (mash,) = [a for a in card.view(NOW).areas if a.area is Area.MASH]
+        assert mash.awaiting_authorisation == 0
+        assert mash.time_to_authorisation_p50_seconds == 2 * 3600
+        assert mash.decided == 1  # the authorisation is not a second decision

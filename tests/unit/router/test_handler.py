@@ -63,13 +63,15 @@ class TestRouteRecord:
         topics = sorted(o.topic for o in out)
         assert topics == [
             "hub.decisions",
+            "hub.household-history",
             "hub.routed-ids",
             "hub.subject-history",
             "route.da-triage",
             "route.encompass",
             "route.encompass",
         ]
-        assert {o.partition for o in out} == {0}
+        # The household view is a global table written by key; the rest is co-partitioned.
+        assert {o.partition for o in out if o.topic != "hub.household-history"} == {0}
         decision = DecisionRecorded.model_validate_json(
             next(o.value for o in out if o.topic == "hub.decisions")
         )
@@ -158,7 +160,11 @@ class TestRouteRecord:
             decided_at=NOW,
         )
         changed = route_record(outcome_record(hub, outcome, task.partition), ctx, task)
-        assert sorted(o.topic for o in changed) == ["hub.routed-ids", "hub.subject-history"]
+        assert sorted(o.topic for o in changed) == [
+            "hub.household-history",
+            "hub.routed-ids",
+            "hub.subject-history",
+        ]
         second = envelope(risk=risk(RiskLevel.HIGH))
         out = route_record(record_for(hub, second, 1), ctx, task)
         assert "route.allocated-team" in [o.topic for o in out]

@@ -14,6 +14,7 @@ from hub.teams.accounts import (
     AccountStore,
     ApiClient,
     Practitioner,
+    Role,
     hash_password,
     verify_password,
 )
@@ -203,3 +204,37 @@ class TestSignInLimits:
         for _ in range(5):
             assert limiter.attempt("alice", "10.0.0.1") == 0.0
             limiter.succeeded("alice", "10.0.0.1")
+
+
+class TestRoles:
+    def test_a_manager_and_a_practitioner(self, tmp_path: Path) -> None:
+        """The role is stored and read back, for people and API clients."""
+        store = AccountStore(tmp_path / "accounts.sqlite")
+        store.add_user("sam.lee", Area.MASH, Role.MANAGER)
+        store.add_user("mia.jones", Area.MASH)
+        manager, practitioner = store.user("sam.lee"), store.user("mia.jones")
+        assert manager is not None
+        assert manager.is_manager
+        assert practitioner is not None
+        assert not practitioner.is_manager
+        client = store.authenticate_client(store.add_client(Area.MASH, Role.MANAGER))
+        assert client is not None
+        assert client.is_manager
+
+    def test_a_file_from_before_roles_gains_the_column(self, tmp_path: Path) -> None:
+        """Existing people and clients become practitioners; nothing else changes."""
+        path = tmp_path / "accounts.sqlite"
+        db = sqlite3.connect(path)
+        db.executescript(
+            "CREATE TABLE users (username TEXT PRIMARY KEY, area TEXT NOT NULL, "
+            "password_hash TEXT NOT NULL, created_at TEXT NOT NULL, "
+            "disabled INTEGER NOT NULL DEFAULT 0);"
+            "CREATE TABLE clients (client_id TEXT PRIMARY KEY, area TEXT NOT NULL, "
+            "digest TEXT NOT NULL, created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+            "INSERT INTO users VALUES ('old.hand', 'mash', 'x', '2026-01-01', 0);"
+        )
+        db.commit()
+        db.close()
+        who = AccountStore(path).user("old.hand")
+        assert who is not None
+        assert not who.is_manager
