@@ -18,6 +18,7 @@ from hub.teams.checkconsumer import CheckConsumer
 from hub.teams.checks import TeamChecks
 from hub.teams.checkstore import CheckStore
 from hub.topology import CHECK_RESPONSES, CHECKS, check_answers_transaction, checks_transaction
+from hub.web import TokenBuckets
 from schemas.checks import CheckPartner
 from schemas.common import Area, Partner
 
@@ -77,7 +78,9 @@ def team_checks(hub: Hub, served: tuple[Area, ...]) -> TeamChecks | None:
     )
 
 
-def ingest_checks(hub: Hub, connector_partners: Iterable[str]) -> IngestChecks | None:
+def ingest_checks(
+    hub: Hub, connector_partners: Iterable[str], limiter: TokenBuckets | None = None
+) -> IngestChecks | None:
     """The partner check endpoints: the connectors' partners and the answer-only ones.
 
     Served: each of those whose check keys this process holds (a connector's own key
@@ -104,4 +107,5 @@ def ingest_checks(hub: Hub, connector_partners: Iterable[str]) -> IngestChecks |
         partitions=hub.partitions(CHECK_RESPONSES),
         clock=utc_now,
         retry_after_s=c.retry_after_s,
+        limiter=limiter,
     )

@@ -376,3 +376,18 @@ class TestMessagePage:
         assert response.status_code == 422
         assert "Partners" in response.text
         assert "Question" in response.text
+
+
+class TestThrottling:
+    async def test_beyond_the_burst_is_429(self, partners: Ingest) -> None:
+        """The check endpoints share the partner's rate limit."""
+        from hub.web import TokenBuckets  # noqa: PLC0415
+
+        partners.checks.limiter = TokenBuckets(burst=2, per_s=0.001)
+        statuses = [
+            (
+                await partners.client.get("/v1/police/checks", headers=partners.auth("police"))
+            ).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [200, 200, 429]
