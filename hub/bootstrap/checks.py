@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import structlog
 
@@ -12,6 +13,8 @@ from hub.checks.index import KafkaCheckIndex
 from hub.checks.writer import TransactionalCheckWriter
 from hub.ingest.checkcredentials import CheckCredentialStore, check_credentials_file
 from hub.ingest.checks import IngestChecks
+from hub.partners.accounts import PartnerAccounts
+from hub.partners.page import PartnerPages
 from hub.security.keys import KeyIds, check_kek, check_mac
 from hub.security.mac import CurrentId, Link, RecordMac
 from hub.teams.checkconsumer import CheckConsumer
@@ -108,4 +111,21 @@ def ingest_checks(
         clock=utc_now,
         retry_after_s=c.retry_after_s,
         limiter=limiter,
+    )
+
+
+def partner_accounts_file(hub: Hub) -> Path:
+    """Partner staff accounts and sessions (``hub partners add-user``)."""
+    return hub.settings.connectors.state_dir / "partner-accounts.sqlite"
+
+
+def partner_pages(hub: Hub, checks: IngestChecks | None) -> PartnerPages | None:
+    """The answer pages of partner staff, when the ingest serves checks."""
+    if checks is None:
+        return None
+    c = hub.settings.connectors
+    return PartnerPages(
+        checks=checks,
+        accounts=PartnerAccounts(partner_accounts_file(hub)),
+        secure_cookies=c.tls_certfile is not None,
     )

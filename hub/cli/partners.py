@@ -6,9 +6,12 @@ from typing import Annotated
 
 import typer
 
+from hub.bootstrap.checks import partner_accounts_file
 from hub.cli._common import current_hub, fail
+from hub.errors import AccountError
 from hub.ingest.checkcredentials import CheckCredentialStore, check_credentials_file
 from hub.ingest.credentials import CredentialStore
+from hub.partners.accounts import PartnerAccounts
 from schemas.checks import CheckPartner
 from schemas.common import Partner
 
@@ -63,3 +66,29 @@ def revoke(
     if not store.revoke(credential_id) and not answer_only.revoke(credential_id):
         raise fail(f"no credential {credential_id!r}")
     print(f"credential {credential_id} revoked")
+
+
+@app.command(name="add-user")
+def add_user(
+    partner: Annotated[str, typer.Argument(help="The partner whose checks the person answers.")],
+    username: Annotated[
+        str, typer.Argument(help="Their username (2 to 64 letters, digits, . _ -).")
+    ],
+) -> None:
+    """Create a staff account for /partners/<partner>/checks; the password is printed once."""
+    try:
+        which = CheckPartner(partner)
+    except ValueError:
+        known = ", ".join(p.value for p in CheckPartner)
+        raise fail(f"unknown partner {partner!r}; partners: {known}") from None
+    accounts = PartnerAccounts(partner_accounts_file(current_hub()))
+    try:
+        password = accounts.add_user(which, username)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        accounts.close()
+    print(
+        f"account {username.strip().lower()} created for {which.value}; its password, shown once:"
+    )
+    print(password)
