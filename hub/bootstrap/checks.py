@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import structlog
 
@@ -12,12 +13,15 @@ from hub.checks.index import KafkaCheckIndex
 from hub.checks.writer import TransactionalCheckWriter
 from hub.ingest.checkcredentials import CheckCredentialStore, check_credentials_file
 from hub.ingest.checks import IngestChecks
+from hub.partners.accounts import PartnerAccounts
+from hub.partners.page import PartnerPages
 from hub.security.keys import KeyIds, check_kek, check_mac
 from hub.security.mac import CurrentId, Link, RecordMac
 from hub.teams.checkconsumer import CheckConsumer
 from hub.teams.checks import TeamChecks
 from hub.teams.checkstore import CheckStore
 from hub.topology import CHECK_RESPONSES, CHECKS, check_answers_transaction, checks_transaction
+from hub.web import TokenBuckets
 from schemas.checks import CheckPartner
 from schemas.common import Area, Partner
 
@@ -77,7 +81,9 @@ def team_checks(hub: Hub, served: tuple[Area, ...]) -> TeamChecks | None:
     )
 
 
-def ingest_checks(hub: Hub, connector_partners: Iterable[str]) -> IngestChecks | None:
+def ingest_checks(
+    hub: Hub, connector_partners: Iterable[str], limiter: TokenBuckets | None = None
+) -> IngestChecks | None:
     """The partner check endpoints: the connectors' partners and the answer-only ones.
 
     Served: each of those whose check keys this process holds (a connector's own key
@@ -104,4 +110,22 @@ def ingest_checks(hub: Hub, connector_partners: Iterable[str]) -> IngestChecks |
         partitions=hub.partitions(CHECK_RESPONSES),
         clock=utc_now,
         retry_after_s=c.retry_after_s,
+        limiter=limiter,
+    )
+
+
+def partner_accounts_file(hub: Hub) -> Path:
+    """Partner staff accounts and sessions (``hub partners add-user``)."""
+    return hub.settings.connectors.state_dir / "partner-accounts.sqlite"
+
+
+def partner_pages(hub: Hub, checks: IngestChecks | None) -> PartnerPages | None:
+    """The answer pages of partner staff, when the ingest serves checks."""
+    if checks is None:
+        return None
+    c = hub.settings.connectors
+    return PartnerPages(
+        checks=checks,
+        accounts=PartnerAccounts(partner_accounts_file(hub)),
+        secure_cookies=c.tls_certfile is not None,
     )

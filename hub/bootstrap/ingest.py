@@ -36,6 +36,7 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
     # components have principals of their own (a partner's may write only its topic).
     identity = {p: hub.kafka_as(f"connector-{p.value}") for p in partners}
     readers = identity if s.security.per_component else {}
+    limiter = TokenBuckets(burst=c.rate_burst, per_s=c.rate_per_s)
     return IngestDeps(
         credentials=CredentialStore(c.credentials_file),
         ledger=KafkaLedger(
@@ -65,6 +66,6 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
         subject_key_secret=subject_key_secret(hub.keyring()),
         clock=utc_now,
         retry_after_s=c.retry_after_s,
-        limiter=TokenBuckets(burst=c.rate_burst, per_s=c.rate_per_s),
-        checks=ingest_checks(hub, [p.value for p in partners]),
+        limiter=limiter,
+        checks=ingest_checks(hub, [p.value for p in partners], limiter),
     )

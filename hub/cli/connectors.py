@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 
 from hub import tracing
+from hub.bootstrap.checks import partner_pages
 from hub.bootstrap.ingest import ingest_deps
 from hub.cli._async import serve_http
 from hub.cli._common import current_hub, private_files
 from hub.cli._progress import working
 from hub.ingest.app import create_app
+from hub.partners.page import add_partner_pages
 from hub.web import http_config
 
 app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
@@ -28,7 +30,11 @@ def serve(
     tracing.configure("hub-ingest")
     hub = current_hub()
     c = hub.settings.connectors
-    app_ = create_app(ingest_deps(hub))
+    deps = ingest_deps(hub)
+    app_ = create_app(deps)
+    pages = partner_pages(hub, deps.checks)
+    if pages is not None:
+        add_partner_pages(app_, pages)
     serve_http(
         http_config(
             app_,

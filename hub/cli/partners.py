@@ -9,10 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.bootstrap.checks import partner_accounts_file
 from hub.cli._common import current_hub, fail
 from hub.contracts.outputs import PartnerCredentialRow, PartnersListing
+from hub.errors import AccountError
 from hub.ingest.checkcredentials import CheckCredentialStore, check_credentials_file
 from hub.ingest.credentials import CredentialStore
+from hub.partners.accounts import PartnerAccounts
 from schemas.checks import CheckPartner
 from schemas.common import Partner
 
@@ -123,3 +126,29 @@ def list_credentials(
         orgs = ", ".join(row.orgs) if row.orgs else "(none: reissue with --org)"
         table.add_row(row.credential_id, row.partner.value, orgs, row.created_at.isoformat(), state)
     Console().print(table)
+
+
+@app.command(name="add-user")
+def add_user(
+    partner: Annotated[str, typer.Argument(help="The partner whose checks the person answers.")],
+    username: Annotated[
+        str, typer.Argument(help="Their username (2 to 64 letters, digits, . _ -).")
+    ],
+) -> None:
+    """Create a staff account for /partners/<partner>/checks; the password is printed once."""
+    try:
+        which = CheckPartner(partner)
+    except ValueError:
+        known = ", ".join(p.value for p in CheckPartner)
+        raise fail(f"unknown partner {partner!r}; partners: {known}") from None
+    accounts = PartnerAccounts(partner_accounts_file(current_hub()))
+    try:
+        password = accounts.add_user(which, username)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        accounts.close()
+    print(
+        f"account {username.strip().lower()} created for {which.value}; its password, shown once:"
+    )
+    print(password)

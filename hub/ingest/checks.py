@@ -37,7 +37,7 @@ from hub.checks.writer import CheckWriter
 from hub.errors import DecryptionError, KafkaUnavailableError, SchemaViolationError
 from hub.ingest.checkcredentials import CheckCredentialStore
 from hub.ingest.credentials import CredentialStore
-from hub.web import Problem, answer
+from hub.web import Problem, TokenBuckets, answer
 from hub.web.body import read_body
 from hub.web.problems import title_of
 from schemas.checks import AnswerCheck, CheckAnswered, CheckPartner, CheckPerson, Urgency
@@ -58,6 +58,8 @@ class IngestChecks:
     partitions: int
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     retry_after_s: int = 5
+    limiter: TokenBuckets | None = None
+    """Requests per partner (shared with the partner's other endpoints); None: unlimited."""
     answering: set[UUID] = field(default_factory=set)
     """Checks whose answer is being written (a second one meanwhile is 409)."""
     _sync: asyncio.Task[None] | None = None
@@ -277,6 +279,8 @@ def _admit(
         raise CheckRefusal(401, detail, headers={"WWW-Authenticate": "Bearer"})
     if caller.partner is not partner:
         raise CheckRefusal(403, f"This credential may not use the {partner.value} checks.")
+    if checks.limiter is not None and not checks.limiter.allow(partner.value):
+        raise CheckRefusal(429, "Rate limit reached; retry later.", headers={"Retry-After": "1"})
     if not checks.index.synced.is_set():
         retry = {"Retry-After": str(checks.retry_after_s)}
         raise CheckRefusal(503, "The hub is starting; retry later.", headers=retry)
@@ -338,6 +342,7 @@ def _add_partner_routes(
         responses={
             401: {"description": "Missing or unknown credential"},
             403: {"description": "Another partner's checks"},
+            429: {"description": "Rate limit"},
             503: {"description": "The hub is starting; retry after Retry-After seconds"},
         },
         tags=[f"{slug} checks"],
@@ -354,6 +359,7 @@ def _add_partner_routes(
             403: {"description": "Another partner's endpoint"},
             404: {"description": "No such check of this partner (another partner's too)"},
             409: {"description": "Answered already"},
+            429: {"description": "Rate limit"},
             413: {"description": "Body too large"},
             422: {"description": "Invalid answer: every error by field"},
             503: {"description": "Kafka did not take it, or the hub is starting; retry later"},

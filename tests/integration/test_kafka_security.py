@@ -476,6 +476,40 @@ class TestRefused:
             f"resource = Topic:LITERAL:{PREFIX}partner.police.inbound",
         )
 
+    async def test_a_partner_reads_no_agency_check(self, secured: Secured) -> None:
+        """connector-police (and education) cannot read hub.checks: only the index can."""
+        for who in ("connector-police", "connector-education"):
+            with pytest.raises(KafkaAuthorizationError):
+                await read_until(secured.as_(who), "hub.checks", unique(), group="team-mash-checks")
+
+    async def test_only_the_mash_asks_checks(self, secured: Secured) -> None:
+        """A partner, another team or the index cannot write hub.checks."""
+        for who in ("connector-police", "team-lado", "checks-index"):
+            with pytest.raises(KafkaAuthorizationError):
+                await produce(secured.as_(who), "hub.checks", unique())
+
+    async def test_answers_flow_partner_to_mash(self, secured: Secured) -> None:
+        """connector-education answers in its own transaction; team-mash reads it."""
+        value = unique()
+        await produce(
+            secured.as_("connector-education"),
+            "hub.check-responses",
+            value,
+            transactional_id="check-answers-education-0",
+        )
+        mash = secured.as_("team-mash")
+        consumer, _tp, _offset = await read_until(
+            mash, "hub.check-responses", value, group="team-mash-checks"
+        )
+        await consumer.stop()
+        with pytest.raises(KafkaAuthorizationError, match="TransactionalIdAuthorizationFailed"):
+            await produce(
+                secured.as_("connector-education"),
+                "hub.check-responses",
+                unique(),
+                transactional_id="check-answers-police-0",
+            )
+
     async def test_monitor_cannot_write(self, secured: Secured) -> None:
         """The monitor only observes: writing hub.decisions is refused."""
         with pytest.raises(KafkaAuthorizationError):

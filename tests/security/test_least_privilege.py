@@ -24,6 +24,7 @@ from hub.security.keys import ROUTER_SIGNING, SUBJECT_KEY, init_keyring
 from hub.security.layout import COMPONENTS, export_keys, grants
 from hub.security.principals import load_principals_file
 from hub.settings import PROJECT_ROOT
+from schemas.checks import CheckPartner
 from schemas.common import Area, Partner
 
 COMPOSE = PROJECT_ROOT / "compose.yaml"
@@ -146,19 +147,31 @@ class TestKeyLayout:
             f"outcome-mac-{a.value}" for a in Area
         } <= router
         ingest = {g.name for g in grants(["connectors"])}
-        assert ingest == {SUBJECT_KEY} | {
-            f"{kind}-{p.value}" for kind in ("inbound", "inbound-mac") for p in Partner
-        }
+        assert ingest == (
+            {SUBJECT_KEY}
+            | {f"{kind}-{p.value}" for kind in ("inbound", "inbound-mac") for p in Partner}
+            | {f"{kind}-{p.value}" for kind in ("check", "check-mac") for p in CheckPartner}
+        )
+        assert not any(name.startswith("check") for name in router)
+
+    @pytest.mark.parametrize("partner", list(CheckPartner))
+    def test_a_partners_ingest_holds_only_its_own_check_keys(self, partner: CheckPartner) -> None:
+        """Agency checks: a partner's ingest opens its own checks, no other partner's."""
+        held = {g.name for g in grants([f"connectors-{partner.value}"])}
+        checks = {name for name in held if name.startswith("check")}
+        assert checks == {f"check-{partner.value}", f"check-mac-{partner.value}"}
 
     @pytest.mark.parametrize("area", list(Area))
     def test_a_team_holds_only_its_own_areas_keys(self, area: Area) -> None:
         """No other area's key, no partner key, no subject key, no signing key."""
         held = {g.name for g in grants([f"teams-{area.value}"])}
+        # The MASH also asks every partner agency checks, so it holds their check keys.
+        checks = {f"{kind}-{p.value}" for kind in ("check", "check-mac") for p in CheckPartner}
         assert held == {
             f"area-{area.value}",
             f"route-mac-{area.value}",
             f"outcome-mac-{area.value}",
-        }
+        } | (checks if area is Area.MASH else set())
 
     def test_only_the_router_holds_the_checkpoint_signing_key(self) -> None:
         """Auditors get the public key alone; the monitor nothing at all."""
@@ -174,16 +187,15 @@ class TestKeyLayout:
 
 class TestExport:
     def test_export_copies_exactly_the_components_keys_privately(self, tmp_path: Path) -> None:
-        """`hub keys export --for teams-mash DIR`: three folders, 0700, files 0600."""
+        """`hub keys export --for teams-mash DIR`: its folders (checks too), 0700, files 0600."""
         root = tmp_path / "keyring"
         init_keyring(root)
         dest = tmp_path / "teams-mash"
         export_keys(root, ["teams-mash"], dest)
-        assert sorted(p.name for p in dest.iterdir()) == [
-            "area-mash",
-            "outcome-mac-mash",
-            "route-mac-mash",
-        ]
+        checks = [f"{kind}-{p.value}" for kind in ("check", "check-mac") for p in CheckPartner]
+        assert sorted(p.name for p in dest.iterdir()) == sorted(
+            ["area-mash", "outcome-mac-mash", "route-mac-mash", *checks]
+        )
         assert stat.S_IMODE(dest.stat().st_mode) == 0o700
         for path in dest.rglob("*"):
             mode = stat.S_IMODE(path.stat().st_mode)

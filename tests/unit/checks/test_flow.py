@@ -410,3 +410,18 @@ class TestOrganisations:
         path.write_text(json.dumps(stored))
         seen = await partners.client.get("/v1/police/checks", headers=partners.auth("police"))
         assert seen.status_code == 401
+
+
+class TestThrottling:
+    async def test_beyond_the_burst_is_429(self, partners: Ingest) -> None:
+        """The check endpoints share the partner's rate limit."""
+        from hub.web import TokenBuckets  # noqa: PLC0415
+
+        partners.checks.limiter = TokenBuckets(burst=2, per_s=0.001)
+        statuses = [
+            (
+                await partners.client.get("/v1/police/checks", headers=partners.auth("police"))
+            ).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [200, 200, 429]
