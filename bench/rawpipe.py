@@ -11,9 +11,15 @@ record per input to ``route.mash`` with the same producer settings as the hub
 - ``--transactions off``: one idempotent producer; after every output of a poll is
   acknowledged, the consumer commits the offsets;
 - ``--overlap`` (with transactions): the per-partition transactions of one poll run
-  concurrently instead of one after another (the router runs them one after another).
+  concurrently instead of one after another;
+- ``--records-per-message R --bytes-per-message B``: the same records per message as
+  the router writes (measured by the bench in the same invocation): R records a
+  message on average (message ``i`` writes ``floor((i+1)R) - floor(iR)``), B bytes in
+  all, spread over ``route.mash``, ``hub.decisions``, ``hub.subject-history`` and
+  ``hub.routed-ids`` in the input's partition, as the router's are.
 
-Usage: ``python -m bench.rawpipe --transactions on|off [--overlap] [--max-batch N]``;
+Usage: ``python -m bench.rawpipe --transactions on|off [--overlap] [--max-batch N]
+[--records-per-message R --bytes-per-message B]``;
 it reaches Kafka as the hub does (``HUB_KAFKA__*``, prefix included) and runs until
 SIGTERM.
 """
@@ -32,11 +38,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from bench.common import kafka_from_env
 from hub.kafka import TopicPartition, make_consumer, make_producer
 from hub.settings import KafkaSettings
-from hub.topology import INBOUND_PARTNER, route_topic
+from hub.topology import DECISIONS, HISTORY, INBOUND_PARTNER, ROUTED_IDS, route_topic
 from schemas.common import Area
 
 GROUP = "rawpipe"
 OUTPUT = route_topic(Area.MASH)
+EXTRA_TOPICS = (DECISIONS, HISTORY, ROUTED_IDS)
 PARTITIONS = 6
 
 Batch = dict[TopicPartition, list[Any]]
@@ -51,6 +58,26 @@ def transform(value: bytes) -> bytes:
     ).encode()
 
 
+class Shape:
+    """How many records, of what size, each input becomes (1 record: the plain pipe)."""
+
+    def __init__(self, records_per_message: float = 1.0, bytes_per_message: int = 0) -> None:
+        self.rate = records_per_message
+        self.size = round(bytes_per_message / records_per_message) if bytes_per_message else 0
+        self.seen = 0
+
+    def outputs(self, m: Any) -> list[tuple[str, bytes, int]]:
+        """(topic, value, partition) of every record input ``m`` becomes."""
+        main = transform(m.value)
+        if self.rate == 1.0 and not self.size:
+            return [(OUTPUT, main, m.partition)]
+        i, self.seen = self.seen, self.seen + 1
+        count = int((i + 1) * self.rate) - int(i * self.rate)
+        value = (main * (1 + self.size // max(len(main), 1)))[: self.size] if self.size else main
+        topics = (OUTPUT, *EXTRA_TOPICS)
+        return [(topics[j % len(topics)], value, m.partition) for j in range(count)]
+
+
 async def run(
     kafka: KafkaSettings,
     *,
@@ -58,8 +85,10 @@ async def run(
     max_batch: int,
     stop: asyncio.Event,
     overlap: bool = False,
+    shape: Shape | None = None,
 ) -> None:
     """Pipe until ``stop`` is set."""
+    shape = shape or Shape()
     consumer = make_consumer(
         kafka, "rawpipe", group_id=GROUP, read_committed=True, max_poll_records=max_batch
     )
@@ -80,9 +109,9 @@ async def run(
             if not batch:
                 continue
             if transactions:
-                await _transactional(kafka, producers, batch, overlap=overlap)
+                await _transactional(kafka, producers, batch, shape, overlap=overlap)
             else:
-                await _plain(kafka, consumer, producers[0], batch)
+                await _plain(kafka, consumer, producers[0], batch, shape)
     finally:
         for producer in producers.values():
             await producer.stop()
@@ -93,6 +122,7 @@ async def _transactional(
     kafka: KafkaSettings,
     producers: dict[int, AIOKafkaProducer],
     batch: Batch,
+    shape: Shape,
     *,
     overlap: bool,
 ) -> None:
@@ -101,33 +131,41 @@ async def _transactional(
         by_task[tp.partition][tp] = records
     if overlap:
         await asyncio.gather(
-            *(_one_task(kafka, producers[p], records) for p, records in by_task.items())
+            *(_one_task(kafka, producers[p], records, shape) for p, records in by_task.items())
         )
         return
     for partition, task_batch in by_task.items():
-        await _one_task(kafka, producers[partition], task_batch)
+        await _one_task(kafka, producers[partition], task_batch, shape)
 
 
-async def _one_task(kafka: KafkaSettings, producer: AIOKafkaProducer, task_batch: Batch) -> None:
+async def _one_task(
+    kafka: KafkaSettings, producer: AIOKafkaProducer, task_batch: Batch, shape: Shape
+) -> None:
     await producer.begin_transaction()
     offsets = {tp: msgs[-1].offset + 1 for tp, msgs in task_batch.items()}
     await producer.send_offsets_to_transaction(offsets, kafka.group(GROUP))
     futures = [
-        await producer.send(kafka.topic(OUTPUT), transform(m.value), key=m.key)
+        await producer.send(kafka.topic(topic), value, key=m.key, partition=partition)
         for msgs in task_batch.values()
         for m in msgs
+        for topic, value, partition in shape.outputs(m)
     ]
     await asyncio.gather(*futures)
     await producer.commit_transaction()
 
 
 async def _plain(
-    kafka: KafkaSettings, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, batch: Batch
+    kafka: KafkaSettings,
+    consumer: AIOKafkaConsumer,
+    producer: AIOKafkaProducer,
+    batch: Batch,
+    shape: Shape,
 ) -> None:
     futures = [
-        await producer.send(kafka.topic(OUTPUT), transform(m.value), key=m.key)
+        await producer.send(kafka.topic(topic), value, key=m.key, partition=partition)
         for msgs in batch.values()
         for m in msgs
+        for topic, value, partition in shape.outputs(m)
     ]
     await asyncio.gather(*futures)
     await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
@@ -141,6 +179,8 @@ def main() -> None:
     parser.add_argument(
         "--overlap", action="store_true", help="run the tasks' transactions concurrently"
     )
+    parser.add_argument("--records-per-message", type=float, default=1.0)
+    parser.add_argument("--bytes-per-message", type=int, default=0)
     args = parser.parse_args()
     kafka = kafka_from_env()
 
@@ -155,6 +195,7 @@ def main() -> None:
             max_batch=args.max_batch,
             stop=stop,
             overlap=args.overlap,
+            shape=Shape(args.records_per_message, args.bytes_per_message),
         )
 
     asyncio.run(service())

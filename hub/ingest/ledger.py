@@ -137,6 +137,9 @@ class LedgerIndex:
 
     def read_inbound(self, value: bytes, topic: str) -> None:
         """Index one inbound record's routing metadata (unreadable ones are skipped)."""
+        known = _known_prefix_id(value)
+        if known is not None and known in self._messages:
+            return  # written by this app (accepted already): no need to parse it again
         try:
             meta = json.loads(value)["metadata"]
             partner = Partner(meta["partner"])
@@ -263,6 +266,23 @@ class KafkaLedger(LedgerIndex):
                         self.read_decision(record.value)
                     else:
                         self.read_inbound(record.value, tp.topic[len(prefix) :])
+
+
+_ID_PREFIX = b'{"metadata":{"message_id":"'
+_UUID_TEXT = 36
+
+
+def _known_prefix_id(value: bytes) -> UUID | None:
+    """The message id of a record as the connectors write it (metadata first), or None."""
+    if not value.startswith(_ID_PREFIX):
+        return None
+    end = len(_ID_PREFIX) + _UUID_TEXT
+    if value[end : end + 1] != b'"':
+        return None
+    try:
+        return UUID(value[len(_ID_PREFIX) : end].decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _ref_keys(envelopes: list[Envelope]) -> set[tuple[str, str, str]]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.policy.compiled import compiled
 from hub.policy.conditions import Trace
 from hub.policy.facts import compute_facts
 from hub.policy.loader import Policy, Rule
@@ -47,9 +48,12 @@ class RuleExplanation:
 
 
 def decide(policy: Policy, meta: RoutingMetadata, history: HistorySummary) -> Decision:
-    """Decide where a message goes (DESIGN.md section 8)."""
-    facts = compute_facts(meta, history)
-    return decide_facts(policy, facts, consent_given=meta.consent.given)
+    """Decide where a message goes (DESIGN.md section 8), with the compiled policy."""
+    return compiled(policy, _resolve).decide(meta, history)
+
+
+def _resolve(policy: Policy, matches: Mapping[str, bool], consent_given: bool) -> Decision:
+    return decide_matches(policy, matches, consent_given=consent_given)
 
 
 def explain(

@@ -44,8 +44,20 @@ class Fact:
     compute: Callable[[RoutingMetadata, HistorySummary], FactValue] = lambda _m, _h: None
 
 
+_last_children: tuple[object, tuple[SubjectMeta, ...]] = (None, ())
+"""The last message and its children: several facts ask, one message after another.
+
+Replaced as one tuple (atomic), and it holds the message, so its identity cannot be
+reused while it is here."""
+
+
 def _children(meta: RoutingMetadata) -> tuple[SubjectMeta, ...]:
-    return meta.children
+    global _last_children  # noqa: PLW0603 -- a one-entry cache
+    last, children = _last_children
+    if last is not meta:
+        children = meta.children
+        _last_children = (meta, children)
+    return children
 
 
 def _da(meta: RoutingMetadata) -> bool:

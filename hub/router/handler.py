@@ -253,15 +253,17 @@ def _routed_copies(  # noqa: PLR0917 -- the parts of one decision
     chronology: bytes | None = None,
 ) -> list[OutRecord]:
     meta = message.metadata
-    summary = DecisionSummary.model_construct(
-        destinations=decision.destinations,
-        rules=decision.rules,
-        rationale=decision.rationale,
-        returned_reasons=decision.returned_reasons,
-        policy_version=decision.policy_version,
-        shared_without_consent=decision.shared_without_consent,
-        decided_at=decided_at,
-        history=history,
+    summary = DecisionSummary.trusted(
+        {
+            "destinations": decision.destinations,
+            "rules": decision.rules,
+            "rationale": decision.rationale,
+            "returned_reasons": decision.returned_reasons,
+            "policy_version": decision.policy_version,
+            "shared_without_consent": decision.shared_without_consent,
+            "decided_at": decided_at,
+            "history": history,
+        }
     )
     opener = Opener(
         message,
@@ -314,11 +316,14 @@ class _SharedParts:
     ) -> bytes:
         """The ``MessageRouted`` JSON of one copy (tests validate it against the model)."""
         sealed = content.get("sealed")
+        sealed_json = content.get("sealed_json") or (
+            sealed.model_dump_json() if sealed is not None else "null"
+        )
         payload = content.get("payload")
         return (
             f'{{"area":"{area.value}","message_id":"{self.message_id}",'
             f'"metadata":{self.metadata},"payload_type":"{payload_type}",'
-            f'"sealed":{sealed.model_dump_json() if sealed is not None else "null"},'
+            f'"sealed":{sealed_json},'
             f'"payload":{json.dumps(payload) if payload is not None else "null"},'
             f'"decision":{self.decision},'
             f'"due_by":{json.dumps(due.isoformat()) if due is not None else "null"}'

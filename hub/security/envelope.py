@@ -93,6 +93,7 @@ class Opener:
         self._area_keks = area_keks
         self._encrypt = encrypt
         self._dek: bytes | None = None
+        self._prefix: str | None = None
 
     def _data_key(self, sealed: Sealed) -> bytes:
         if self._dek is None:
@@ -119,14 +120,20 @@ class Opener:
         return self._message.sealed
 
     def for_area(self, area: Area) -> dict[str, Any]:
-        """The content for ``area``: ``{"sealed": ...}``, or ``{"payload": ...}`` in clear."""
+        """The content for ``area``: ``{"sealed_json": ...}``, or ``{"payload": ...}`` in clear.
+
+        ``sealed_json`` is the re-wrapped ``Sealed`` as the JSON text the model writes.
+        """
         if not self._encrypt:
             content = self.content()
             return {"payload": content.model_dump_json()}
         sealed = self._sealed()
+        if self._prefix is None:
+            self._prefix = sealing.sealed_prefix(sealed)
         recipient = sealing.Recipient(sealing.area_recipient(area.value), self._area_keks[area])
         message_id = self._message.metadata.message_id
-        return {"sealed": sealing.rewrap(sealed, message_id, self._data_key(sealed), [recipient])}
+        json = sealing.rewrap_json(self._prefix, message_id, self._data_key(sealed), recipient)
+        return {"sealed_json": json}
 
     def seal_new(self, payload: bytes, area: Area) -> dict[str, Any]:
         """``payload`` (made for ``area`` alone) sealed for it, or in clear."""

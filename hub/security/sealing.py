@@ -118,6 +118,28 @@ def rewrap(sealed: Sealed, message_id: UUID, dek: bytes, recipients: Iterable[Re
     return sealed.model_copy(update={"keys": keys})
 
 
+def rewrap_json(prefix: str, message_id: UUID, dek: bytes, recipient: Recipient) -> str:
+    """:func:`rewrap` for one recipient, straight to the JSON ``Sealed`` serialises to.
+
+    ``prefix`` is :func:`sealed_prefix` of the inbound ``Sealed``: the hot path writes
+    the ciphertext once per message and only the wrapped key per area, without building
+    and serialising a model per area (a test checks the bytes are the model's).
+    """
+    key = wrap(dek, message_id, recipient)
+    return (
+        f'{prefix}{{"recipient":"{key.recipient}","key_id":"{key.key_id}",'
+        f'"wrapped":"{key.wrapped}"}}]}}'
+    )
+
+
+def sealed_prefix(sealed: Sealed) -> str:
+    """The JSON of ``sealed`` up to its first wrapped key (every field is base64url or fixed)."""
+    return (
+        f'{{"alg":"{sealed.alg}","nonce":"{sealed.nonce}",'
+        f'"ciphertext":"{sealed.ciphertext}","keys":['
+    )
+
+
 def decrypt_for(
     sealed: Sealed, message_id: UUID, recipient: str, keks: Mapping[str, SecretKey]
 ) -> bytes:
