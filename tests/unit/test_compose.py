@@ -212,6 +212,8 @@ class TestPrometheus:
             "hub_sla_breaches_total",
             "hub_decisions_by_rule_total",
             "hub_dlq_messages_by_error_class",
+            "hub_checks_overdue",
+            "hub_awaiting_authorisation_messages",
         ):
             assert needed in text, needed
 
