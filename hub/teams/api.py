@@ -24,7 +24,7 @@ from fastapi import APIRouter, Query, Request
 from hub.errors import AlreadyDecidedError, DecisionInProgressError, KafkaError, NotInQueueError
 from hub.teams.accounts import ApiClient
 from hub.teams.auth import ApiCaller, ProblemError, deps_of
-from hub.teams.checkroutes import message_checks
+from hub.teams.checkroutes import chronology_checks, message_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
 from hub.teams.outcomes import record_authorisation, record_outcome
@@ -277,6 +277,6 @@ def _open(deps: TeamDeps, item: QueueItem, caller: ApiClient) -> MessageView:
         envelope=opened.envelope,
         notice=opened.notice,
         checks=message_checks(deps, item),
-        chronology=chronology,
+        chronology=chronology_checks(deps, routed.area, chronology),
         chronology_totals=totals,
     )

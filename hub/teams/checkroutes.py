@@ -32,6 +32,7 @@ from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
 from hub.teams.store import QueueItem
 from hub.teams.validation import field_errors
+from hub.teams.views import ChronologyEntry
 from hub.web.body import FormError, parse_form, read_body
 from schemas.checks import AskChecks, CheckPartner, Urgency
 from schemas.common import Area
@@ -181,6 +182,24 @@ def message_checks(deps: TeamDeps, item: QueueItem) -> tuple[CheckView, ...]:
     if deps.checks is None or area not in deps.checks.asking_areas:
         return ()
     return check_views(deps.checks, area, item.message_id, deps.clock())
+
+
+def chronology_checks(
+    deps: TeamDeps, area: Area, chronology: tuple[ChronologyEntry, ...]
+) -> tuple[ChronologyEntry, ...]:
+    """Each earlier contact with the checks ``area`` asked about it and their answers.
+
+    DESIGN.md section 17: an answer joins the contact, and the child's chronology where
+    that contact appears. Only the asking areas hold checks; one lookup per contact,
+    and the chronology is bounded.
+    """
+    if deps.checks is None or area not in deps.checks.asking_areas:
+        return chronology
+    now = deps.clock()
+    return tuple(
+        entry.model_copy(update={"checks": check_views(deps.checks, area, entry.message_id, now)})
+        for entry in chronology
+    )
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str) -> QueueItem:

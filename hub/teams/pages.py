@@ -43,7 +43,7 @@ from hub.teams.auth import (
     same_token,
     session_cookie_name,
 )
-from hub.teams.checkroutes import page_checks
+from hub.teams.checkroutes import chronology_checks, page_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
 from hub.teams.outcomes import record_authorisation, record_outcome
@@ -348,7 +348,7 @@ def _message_page(
     context: dict[str, Any] = {
         "session": session,
         "manager": manager,
-        "chronology": chronology,
+        "chronology": chronology_checks(deps, routed.area, chronology),
         "chronology_totals": totals,
         "auth_errors": auth_errors or {},
         "auth_form": auth_form or {"decision": "", "rationale": ""},

@@ -106,6 +106,16 @@ class QueuePage(_View):
     items: tuple[QueueEntry, ...] = Field(description="Undecided first, then oldest first.")
 
 
+class ChronologyEntry(ChronologyContact):
+    """One earlier contact as the team sees it: the router's chronology, with checks."""
+
+    checks: tuple[CheckView, ...] = Field(
+        default=(),
+        description="Agency checks this area asked about that contact, with the partners' "
+        "answers (the asking areas only).",
+    )
+
+
 class MessageView(QueueEntry):
     """One message with its decrypted content."""
 
@@ -117,7 +127,7 @@ class MessageView(QueueEntry):
     checks: tuple[CheckView, ...] = Field(
         default=(), description="Agency checks asked about it, with the partners' answers."
     )
-    chronology: tuple[ChronologyContact, ...] = Field(
+    chronology: tuple[ChronologyEntry, ...] = Field(
         default=(),
         description="Earlier contacts of the message's children (same_child) and household, "
         "newest first; none for encompass. Other areas' rationale is null unless the reader "
@@ -162,7 +172,7 @@ FULL_SIGHT = frozenset({Area.MASH, Area.ALLOCATED_TEAM})
 
 def visible_chronology(
     chronology: Chronology | None, area: Area, *, manager: bool
-) -> tuple[tuple[ChronologyContact, ...], ChronologyTotals]:
+) -> tuple[tuple[ChronologyEntry, ...], ChronologyTotals]:
     """The chronology ``area`` may see.
 
     None for Encompass; other areas' rationale hidden unless the reader is the MASH,
@@ -172,8 +182,12 @@ def visible_chronology(
     if chronology is None or area is Area.ENCOMPASS:
         return (), empty
     if manager or area in FULL_SIGHT:
-        return chronology.contacts, chronology.totals
-    return tuple(_hide_others(c, area) for c in chronology.contacts), chronology.totals
+        return tuple(_entry(c) for c in chronology.contacts), chronology.totals
+    return tuple(_entry(_hide_others(c, area)) for c in chronology.contacts), chronology.totals
+
+
+def _entry(contact: ChronologyContact) -> ChronologyEntry:
+    return ChronologyEntry.model_validate(contact.model_dump())
 
 
 def _hide_others(contact: ChronologyContact, area: Area) -> ChronologyContact:
