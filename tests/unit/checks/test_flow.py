@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,37 +10,14 @@ import pytest
 from hub.bootstrap import Hub
 from hub.checks.crypto import Received
 from hub.ingest.credentials import CredentialStore
-from hub.security.keys import init_keyring
-from hub.settings import CryptoSettings, HubSettings
 from hub.teams.checkconsumer import apply_check_record
 from schemas.common import Area, Partner, RiskLevel, SubjectRole
 from schemas.envelope import Envelope
-from tests.factories import NOW, envelope, risk, subject
-from tests.unit.checks.checkkit import MASH, Ingest, asked_writer, ingest, team_checks
-from tests.unit.teams.teamkit import TeamApp, make_deps, queue, running_app
+from tests.factories import envelope, risk, subject
+from tests.unit.checks.checkkit import MASH, Ingest, asked_writer
+from tests.unit.teams.teamkit import TeamApp, queue
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
-
-
-@pytest.fixture
-async def team(hub: Hub, tmp_path: Path) -> AsyncIterator[TeamApp]:
-    deps = make_deps(hub, tmp_path / "teams", (Area.MASH, Area.EARLY_HELP))
-    deps = dataclasses.replace(deps, checks=team_checks(hub, tmp_path / "teams"))
-    async with running_app(deps) as app:
-        yield app
-
-
-@pytest.fixture
-async def partners(hub: Hub, tmp_path: Path) -> AsyncIterator[Ingest]:
-    async with ingest(hub, tmp_path / "ingest", NOW + timedelta(hours=1)) as found:
-        yield found
 
 
 @pytest.fixture

@@ -160,8 +160,7 @@ class TestChronologyOnTheApi:
         )
         out = router.route(later)
         store_copies(team, hub, out, Area.EARLY_HELP)
-        if not any(o.topic == "route.early-help" for o in out):
-            pytest.skip("the policy sent this message elsewhere")
+        assert any(o.topic == "route.early-help" for o in out), [o.topic for o in out]
         path = f"/api/v1/areas/early-help/messages/{later.message_id}"
         plain = (await team.client.get(path, headers=bearer(team, Area.EARLY_HELP))).json()
         outcomes = [o for c in plain["chronology"] for o in c["outcomes"]]
