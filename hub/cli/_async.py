@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable, Coroutine
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import uvicorn
+
+from hub.settings import HttpSettings
+from hub.web import http_config
 
 
 def run_until_signalled(service: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
@@ -32,3 +36,32 @@ def serve_http(config: uvicorn.Config) -> None:
     """
     signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     asyncio.run(uvicorn.Server(config).serve())
+
+
+class Listener(Protocol):
+    """Where a web app listens, from its settings section (connectors, teams, monitor)."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def tls_certfile(self) -> Path | None: ...
+    @property
+    def tls_keyfile(self) -> Path | None: ...
+
+
+def serve_app(
+    app: Any, listener: Listener, http: HttpSettings, host: str | None, port: int | None
+) -> None:
+    """Serve ``app`` where ``listener`` says, ``--host``/``--port`` overriding, until SIGTERM."""
+    serve_http(
+        http_config(
+            app,
+            host or listener.host,
+            port or listener.port,
+            http,
+            certfile=listener.tls_certfile,
+            keyfile=listener.tls_keyfile,
+        )
+    )

@@ -10,12 +10,11 @@ import typer
 from hub import tracing
 from hub.bootstrap.checks import partner_pages
 from hub.bootstrap.ingest import ingest_deps
-from hub.cli._async import serve_http
+from hub.cli._async import serve_app
 from hub.cli._common import current_hub, private_files
 from hub.cli._progress import working
 from hub.ingest.app import create_app
 from hub.partners.page import add_partner_pages
-from hub.web import http_config
 
 app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
 
@@ -29,22 +28,12 @@ def serve(
     private_files()
     tracing.configure("hub-ingest")
     hub = current_hub()
-    c = hub.settings.connectors
     deps = ingest_deps(hub)
     app_ = create_app(deps)
     pages = partner_pages(hub, deps.checks)
     if pages is not None:
         add_partner_pages(app_, pages)
-    serve_http(
-        http_config(
-            app_,
-            host or c.host,
-            port or c.port,
-            hub.settings.http,
-            certfile=c.tls_certfile,
-            keyfile=c.tls_keyfile,
-        )
-    )
+    serve_app(app_, hub.settings.connectors, hub.settings.http, host, port)
 
 
 @app.command(name="import")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from hub.cli._async import serve_http
+from hub.cli._async import serve_app
 from hub.cli._common import current_hub, private_files
 from hub.cli._progress import working
 from hub.errors import HubError
@@ -17,7 +17,6 @@ from hub.monitor.console import print_status
 from hub.monitor.service import build_collector
 from hub.monitor.snapshot import MonitorSnapshot
 from hub.monitor.web import monitor_app
-from hub.web import http_config
 
 app = typer.Typer(help="The monitor: lag, consumer status, SLA and the partner scorecard.")
 
@@ -40,16 +39,7 @@ def run(
         monitor.interval_s,
         ops_token=settings.http.ops_token,
     )
-    serve_http(
-        http_config(
-            app_,
-            host or monitor.host,
-            port or monitor.port,
-            settings.http,
-            certfile=monitor.tls_certfile,
-            keyfile=monitor.tls_keyfile,
-        )
-    )
+    serve_app(app_, monitor, settings.http, host, port)
 
 
 def status(

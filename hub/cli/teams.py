@@ -11,11 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from hub import tracing
-from hub.cli._async import serve_http
+from hub.cli._async import serve_app
 from hub.cli._common import current_hub, fail, private_files, run_guarded
 from hub.contracts.outputs import TeamUserRow, TeamUsersListing
 from hub.teams.accounts import Role
-from hub.web import http_config
 from schemas.common import Area
 
 app = typer.Typer(help="The team queue: web app and API, practitioner accounts, API clients.")
@@ -47,18 +46,8 @@ def serve(
     private_files()
     tracing.configure("hub-teams")
     hub = current_hub()
-    t = hub.settings.teams
     app_ = create_app(team_deps(hub))
-    serve_http(
-        http_config(
-            app_,
-            host or t.host,
-            port or t.port,
-            hub.settings.http,
-            certfile=t.tls_certfile,
-            keyfile=t.tls_keyfile,
-        )
-    )
+    serve_app(app_, hub.settings.teams, hub.settings.http, host, port)
 
 
 @app.command(name="add-user")
