@@ -96,28 +96,31 @@ def final_areas(
     dag: Dag, policy: Policy, matches: Mapping[str, int], consent: int
 ) -> dict[Area, int]:
     """For each area, the formula that the decision includes it."""
-    routing = [r for r in policy.rules if not r.fallback and r.route]
-    any_route = dag.any(*(matches[r.id] for r in routing))
+    fired = firing(dag, policy, matches)
     present = dict.fromkeys(Area, FALSE)
     for rule in policy.rules:
-        if rule.redirect is not None:
-            continue
-        matched = matches[rule.id]
-        if rule.fallback:
-            matched = dag.all(matched, dag.not_(any_route))
-        for area, formula in proposed(dag, rule, matched, consent).items():
-            present[area] = dag.any(present[area], formula)
+        if rule.redirect is None:
+            for area, formula in proposed(dag, rule, fired[rule.id], consent).items():
+                present[area] = dag.any(present[area], formula)
     for rule in policy.rules:
         if rule.redirect is not None:
-            matched = matches[rule.id]
-            if rule.fallback:
-                matched = dag.all(matched, dag.not_(any_route))
-            present = _redirected(dag, rule, matched, present)
+            present = _redirected(dag, rule, fired[rule.id], present)
     active = dag.any(*(present[a] for a in Area if a not in PASSIVE))
     final = {a: present[a] for a in Area if a not in PASSIVE}
     final[Area.RETURNED] = dag.all(dag.not_(active), present[Area.RETURNED])
     final[Area.RECORD_ONLY] = dag.all(dag.not_(active), dag.not_(present[Area.RETURNED]))
     return final
+
+
+def firing(dag: Dag, policy: Policy, matches: Mapping[str, int]) -> dict[str, int]:
+    """For each rule, the formula that it fires: a fallback only when no routing rule matched."""
+    routing = [r for r in policy.rules if not r.fallback and r.route]
+    any_route = dag.any(*(matches[r.id] for r in routing))
+    no_route = dag.not_(any_route)
+    return {
+        r.id: dag.all(matches[r.id], no_route) if r.fallback else matches[r.id]
+        for r in policy.rules
+    }
 
 
 def proposed(dag: Dag, rule: Rule, matched: int, consent: int) -> dict[Area, int]:
@@ -171,16 +174,12 @@ def failure(
 
 def returning(dag: Dag, policy: Policy, matches: Mapping[str, int], consent: int) -> dict[str, int]:
     """For each rule that can return a message, the formula that it does."""
-    routing = [r for r in policy.rules if not r.fallback and r.route]
-    any_route = dag.any(*(matches[r.id] for r in routing))
+    fired = firing(dag, policy, matches)
     found = {}
     for rule in policy.rules:
         if rule.redirect is not None:
             continue
-        matched = matches[rule.id]
-        if rule.fallback:
-            matched = dag.all(matched, dag.not_(any_route))
-        formula = proposed(dag, rule, matched, consent).get(Area.RETURNED, FALSE)
+        formula = proposed(dag, rule, fired[rule.id], consent).get(Area.RETURNED, FALSE)
         if formula != FALSE:
             found[rule.id] = formula
     return found
