@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -40,6 +41,8 @@ from schemas.checks import CheckPartner
 from schemas.common import Area, Partner
 
 SUBJECT_KEY = "subject-key"
+
+_T = TypeVar("_T")
 
 
 def inbound_kek(partner: Partner | str) -> str:
@@ -96,6 +99,18 @@ def read_private(path: Path) -> bytes:
         return handle.read()
 
 
+def _load_private(path: Path, parse: Callable[[bytes], _T], *, missing: str, malformed: str) -> _T:
+    """Parse a secret file (:func:`read_private`); missing or unparsable, a KeyMaterialError."""
+    try:
+        return parse(read_private(path))
+    except FileNotFoundError:
+        raise KeyMaterialError(missing) from None
+    except KeyMaterialError:
+        raise
+    except ValueError as exc:
+        raise KeyMaterialError(malformed) from exc
+
+
 @dataclass(frozen=True)
 class SecretKey:
     """A symmetric key and its id; the bytes never appear in repr or logs."""
@@ -121,15 +136,12 @@ class Keyring:
     def secret(self, name: str, key_id: str | None = None) -> SecretKey:
         """A symmetric key (the current one when ``key_id`` is None)."""
         kid = key_id or self.current_id(name)
-        path = self.root / name / f"{kid}.key"
-        try:
-            material = base64.b64decode(read_private(path), validate=True)
-        except FileNotFoundError:
-            raise KeyMaterialError(f"unknown key id {kid!r} for {name!r}") from None
-        except KeyMaterialError:
-            raise
-        except ValueError as exc:
-            raise KeyMaterialError(f"key {name}/{kid} is not base64") from exc
+        material = _load_private(
+            self.root / name / f"{kid}.key",
+            lambda data: base64.b64decode(data, validate=True),
+            missing=f"unknown key id {kid!r} for {name!r}",
+            malformed=f"key {name}/{kid} is not base64",
+        )
         if len(material) != 32:  # noqa: PLR2004
             raise KeyMaterialError(f"key {name}/{kid} must be 32 bytes")
         return SecretKey(kid, material)
@@ -142,15 +154,12 @@ class Keyring:
     def private_key(self, name: str) -> tuple[str, Ed25519PrivateKey]:
         """The current Ed25519 private key of ``name`` and its id."""
         kid = self.current_id(name)
-        path = self.root / name / f"{kid}.private"
-        try:
-            key = serialization.load_pem_private_key(read_private(path), password=None)
-        except FileNotFoundError:
-            raise KeyMaterialError(f"no private key {name}/{kid}") from None
-        except KeyMaterialError:
-            raise
-        except ValueError as exc:
-            raise KeyMaterialError(f"private key {name}/{kid} is malformed") from exc
+        key = _load_private(
+            self.root / name / f"{kid}.private",
+            lambda data: serialization.load_pem_private_key(data, password=None),
+            missing=f"no private key {name}/{kid}",
+            malformed=f"private key {name}/{kid} is malformed",
+        )
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyMaterialError(f"private key {name}/{kid} is not Ed25519")
         return kid, key
