@@ -21,14 +21,23 @@ _STYLE = {
 }
 
 
+def _table(title: str, text: tuple[str, ...], figures: tuple[str, ...]) -> Table:
+    """A titled table: its text columns, then its figures aligned right."""
+    table = Table(title=title, title_justify="left")
+    for name in text:
+        table.add_column(name)
+    for name in figures:
+        table.add_column(name, justify="right")
+    return table
+
+
 def queues_table(snapshot: MonitorSnapshot) -> Table:
     """Lag and consumer status per route queue, then the router on the inbound topics."""
-    table = Table(title="Queues: lag and consumer status", title_justify="left")
-    table.add_column("queue (group)")
-    table.add_column("status")
-    table.add_column("state")
-    for name in ("members", "lag (msgs)", "lag (age)"):
-        table.add_column(name, justify="right")
+    table = _table(
+        "Queues: lag and consumer status",
+        ("queue (group)", "status", "state"),
+        ("members", "lag (msgs)", "lag (age)"),
+    )
     for group in snapshot.groups:
         queue = group.area.value if group.area else f"inbound ({group.name})"
         table.add_row(
@@ -44,11 +53,8 @@ def queues_table(snapshot: MonitorSnapshot) -> Table:
 
 def sla_table(snapshot: MonitorSnapshot) -> Table:
     """Undecided copies, SLA breaches and time to decision per area."""
-    table = Table(title="Decisions and SLA per area", title_justify="left")
-    table.add_column("area")
     names = ("undecided", "oldest", "overdue", "breaches", "decided", "p50", "p90")
-    for name in (*names, "awaiting auth", "auth p50"):
-        table.add_column(name, justify="right")
+    table = _table("Decisions and SLA per area", ("area",), (*names, "awaiting auth", "auth p50"))
     for a in snapshot.scorecard.areas:
         table.add_row(
             a.area.value,
@@ -67,10 +73,9 @@ def sla_table(snapshot: MonitorSnapshot) -> Table:
 
 def partners_table(snapshot: MonitorSnapshot) -> Table:
     """The data-quality scorecard per partner."""
-    table = Table(title="Partner data quality", title_justify="left")
-    table.add_column("partner")
-    for name in ("messages", "returned", "rate", "quality"):
-        table.add_column(name, justify="right")
+    table = _table(
+        "Partner data quality", ("partner",), ("messages", "returned", "rate", "quality")
+    )
     table.add_column("top returned reasons", overflow="fold", ratio=1)
     for p in snapshot.scorecard.partners:
         reasons = "; ".join(f"{r.reason} ({r.count})" for r in p.top_returned_reasons) or "-"
@@ -88,10 +93,11 @@ def partners_table(snapshot: MonitorSnapshot) -> Table:
 
 def checks_table(snapshot: MonitorSnapshot) -> Table:
     """Agency checks per partner: open and overdue by urgency, response times, overdue rate."""
-    table = Table(title="Agency checks per partner", title_justify="left")
-    table.add_column("partner")
-    for name in ("open r/a/g", "overdue r/a/g", "asked", "answered", "median", "p90", "late"):
-        table.add_column(name, justify="right")
+    table = _table(
+        "Agency checks per partner",
+        ("partner",),
+        ("open r/a/g", "overdue r/a/g", "asked", "answered", "median", "p90", "late"),
+    )
     checks = snapshot.scorecard.checks
     for p in checks.partners:
         if not p.asked:
