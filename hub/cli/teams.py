@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -14,10 +15,22 @@ from hub import tracing
 from hub.cli._async import serve_app
 from hub.cli._common import current_hub, fail, private_files, run_guarded
 from hub.contracts.outputs import TeamUserRow, TeamUsersListing
-from hub.teams.accounts import Role
+from hub.teams.accounts import AccountStore, Role
 from schemas.common import Area
 
 app = typer.Typer(help="The team queue: web app and API, practitioner accounts, API clients.")
+
+
+@contextmanager
+def _account_store() -> Iterator[AccountStore]:
+    """The practitioners' and API clients' store, closed after use."""
+    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
+
+    store = AccountStore(accounts_file(current_hub().settings.teams))
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _area(text: str) -> Area:
@@ -59,15 +72,9 @@ def add_user(
     ] = "practitioner",
 ) -> None:
     """Create a practitioner or manager; the password is printed once, alone on the last line."""
-    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
-    from hub.teams.accounts import AccountStore  # noqa: PLC0415
-
     which, as_role = _area(area), _role(role)
-    store = AccountStore(accounts_file(current_hub().settings.teams))
-    try:
+    with _account_store() as store:
         password = store.add_user(username, which, as_role)
-    finally:
-        store.close()
     print(f"{as_role.value} {username.strip().lower()} of {which.value} created; the password")
     print("is shown only now: give it to them safely.")
     print(password)
@@ -82,15 +89,9 @@ def list_users(
     ] = False,
 ) -> None:
     """List practitioners: name, area, when created, disabled or not (never a password)."""
-    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
-    from hub.teams.accounts import AccountStore  # noqa: PLC0415
-
     which = _area(area) if area is not None else None
-    store = AccountStore(accounts_file(current_hub().settings.teams))
-    try:
+    with _account_store() as store:
         accounts = store.users()
-    finally:
-        store.close()
     listing = TeamUsersListing(
         users=[
             TeamUserRow(
@@ -130,15 +131,9 @@ def add_client(
     ] = "practitioner",
 ) -> None:
     """Issue an API token for a case-management system; printed once, alone on the last line."""
-    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
-    from hub.teams.accounts import AccountStore  # noqa: PLC0415
-
     which, as_role = _area(area), _role(role)
-    store = AccountStore(accounts_file(current_hub().settings.teams))
-    try:
+    with _account_store() as store:
         token = store.add_client(which, as_role)
-    finally:
-        store.close()
     print(f"API client token issued for {which.value}; it is shown only now, store it safely:")
     print(token)
 
@@ -148,14 +143,8 @@ def disable_user(
     username: Annotated[str, typer.Argument(help="The practitioner to stop.")],
 ) -> None:
     """Stop a practitioner signing in; their open sessions end on their next request."""
-    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
-    from hub.teams.accounts import AccountStore  # noqa: PLC0415
-
-    store = AccountStore(accounts_file(current_hub().settings.teams))
-    try:
+    with _account_store() as store:
         found = store.disable_user(username)
-    finally:
-        store.close()
     if not found:
         raise fail(f"no user {username.strip().lower()!r}")
     print(f"practitioner {username.strip().lower()} disabled")
@@ -166,14 +155,8 @@ def revoke_client(
     client_id: Annotated[str, typer.Argument(help="The id part of a token: hubt_<id>.<secret>.")],
 ) -> None:
     """Revoke an API token at once."""
-    from hub.bootstrap.teams import accounts_file  # noqa: PLC0415
-    from hub.teams.accounts import AccountStore  # noqa: PLC0415
-
-    store = AccountStore(accounts_file(current_hub().settings.teams))
-    try:
+    with _account_store() as store:
         found = store.revoke_client(client_id)
-    finally:
-        store.close()
     if not found:
         raise fail(f"no API client {client_id!r}")
     print(f"API client {client_id} revoked")
