@@ -138,19 +138,26 @@ async def _transactional(
         await _one_task(kafka, producers[partition], task_batch, shape)
 
 
+async def _send_outputs(
+    kafka: KafkaSettings, producer: AIOKafkaProducer, batch: Batch, shape: Shape
+) -> None:
+    """Send every output of the batch's records and wait until each is acknowledged."""
+    futures = [
+        await producer.send(kafka.topic(topic), value, key=m.key, partition=partition)
+        for msgs in batch.values()
+        for m in msgs
+        for topic, value, partition in shape.outputs(m)
+    ]
+    await asyncio.gather(*futures)
+
+
 async def _one_task(
     kafka: KafkaSettings, producer: AIOKafkaProducer, task_batch: Batch, shape: Shape
 ) -> None:
     await producer.begin_transaction()
     offsets = {tp: msgs[-1].offset + 1 for tp, msgs in task_batch.items()}
     await producer.send_offsets_to_transaction(offsets, kafka.group(GROUP))
-    futures = [
-        await producer.send(kafka.topic(topic), value, key=m.key, partition=partition)
-        for msgs in task_batch.values()
-        for m in msgs
-        for topic, value, partition in shape.outputs(m)
-    ]
-    await asyncio.gather(*futures)
+    await _send_outputs(kafka, producer, task_batch, shape)
     await producer.commit_transaction()
 
 
@@ -161,13 +168,7 @@ async def _plain(
     batch: Batch,
     shape: Shape,
 ) -> None:
-    futures = [
-        await producer.send(kafka.topic(topic), value, key=m.key, partition=partition)
-        for msgs in batch.values()
-        for m in msgs
-        for topic, value, partition in shape.outputs(m)
-    ]
-    await asyncio.gather(*futures)
+    await _send_outputs(kafka, producer, batch, shape)
     await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
 
 
