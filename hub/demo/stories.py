@@ -40,10 +40,7 @@ def stories(day: Day, count: int) -> list[Draft]:
     for index in range(count):
         story = (_teenager, _young_child, _da_household)[index % STORY_KINDS]
         told = story(day)
-        drafts += [
-            _tagged(draft, f"repeat child R{index + 1}, {n} of {len(told)}")
-            for n, draft in enumerate(told, start=1)
-        ]
+        drafts += _numbered(told, f"repeat child R{index + 1}")
     return drafts
 
 
@@ -64,10 +61,7 @@ def siblings(day: Day, count: int) -> list[Draft]:
                 household=elder, concern="neglect", sent_at=day.later(second_at, 60, 3 * 60)
             ),
         ]
-        drafts += [
-            _tagged(draft, f"siblings S{index + 1}, {n} of {len(told)}")
-            for n, draft in enumerate(told, start=1)
-        ]
+        drafts += _numbered(told, f"siblings S{index + 1}")
     return drafts
 
 
@@ -137,6 +131,11 @@ def _da_household(day: Day) -> list[Draft]:
             sent_at=day.later(first_at, 10 * 60, 16 * 60),
         ),
     ]
+
+
+def _numbered(told: list[Draft], tag: str) -> list[Draft]:
+    """One story's drafts, each tagged ``<tag>, <n> of <count>``."""
+    return [_tagged(draft, f"{tag}, {n} of {len(told)}") for n, draft in enumerate(told, start=1)]
 
 
 def _tagged(draft: Draft, tag: str) -> Draft:
