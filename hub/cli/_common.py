@@ -6,6 +6,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from functools import cache
+from typing import Annotated
 
 import typer
 
@@ -18,6 +19,11 @@ def current_hub() -> Hub:
     """Return the hub of this process, building it on first use."""
     return bootstrap()
 
+
+PortOption = Annotated[int | None, typer.Option(help="Port (default: settings).")]
+"""``--port`` of a command that serves a web app."""
+HostOption = Annotated[str | None, typer.Option(help="Address (default: settings).")]
+"""``--host`` of a command that serves a web app."""
 
 PRIVATE_UMASK = 0o077
 

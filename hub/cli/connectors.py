@@ -11,7 +11,7 @@ from hub import tracing
 from hub.bootstrap.checks import partner_pages
 from hub.bootstrap.ingest import ingest_deps
 from hub.cli._async import serve_app
-from hub.cli._common import current_hub, private_files
+from hub.cli._common import HostOption, PortOption, current_hub, private_files
 from hub.cli._progress import working
 from hub.ingest.app import create_app
 from hub.partners.page import add_partner_pages
@@ -21,8 +21,8 @@ app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
 
 @app.command()
 def serve(
-    port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
-    host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
+    port: PortOption = None,
+    host: HostOption = None,
 ) -> None:
     """Serve every partner's HTTP endpoints until SIGTERM."""
     private_files()

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from hub.cli._async import serve_app
-from hub.cli._common import current_hub, private_files
+from hub.cli._common import HostOption, PortOption, current_hub, private_files
 from hub.cli._progress import working
 from hub.errors import HubError
 from hub.monitor.check import check, unknown
@@ -26,8 +26,8 @@ _ONE_SHOT_BUDGET_S = 300.0
 
 @app.command()
 def run(
-    port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
-    host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
+    port: PortOption = None,
+    host: HostOption = None,
 ) -> None:
     """Sample every interval and serve /metrics, /api/status and the scorecard until SIGTERM."""
     private_files()

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from hub import tracing
 from hub.cli._async import serve_app
-from hub.cli._common import current_hub, fail, private_files, run_guarded
+from hub.cli._common import HostOption, PortOption, current_hub, fail, private_files, run_guarded
 from hub.contracts.outputs import TeamUserRow, TeamUsersListing
 from hub.teams.accounts import AccountStore, Role
 from schemas.common import Area
@@ -49,8 +49,8 @@ def _role(text: str) -> Role:
 
 @app.command()
 def serve(
-    port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
-    host: Annotated[str | None, typer.Option(help="Address (default: settings).")] = None,
+    port: PortOption = None,
+    host: HostOption = None,
 ) -> None:
     """Serve the team queue pages and API, and consume the areas' routes, until SIGTERM."""
     from hub.bootstrap.teams import team_deps  # noqa: PLC0415
