@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -259,6 +259,28 @@ def rotate(root: Path, name: str) -> str:
     return create_secret(root, name)
 
 
+class Reread(Generic[_T]):
+    """A value read from the keyring, read again on demand at most every ``every_s``.
+
+    Rotation needs no restart: a process that holds one sees the keyring's change at
+    its next :meth:`fresh` call once ``every_s`` has passed.
+    """
+
+    def __init__(self, read: Callable[[], _T], every_s: float, clock: Callable[[], float]) -> None:
+        self._read = read
+        self._every = every_s
+        self._clock = clock
+        self.value = read()
+        self._read_at = clock()
+
+    def fresh(self) -> _T:
+        """The value, read again first if the last read is ``every_s`` old."""
+        if self._clock() - self._read_at >= self._every:
+            self.value = self._read()
+            self._read_at = self._clock()
+        return self.value
+
+
 class KeyIds(Mapping[str, SecretKey]):
     """Every key id of one name, re-read when an unknown id is asked for.
 
@@ -274,28 +296,21 @@ class KeyIds(Mapping[str, SecretKey]):
         reload_every_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._keyring = keyring
-        self._name = name
-        self._every = reload_every_s
-        self._clock = clock
-        self._keys = keyring.secrets(name)
-        self._loaded = clock()
+        self._keys = Reread(lambda: keyring.secrets(name), reload_every_s, clock)
 
     def __getitem__(self, key_id: str) -> SecretKey:
-        found = self._keys.get(key_id)
-        if found is None and self._clock() - self._loaded >= self._every:
-            self._keys = self._keyring.secrets(self._name)
-            self._loaded = self._clock()
-            found = self._keys.get(key_id)
+        found = self._keys.value.get(key_id)
+        if found is None:
+            found = self._keys.fresh().get(key_id)
         if found is None:
             raise KeyError(key_id)
         return found
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
+        return iter(self._keys.value)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._keys.value)
 
 
 class CurrentKeys(Mapping[Area, SecretKey]):

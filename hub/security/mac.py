@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 
 from hub.errors import SignatureError
-from hub.security.keys import Keyring, SecretKey
+from hub.security.keys import Keyring, Reread, SecretKey
 
 KEY_ID_HEADER = "hub-key-id"
 MAC_HEADER = "hub-mac"
@@ -76,19 +76,11 @@ class CurrentId:
         refresh_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._keyring = keyring
-        self._name = name
-        self._refresh_s = refresh_s
-        self._clock = clock
-        self._id = keyring.current_id(name)
-        self._read = clock()
+        self._id = Reread(lambda: keyring.current_id(name), refresh_s, clock)
 
     def __call__(self) -> str:
         """The current key id."""
-        if self._clock() - self._read >= self._refresh_s:
-            self._id = self._keyring.current_id(self._name)
-            self._read = self._clock()
-        return self._id
+        return self._id.fresh()
 
 
 class RecordMac:
