@@ -323,23 +323,15 @@ class CurrentKeys(Mapping[Area, SecretKey]):
         refresh_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._keyring = keyring
-        self._refresh_s = refresh_s
-        self._clock = clock
-        self._keys = self._load()
-        self._loaded = clock()
-
-    def _load(self) -> dict[Area, SecretKey]:
-        return {a: self._keyring.secret(area_kek(a)) for a in Area}
+        self._keys = Reread(
+            lambda: {a: keyring.secret(area_kek(a)) for a in Area}, refresh_s, clock
+        )
 
     def __getitem__(self, area: Area) -> SecretKey:
-        if self._clock() - self._loaded >= self._refresh_s:
-            self._keys = self._load()
-            self._loaded = self._clock()
-        return self._keys[area]
+        return self._keys.fresh()[area]
 
     def __iter__(self) -> Iterator[Area]:
-        return iter(self._keys)
+        return iter(self._keys.value)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._keys.value)
