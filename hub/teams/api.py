@@ -15,6 +15,7 @@ MASH threshold decision, ``POST .../messages/<id>/assignment`` assigns it, and
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -122,25 +123,16 @@ def api_router() -> APIRouter:
                 "The outcome is for another message than the path names.",
                 errors=[{"field": "message_id", "message": "must equal the message in the path"}],
             )
-        try:
-            return await record_outcome(
-                deps.store,
-                deps.publisher,
-                item,
-                command,
-                decided_by=caller.name,
-                clock=deps.clock,
-                calendar=deps.calendar,
-            )
-        except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
-            raise ProblemError(409, "Conflict", f"{exc}.") from None
-        except KafkaError:
-            raise ProblemError(
-                503,
-                "Service Unavailable",
-                "Kafka did not take the outcome; nothing was recorded. Retry later.",
-                headers={"Retry-After": str(deps.retry_after_s)},
-            ) from None
+        writing = record_outcome(
+            deps.store,
+            deps.publisher,
+            item,
+            command,
+            decided_by=caller.name,
+            clock=deps.clock,
+            calendar=deps.calendar,
+        )
+        return await _recorded(deps, "outcome", writing)
 
     _manager_routes(router)
     return router
@@ -176,19 +168,10 @@ def _manager_routes(router: APIRouter) -> None:
         deps = deps_of(request)
         _manager(caller)
         item = _item(deps, caller.area, message_id, child)
-        try:
-            return await record_authorisation(
-                deps.store, deps.publisher, item, command, decided_by=caller.name, clock=deps.clock
-            )
-        except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
-            raise ProblemError(409, "Conflict", f"{exc}.") from None
-        except KafkaError:
-            raise ProblemError(
-                503,
-                "Service Unavailable",
-                "Kafka did not take the authorisation; nothing was recorded. Retry later.",
-                headers={"Retry-After": str(deps.retry_after_s)},
-            ) from None
+        writing = record_authorisation(
+            deps.store, deps.publisher, item, command, decided_by=caller.name, clock=deps.clock
+        )
+        return await _recorded(deps, "authorisation", writing)
 
     @router.post(
         "/areas/{area}/messages/{message_id}/assignment",  # noqa: FAST003 -- `area` is read by api_area
@@ -227,6 +210,23 @@ def oversight_view(deps: TeamDeps, area: Area) -> OversightView:
     """The drift figures of ``area`` now."""
     figures = deps.store.oversight(area.value, deps.clock())
     return OversightView(area=area, **vars(figures))
+
+
+async def _recorded(
+    deps: TeamDeps, what: str, writing: Awaitable[OutcomeRecorded]
+) -> OutcomeRecorded:
+    """What ``writing`` recorded: ``409`` on a conflict, ``503`` when Kafka did not take it."""
+    try:
+        return await writing
+    except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
+        raise ProblemError(409, "Conflict", f"{exc}.") from None
+    except KafkaError:
+        raise ProblemError(
+            503,
+            "Service Unavailable",
+            f"Kafka did not take the {what}; nothing was recorded. Retry later.",
+            headers={"Retry-After": str(deps.retry_after_s)},
+        ) from None
 
 
 def _manager(caller: ApiClient) -> None:

@@ -26,6 +26,7 @@ from hub.teams.auth import (
     ProblemError,
     check_csrf,
     deps_of,
+    read_page_form,
 )
 from hub.teams.checks import ChecksAsked, CheckView, TeamChecks, ask_checks, check_views
 from hub.teams.content import try_open
@@ -33,7 +34,6 @@ from hub.teams.deps import TeamDeps
 from hub.teams.store import QueueItem
 from hub.teams.validation import field_errors
 from hub.teams.views import ChronologyEntry
-from hub.web.body import FormError, parse_form, read_body
 from schemas.checks import AskChecks, CheckPartner, Urgency
 from schemas.common import Area
 from schemas.envelope import Envelope
@@ -121,7 +121,7 @@ def check_page_router() -> APIRouter:
         request: Request, area: PageArea, session: PageSession, message_id: str
     ) -> Response:
         deps = deps_of(request)
-        form = await _form(request)
+        form = await read_page_form(request, MAX_CHECK_FORM_BYTES)
         check_csrf(session, form.get("csrf_token"))
         if deps.checks is None or area not in deps.checks.asking_areas:
             raise PageError(403, "Not allowed", "Only the MASH asks partners agency checks.")
@@ -233,13 +233,3 @@ def _envelope(deps: TeamDeps, item: QueueItem, *, page: bool = False) -> Envelop
             raise PageError(500, "This message cannot be opened", detail)
         raise ProblemError(500, "Internal Server Error", detail)
     return opened.envelope
-
-
-async def _form(request: Request) -> dict[str, str]:
-    raw = await read_body(request, MAX_CHECK_FORM_BYTES)
-    if raw is None:
-        raise PageError(413, "Too much text", "The form is larger than this page accepts.")
-    try:
-        return parse_form(raw, request.headers.get("content-type", ""), max_fields=20)
-    except FormError as exc:
-        raise PageError(exc.status, "Form not understood", exc.detail) from None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -40,6 +41,7 @@ from hub.teams.auth import (
     check_csrf,
     current_session,
     deps_of,
+    read_page_form,
     same_token,
     session_cookie_name,
 )
@@ -61,10 +63,9 @@ from hub.teams.views import (
     words,
 )
 from hub.web import client_key
-from hub.web.body import FormError, parse_form, read_body
 from schemas.common import Area
 from schemas.envelope import RoutingMetadata
-from schemas.outcome import AuthoriseDecision, Outcome, RecordOutcome
+from schemas.outcome import AuthoriseDecision, Outcome, OutcomeRecorded, RecordOutcome
 
 log = structlog.get_logger("hub.teams")
 
@@ -119,7 +120,7 @@ def page_router(pages: Jinja2Templates) -> APIRouter:
     @router.post("/sign-out")
     async def sign_out(request: Request, session: PageSession) -> Response:
         deps = deps_of(request)
-        check_csrf(session, (await _form(request)).get("csrf_token"))
+        check_csrf(session, (await read_page_form(request, MAX_FORM_BYTES)).get("csrf_token"))
         cookie_name = session_cookie_name(deps)
         deps.sessions.delete(request.cookies.get(cookie_name, ""))
         log.info("signed_out", user=session.username, area=session.area.value)
@@ -199,7 +200,7 @@ def _manager_pages(router: APIRouter, pages: Jinja2Templates) -> None:
         request: Request, area: PageArea, session: PageSession, message_id: str, child: Child = 0
     ) -> Response:
         deps = deps_of(request)
-        form = await _form(request)
+        form = await read_page_form(request, MAX_FORM_BYTES)
         check_csrf(session, form.get("csrf_token"))
         _require_manager(request, session)
         item = _item(deps, area, message_id, child)
@@ -255,7 +256,7 @@ def _sign_in_page(
 
 async def _sign_in(pages: Jinja2Templates, request: Request) -> Response:
     deps = deps_of(request)
-    form = await _form(request)
+    form = await read_page_form(request, MAX_FORM_BYTES)
     username = form.get("username", "").strip()[:200]
     password = form.get("password", "")[:1024]
     address = client_key(request)
@@ -384,7 +385,7 @@ async def _record(
 ) -> Response:
     deps = deps_of(request)
     area, message_id, child = which
-    form = await _form(request)
+    form = await read_page_form(request, MAX_FORM_BYTES)
     check_csrf(session, form.get("csrf_token"))
     item = _item(deps, area, message_id, child)
     typed = {"outcome": form.get("outcome", ""), "rationale": form.get("rationale", "")}
@@ -393,30 +394,18 @@ async def _record(
     except ValidationError as exc:
         errors = field_errors(exc.errors())
         return _message_page(pages, request, session, item, status=422, errors=errors, form=typed)
-    try:
-        await record_outcome(
-            deps.store,
-            deps.publisher,
-            item,
-            command,
-            decided_by=session.username,
-            clock=deps.clock,
-            calendar=deps.calendar,
-        )
-    except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
-        fresh = _item(deps, area, message_id, child)
-        problem = f"The outcome was not recorded: {exc}."
-        return _message_page(pages, request, session, fresh, status=409, problem=problem)
-    except KafkaError:
-        problem = (
-            "The outcome could not be recorded because the hub cannot reach its message "
-            "store. Nothing was saved: please try again in a moment."
-        )
-        retry = {"Retry-After": str(deps.retry_after_s)}
-        return _message_page(
-            pages, request, session, item, status=503, form=typed, problem=problem, headers=retry
-        )
-    return RedirectResponse(_outcome_url(item, recorded=True), status_code=303)
+    writing = record_outcome(
+        deps.store,
+        deps.publisher,
+        item,
+        command,
+        decided_by=session.username,
+        clock=deps.clock,
+        calendar=deps.calendar,
+    )
+    return await _recorded(
+        pages, request, session, which, item, writing=writing, what="outcome", typed=typed
+    )
 
 
 async def _authorise(
@@ -427,7 +416,7 @@ async def _authorise(
 ) -> Response:
     deps = deps_of(request)
     area, message_id, child = which
-    form = await _form(request)
+    form = await read_page_form(request, MAX_FORM_BYTES)
     check_csrf(session, form.get("csrf_token"))
     _require_manager(request, session)
     item = _item(deps, area, message_id, child)
@@ -439,27 +428,52 @@ async def _authorise(
         return _message_page(
             pages, request, session, item, status=422, auth_errors=errors, auth_form=typed
         )
+    writing = record_authorisation(
+        deps.store, deps.publisher, item, command, decided_by=session.username, clock=deps.clock
+    )
+    return await _recorded(
+        pages, request, session, which, item, writing=writing, what="authorisation", typed=typed
+    )
+
+
+async def _recorded(
+    pages: Jinja2Templates,
+    request: Request,
+    session: Session,
+    which: tuple[Area, str, int],
+    item: QueueItem,
+    *,
+    writing: Awaitable[OutcomeRecorded],
+    what: str,
+    typed: dict[str, str],
+) -> Response:
+    """Back to the message once ``writing`` recorded the ``what``; else the page says why.
+
+    A conflict (``409``) shows the message as it is now; when Kafka did not take it
+    (``503``) the page keeps what was typed into the outcome or authorisation form.
+    """
+    deps = deps_of(request)
     try:
-        await record_authorisation(
-            deps.store, deps.publisher, item, command, decided_by=session.username, clock=deps.clock
-        )
+        await writing
     except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
-        fresh = _item(deps, area, message_id, child)
-        problem = f"The authorisation was not recorded: {exc}."
+        fresh = _item(deps, *which)
+        problem = f"The {what} was not recorded: {exc}."
         return _message_page(pages, request, session, fresh, status=409, problem=problem)
     except KafkaError:
         problem = (
-            "The authorisation could not be recorded because the hub cannot reach its "
-            "message store. Nothing was saved: please try again in a moment."
+            f"The {what} could not be recorded because the hub cannot reach its message "
+            "store. Nothing was saved: please try again in a moment."
         )
         retry = {"Retry-After": str(deps.retry_after_s)}
+        authorising = what == "authorisation"
         return _message_page(
             pages,
             request,
             session,
             item,
             status=503,
-            auth_form=typed,
+            form=None if authorising else typed,
+            auth_form=typed if authorising else None,
             problem=problem,
             headers=retry,
         )
@@ -478,17 +492,6 @@ def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
     if item is None:
         raise PageError(404, "Message not found", "There is no such message in your queue.")
     return item
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The posted form, read up to :data:`MAX_FORM_BYTES` before it is parsed."""
-    raw = await read_body(request, MAX_FORM_BYTES)
-    if raw is None:
-        raise PageError(413, "Too much text", "The form is larger than this page accepts.")
-    try:
-        return parse_form(raw, request.headers.get("content-type", ""), max_fields=20)
-    except FormError as exc:
-        raise PageError(exc.status, "Form not understood", exc.detail) from None
 
 
 def _queue_url(area: Area) -> str:
