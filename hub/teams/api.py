@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import Annotated, Any
-from uuid import UUID
 
 import structlog
 from fastapi import APIRouter, Query, Request
@@ -249,11 +248,7 @@ def _assignee(deps: TeamDeps, area: Area, name: str | None) -> str | None:
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
-    try:
-        key = UUID(message_id)
-    except ValueError:
-        key = None
-    item = deps.store.get(area.value, key, child) if key is not None else None
+    item = deps.store.find(area.value, message_id, child)
     if item is None:
         raise ProblemError(404, "Not Found", "No such message in this area's queue.")
     return item

@@ -138,6 +138,13 @@ async def read_page_form(request: Request, max_bytes: int) -> dict[str, str]:
         raise PageError(exc.status, "Form not understood", exc.detail) from None
 
 
+async def read_session_form(request: Request, session: Session, max_bytes: int) -> dict[str, str]:
+    """A signed-in page's posted form, refused (``403``) without this session's CSRF token."""
+    form = await read_page_form(request, max_bytes)
+    check_csrf(session, form.get("csrf_token"))
+    return form
+
+
 def check_csrf(session: Session, token: object) -> None:
     """Refuse a form post whose token is not this session's."""
     if not same_token(token, session.csrf):

@@ -11,7 +11,6 @@ the MASH does), ``404`` no such message, ``422`` every problem by field, ``503``
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,9 +23,8 @@ from hub.teams.auth import (
     PageError,
     PageSession,
     ProblemError,
-    check_csrf,
     deps_of,
-    read_page_form,
+    read_session_form,
 )
 from hub.teams.checks import ChecksAsked, CheckView, TeamChecks, ask_checks, check_views
 from hub.teams.content import try_open
@@ -121,8 +119,7 @@ def check_page_router() -> APIRouter:
         request: Request, area: PageArea, session: PageSession, message_id: str
     ) -> Response:
         deps = deps_of(request)
-        form = await read_page_form(request, MAX_CHECK_FORM_BYTES)
-        check_csrf(session, form.get("csrf_token"))
+        form = await read_session_form(request, session, MAX_CHECK_FORM_BYTES)
         if deps.checks is None or area not in deps.checks.asking_areas:
             raise PageError(403, "Not allowed", "Only the MASH asks partners agency checks.")
         item = _page_item(deps, area, message_id)
@@ -203,25 +200,17 @@ def chronology_checks(
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str) -> QueueItem:
-    found = _find(deps, area, message_id)
+    found = deps.store.find(area.value, message_id)
     if found is None:
         raise ProblemError(404, "Not Found", "No such message in this area's queue.")
     return found
 
 
 def _page_item(deps: TeamDeps, area: Area, message_id: str) -> QueueItem:
-    found = _find(deps, area, message_id)
+    found = deps.store.find(area.value, message_id)
     if found is None:
         raise PageError(404, "Message not found", "There is no such message in your queue.")
     return found
-
-
-def _find(deps: TeamDeps, area: Area, message_id: str) -> QueueItem | None:
-    try:
-        key = UUID(message_id)
-    except ValueError:
-        return None
-    return deps.store.get(area.value, key, 0)
 
 
 def _envelope(deps: TeamDeps, item: QueueItem, *, page: bool = False) -> Envelope:

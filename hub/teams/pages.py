@@ -22,7 +22,6 @@ import secrets
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
-from uuid import UUID
 
 import jinja2
 import structlog
@@ -38,10 +37,10 @@ from hub.teams.auth import (
     PageArea,
     PageError,
     PageSession,
-    check_csrf,
     current_session,
     deps_of,
     read_page_form,
+    read_session_form,
     same_token,
     session_cookie_name,
 )
@@ -120,7 +119,7 @@ def page_router(pages: Jinja2Templates) -> APIRouter:
     @router.post("/sign-out")
     async def sign_out(request: Request, session: PageSession) -> Response:
         deps = deps_of(request)
-        check_csrf(session, (await read_page_form(request, MAX_FORM_BYTES)).get("csrf_token"))
+        await read_session_form(request, session, MAX_FORM_BYTES)
         cookie_name = session_cookie_name(deps)
         deps.sessions.delete(request.cookies.get(cookie_name, ""))
         log.info("signed_out", user=session.username, area=session.area.value)
@@ -200,8 +199,7 @@ def _manager_pages(router: APIRouter, pages: Jinja2Templates) -> None:
         request: Request, area: PageArea, session: PageSession, message_id: str, child: Child = 0
     ) -> Response:
         deps = deps_of(request)
-        form = await read_page_form(request, MAX_FORM_BYTES)
-        check_csrf(session, form.get("csrf_token"))
+        form = await read_session_form(request, session, MAX_FORM_BYTES)
         _require_manager(request, session)
         item = _item(deps, area, message_id, child)
         name = form.get("assignee", "").strip().lower()
@@ -377,70 +375,10 @@ def _message_page(
     )
 
 
-async def _record(
-    pages: Jinja2Templates,
-    request: Request,
-    session: Session,
-    which: tuple[Area, str, int],
-) -> Response:
-    deps = deps_of(request)
-    area, message_id, child = which
-    form = await read_page_form(request, MAX_FORM_BYTES)
-    check_csrf(session, form.get("csrf_token"))
-    item = _item(deps, area, message_id, child)
-    typed = {"outcome": form.get("outcome", ""), "rationale": form.get("rationale", "")}
-    try:
-        command = RecordOutcome(message_id=item.message_id, **typed)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        errors = field_errors(exc.errors())
-        return _message_page(pages, request, session, item, status=422, errors=errors, form=typed)
-    writing = record_outcome(
-        deps.store,
-        deps.publisher,
-        item,
-        command,
-        decided_by=session.username,
-        clock=deps.clock,
-        calendar=deps.calendar,
-    )
-    return await _recorded(
-        pages, request, session, which, item, writing=writing, what="outcome", typed=typed
-    )
-
-
-async def _authorise(
-    pages: Jinja2Templates,
-    request: Request,
-    session: Session,
-    which: tuple[Area, str, int],
-) -> Response:
-    deps = deps_of(request)
-    area, message_id, child = which
-    form = await read_page_form(request, MAX_FORM_BYTES)
-    check_csrf(session, form.get("csrf_token"))
-    _require_manager(request, session)
-    item = _item(deps, area, message_id, child)
-    typed = {"decision": form.get("decision", ""), "rationale": form.get("rationale", "")}
-    try:
-        command = AuthoriseDecision(**typed)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        errors = {f"auth_{k}": v for k, v in field_errors(exc.errors()).items()}
-        return _message_page(
-            pages, request, session, item, status=422, auth_errors=errors, auth_form=typed
-        )
-    writing = record_authorisation(
-        deps.store, deps.publisher, item, command, decided_by=session.username, clock=deps.clock
-    )
-    return await _recorded(
-        pages, request, session, which, item, writing=writing, what="authorisation", typed=typed
-    )
-
-
 async def _recorded(
     pages: Jinja2Templates,
     request: Request,
     session: Session,
-    which: tuple[Area, str, int],
     item: QueueItem,
     *,
     writing: Awaitable[OutcomeRecorded],
@@ -456,7 +394,7 @@ async def _recorded(
     try:
         await writing
     except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
-        fresh = _item(deps, *which)
+        fresh = _item(deps, Area(item.area), str(item.message_id), item.child_index)
         problem = f"The {what} was not recorded: {exc}."
         return _message_page(pages, request, session, fresh, status=409, problem=problem)
     except KafkaError:
@@ -480,15 +418,68 @@ async def _recorded(
     return RedirectResponse(_outcome_url(item, recorded=True), status_code=303)
 
 
+async def _record(
+    pages: Jinja2Templates,
+    request: Request,
+    session: Session,
+    which: tuple[Area, str, int],
+) -> Response:
+    deps = deps_of(request)
+    area, message_id, child = which
+    form = await read_session_form(request, session, MAX_FORM_BYTES)
+    item = _item(deps, area, message_id, child)
+    typed = {"outcome": form.get("outcome", ""), "rationale": form.get("rationale", "")}
+    try:
+        command = RecordOutcome(message_id=item.message_id, **typed)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        errors = field_errors(exc.errors())
+        return _message_page(pages, request, session, item, status=422, errors=errors, form=typed)
+    writing = record_outcome(
+        deps.store,
+        deps.publisher,
+        item,
+        command,
+        decided_by=session.username,
+        clock=deps.clock,
+        calendar=deps.calendar,
+    )
+    return await _recorded(
+        pages, request, session, item, writing=writing, what="outcome", typed=typed
+    )
+
+
+async def _authorise(
+    pages: Jinja2Templates,
+    request: Request,
+    session: Session,
+    which: tuple[Area, str, int],
+) -> Response:
+    deps = deps_of(request)
+    area, message_id, child = which
+    form = await read_session_form(request, session, MAX_FORM_BYTES)
+    _require_manager(request, session)
+    item = _item(deps, area, message_id, child)
+    typed = {"decision": form.get("decision", ""), "rationale": form.get("rationale", "")}
+    try:
+        command = AuthoriseDecision(**typed)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        errors = {f"auth_{k}": v for k, v in field_errors(exc.errors()).items()}
+        return _message_page(
+            pages, request, session, item, status=422, auth_errors=errors, auth_form=typed
+        )
+    writing = record_authorisation(
+        deps.store, deps.publisher, item, command, decided_by=session.username, clock=deps.clock
+    )
+    return await _recorded(
+        pages, request, session, item, writing=writing, what="authorisation", typed=typed
+    )
+
+
 # ---------------------------------------------------------------------- helpers
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
-    try:
-        key = UUID(message_id)
-    except ValueError:
-        key = None
-    item = deps.store.get(area.value, key, child) if key is not None else None
+    item = deps.store.find(area.value, message_id, child)
     if item is None:
         raise PageError(404, "Message not found", "There is no such message in your queue.")
     return item

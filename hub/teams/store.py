@@ -318,6 +318,14 @@ class QueueStore:
         ).fetchone()
         return None if row is None else _item(row)
 
+    def find(self, area: str, message_id: str, child_index: int = 0) -> QueueItem | None:
+        """The row a path names by the text of its message id; None if it is not a UUID."""
+        try:
+            key = UUID(message_id)
+        except ValueError:
+            return None
+        return self.get(area, key, child_index)
+
     def counts(self) -> dict[str, tuple[int, int]]:
         """Per area: (undecided, decided) rows."""
         rows = self._db.execute(
