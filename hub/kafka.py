@@ -9,6 +9,7 @@ catches an aiokafka exception.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -324,3 +325,13 @@ async def partitions_of(consumer: AIOKafkaConsumer, topics: list[str]) -> list[T
             TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
     return found
+
+
+async def stop_tailing(task: asyncio.Task[None] | None, consumer: AIOKafkaConsumer | None) -> None:
+    """Cancel a task that tails ``consumer`` and wait for it to end; then stop the consumer."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    if consumer is not None:
+        await asyncio.shield(consumer.stop())

@@ -343,20 +343,16 @@ def due_by(
     clock = calendar.settings.clock_for(area, risk_level)
     if clock is None:
         return None
-    if clock.kind is ClockKind.NEXT_SCHOOL_DAY:
-        return calendar.next_school_day_start(start)
-    assert clock.amount is not None  # the model validator guarantees it
-    if clock.kind is ClockKind.ELAPSED_HOURS:
-        return start + timedelta(hours=clock.amount)
-    if clock.kind is ClockKind.WORKING_DAYS:
-        return calendar.add_working_hours(start, clock.amount * calendar.settings.working_day_hours)
-    return calendar.add_working_hours(start, clock.amount)
+    return _run(clock, start, calendar)
 
 
 def authorisation_due_by(decided_at: datetime, calendar: SlaCalendar) -> datetime:
     """When a manager's authorisation of a decision made at ``decided_at`` is due, in UTC."""
-    start = _utc(decided_at, "decided_at")
-    clock = calendar.settings.authorisation
+    return _run(calendar.settings.authorisation, _utc(decided_at, "decided_at"), calendar)
+
+
+def _run(clock: SlaClock, start: datetime, calendar: SlaCalendar) -> datetime:
+    """When ``clock``, started at ``start`` (UTC), runs out."""
     if clock.kind is ClockKind.NEXT_SCHOOL_DAY:
         return calendar.next_school_day_start(start)
     assert clock.amount is not None  # the model validator guarantees it
@@ -410,11 +406,4 @@ def check_due_by(
     """When the answer to a check of ``urgency`` asked at ``asked_at`` is due, in UTC."""
     start = _utc(asked_at, "asked_at")
     clock: SlaClock = getattr(deadlines, urgency)
-    if clock.kind is ClockKind.NEXT_SCHOOL_DAY:
-        return calendar.next_school_day_start(start)
-    assert clock.amount is not None  # the model validator guarantees it
-    if clock.kind is ClockKind.ELAPSED_HOURS:
-        return start + timedelta(hours=clock.amount)
-    if clock.kind is ClockKind.WORKING_DAYS:
-        return calendar.add_working_hours(start, clock.amount * calendar.settings.working_day_hours)
-    return calendar.add_working_hours(start, clock.amount)
+    return _run(clock, start, calendar)

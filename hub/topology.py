@@ -42,6 +42,22 @@ DLQ_ERROR_CLASS_HEADER = "hub.dlq.error.class"
 DLQ_ERROR_TEXT_HEADER = "hub.dlq.error.text"
 
 
+def dlq_headers(
+    topic: str, partition: int, offset: int, error: Exception
+) -> list[tuple[str, bytes]]:
+    """The context headers of a dead letter: where the record stood, and why it was refused.
+
+    ``topic`` is the logical name; the error's text is cut at 1000 characters.
+    """
+    return [
+        (DLQ_TOPIC_HEADER, topic.encode()),
+        (DLQ_PARTITION_HEADER, str(partition).encode()),
+        (DLQ_OFFSET_HEADER, str(offset).encode()),
+        (DLQ_ERROR_CLASS_HEADER, type(error).__name__.encode()),
+        (DLQ_ERROR_TEXT_HEADER, str(error)[:1000].encode()),
+    ]
+
+
 def inbound_topic(partner: Partner | str) -> str:
     """The inbound topic of a partner's connector."""
     return f"partner.{Partner(partner).value}.inbound"

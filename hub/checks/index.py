@@ -13,7 +13,6 @@ and skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from aiokafka import AIOKafkaConsumer
 from hub.checks.crypto import CheckKeys, Received, read_answer, read_request
 from hub.checks.visibility import visible_to
 from hub.errors import HubError, PermanentMessageError
-from hub.kafka import kafka_errors, make_consumer, partitions_of
+from hub.kafka import kafka_errors, make_consumer, partitions_of, stop_tailing
 from hub.settings import KafkaSettings
 from hub.topology import CHECK_RESPONSES, CHECKS
 from schemas.checks import CheckAnswered, CheckPartner, CheckRequested
@@ -150,14 +149,9 @@ class KafkaCheckIndex(CheckIndex):
 
     async def stop(self) -> None:
         """Stop tailing."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._consumer is not None:
-            await asyncio.shield(self._consumer.stop())
-            self._consumer = None
+        await stop_tailing(self._task, self._consumer)
+        self._task = None
+        self._consumer = None
 
     async def sync(self, timeout_s: float = 60.0) -> None:
         """Wait until every committed record up to now has been read."""

@@ -49,16 +49,12 @@ from hub.sla import SlaCalendar, due_by
 from hub.topology import (
     DECISIONS,
     DLQ,
-    DLQ_ERROR_CLASS_HEADER,
-    DLQ_ERROR_TEXT_HEADER,
-    DLQ_OFFSET_HEADER,
-    DLQ_PARTITION_HEADER,
-    DLQ_TOPIC_HEADER,
     HISTORY,
     HOUSEHOLD_HISTORY,
     INBOUND_PARTNER,
     OUTCOMES,
     ROUTED_IDS,
+    dlq_headers,
     route_topic,
 )
 from schemas.common import KINDS, Area, Partner
@@ -167,14 +163,8 @@ def dead_letter(record: InRecord, exc: Exception) -> OutRecord:
 
     ``hub dlq replay`` writes key, value and the original headers back as they were.
     """
-    headers = (
-        (DLQ_TOPIC_HEADER, record.topic.encode()),
-        (DLQ_PARTITION_HEADER, str(record.partition).encode()),
-        (DLQ_OFFSET_HEADER, str(record.offset).encode()),
-        (DLQ_ERROR_CLASS_HEADER, type(exc).__name__.encode()),
-        (DLQ_ERROR_TEXT_HEADER, str(exc)[:1000].encode()),
-        *record.headers,
-    )
+    context = dlq_headers(record.topic, record.partition, record.offset, exc)
+    headers = (*context, *record.headers)
     return OutRecord(DLQ, record.key, record.value or b"", headers)
 
 

@@ -32,6 +32,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from hub.errors import AccountError
+from hub.teams.database import open_database
 from schemas.common import Area
 
 TOKEN_PREFIX = "hubt_"  # noqa: S105 -- a prefix, not a secret
@@ -165,14 +166,7 @@ class AccountStore:
     """The accounts file: practitioners and API clients."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Created private first: SQLite gives its -wal and -shm files the same mode.
-        path.touch(mode=0o600, exist_ok=True)
-        path.chmod(0o600)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(path, _SCHEMA)
         for table in ("users", "clients"):
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if "role" not in columns:  # a file from before roles: everyone a practitioner

@@ -15,8 +15,8 @@ MASH threshold decision, ``POST .../messages/<id>/assignment`` assigns it, and
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
-from uuid import UUID
 
 import structlog
 from fastapi import APIRouter, Query, Request
@@ -122,25 +122,16 @@ def api_router() -> APIRouter:
                 "The outcome is for another message than the path names.",
                 errors=[{"field": "message_id", "message": "must equal the message in the path"}],
             )
-        try:
-            return await record_outcome(
-                deps.store,
-                deps.publisher,
-                item,
-                command,
-                decided_by=caller.name,
-                clock=deps.clock,
-                calendar=deps.calendar,
-            )
-        except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
-            raise ProblemError(409, "Conflict", f"{exc}.") from None
-        except KafkaError:
-            raise ProblemError(
-                503,
-                "Service Unavailable",
-                "Kafka did not take the outcome; nothing was recorded. Retry later.",
-                headers={"Retry-After": str(deps.retry_after_s)},
-            ) from None
+        writing = record_outcome(
+            deps.store,
+            deps.publisher,
+            item,
+            command,
+            decided_by=caller.name,
+            clock=deps.clock,
+            calendar=deps.calendar,
+        )
+        return await _recorded(deps, "outcome", writing)
 
     _manager_routes(router)
     return router
@@ -176,19 +167,10 @@ def _manager_routes(router: APIRouter) -> None:
         deps = deps_of(request)
         _manager(caller)
         item = _item(deps, caller.area, message_id, child)
-        try:
-            return await record_authorisation(
-                deps.store, deps.publisher, item, command, decided_by=caller.name, clock=deps.clock
-            )
-        except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
-            raise ProblemError(409, "Conflict", f"{exc}.") from None
-        except KafkaError:
-            raise ProblemError(
-                503,
-                "Service Unavailable",
-                "Kafka did not take the authorisation; nothing was recorded. Retry later.",
-                headers={"Retry-After": str(deps.retry_after_s)},
-            ) from None
+        writing = record_authorisation(
+            deps.store, deps.publisher, item, command, decided_by=caller.name, clock=deps.clock
+        )
+        return await _recorded(deps, "authorisation", writing)
 
     @router.post(
         "/areas/{area}/messages/{message_id}/assignment",  # noqa: FAST003 -- `area` is read by api_area
@@ -229,6 +211,23 @@ def oversight_view(deps: TeamDeps, area: Area) -> OversightView:
     return OversightView(area=area, **vars(figures))
 
 
+async def _recorded(
+    deps: TeamDeps, what: str, writing: Awaitable[OutcomeRecorded]
+) -> OutcomeRecorded:
+    """What ``writing`` recorded: ``409`` on a conflict, ``503`` when Kafka did not take it."""
+    try:
+        return await writing
+    except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
+        raise ProblemError(409, "Conflict", f"{exc}.") from None
+    except KafkaError:
+        raise ProblemError(
+            503,
+            "Service Unavailable",
+            f"Kafka did not take the {what}; nothing was recorded. Retry later.",
+            headers={"Retry-After": str(deps.retry_after_s)},
+        ) from None
+
+
 def _manager(caller: ApiClient) -> None:
     if not caller.is_manager:
         raise ProblemError(403, "Forbidden", "Only a manager's token may do this.")
@@ -249,11 +248,7 @@ def _assignee(deps: TeamDeps, area: Area, name: str | None) -> str | None:
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
-    try:
-        key = UUID(message_id)
-    except ValueError:
-        key = None
-    item = deps.store.get(area.value, key, child) if key is not None else None
+    item = deps.store.find(area.value, message_id, child)
     if item is None:
         raise ProblemError(404, "Not Found", "No such message in this area's queue.")
     return item

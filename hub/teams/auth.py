@@ -21,6 +21,7 @@ from hub.teams.accounts import ApiClient
 from hub.teams.deps import TeamDeps
 from hub.teams.sessions import Session
 from hub.teams.views import AREA_NAMES
+from hub.web.body import FormError, parse_form, read_body
 from schemas.common import Area
 
 
@@ -124,6 +125,24 @@ def same_token(sent: object, expected: str) -> bool:
         return False
     encoded = sent.encode("utf-8", "surrogateescape")
     return hmac.compare_digest(encoded, expected.encode("utf-8", "surrogateescape"))
+
+
+async def read_page_form(request: Request, max_bytes: int) -> dict[str, str]:
+    """The posted form, read up to ``max_bytes`` (``413`` beyond) before it is parsed."""
+    raw = await read_body(request, max_bytes)
+    if raw is None:
+        raise PageError(413, "Too much text", "The form is larger than this page accepts.")
+    try:
+        return parse_form(raw, request.headers.get("content-type", ""), max_fields=20)
+    except FormError as exc:
+        raise PageError(exc.status, "Form not understood", exc.detail) from None
+
+
+async def read_session_form(request: Request, session: Session, max_bytes: int) -> dict[str, str]:
+    """A signed-in page's posted form, refused (``403``) without this session's CSRF token."""
+    form = await read_page_form(request, max_bytes)
+    check_csrf(session, form.get("csrf_token"))
+    return form
 
 
 def check_csrf(session: Session, token: object) -> None:

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer
 
 from hub.checks.crypto import CheckKeys, Received, read_answer, read_request
 from hub.errors import HubError, PermanentMessageError
-from hub.kafka import kafka_errors, make_consumer
+from hub.kafka import kafka_errors, make_consumer, stop_tailing
 from hub.settings import KafkaSettings
 from hub.teams.checkstore import CheckStore
 from hub.topology import CHECK_RESPONSES, CHECKS, check_answers_group
@@ -93,14 +93,9 @@ class CheckConsumer:
 
     async def stop(self) -> None:
         """Stop tailing and leave the group."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._consumer is not None:
-            await asyncio.shield(self._consumer.stop())
-            self._consumer = None
+        await stop_tailing(self._task, self._consumer)
+        self._task = None
+        self._consumer = None
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
         prefix = len(self._kafka.topic_prefix)

@@ -11,7 +11,6 @@ the MASH does), ``404`` no such message, ``422`` every problem by field, ``503``
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,8 +23,8 @@ from hub.teams.auth import (
     PageError,
     PageSession,
     ProblemError,
-    check_csrf,
     deps_of,
+    read_session_form,
 )
 from hub.teams.checks import ChecksAsked, CheckView, TeamChecks, ask_checks, check_views
 from hub.teams.content import try_open
@@ -33,7 +32,6 @@ from hub.teams.deps import TeamDeps
 from hub.teams.store import QueueItem
 from hub.teams.validation import field_errors
 from hub.teams.views import ChronologyEntry
-from hub.web.body import FormError, parse_form, read_body
 from schemas.checks import AskChecks, CheckPartner, Urgency
 from schemas.common import Area
 from schemas.envelope import Envelope
@@ -121,8 +119,7 @@ def check_page_router() -> APIRouter:
         request: Request, area: PageArea, session: PageSession, message_id: str
     ) -> Response:
         deps = deps_of(request)
-        form = await _form(request)
-        check_csrf(session, form.get("csrf_token"))
+        form = await read_session_form(request, session, MAX_CHECK_FORM_BYTES)
         if deps.checks is None or area not in deps.checks.asking_areas:
             raise PageError(403, "Not allowed", "Only the MASH asks partners agency checks.")
         item = _page_item(deps, area, message_id)
@@ -203,25 +200,17 @@ def chronology_checks(
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str) -> QueueItem:
-    found = _find(deps, area, message_id)
+    found = deps.store.find(area.value, message_id)
     if found is None:
         raise ProblemError(404, "Not Found", "No such message in this area's queue.")
     return found
 
 
 def _page_item(deps: TeamDeps, area: Area, message_id: str) -> QueueItem:
-    found = _find(deps, area, message_id)
+    found = deps.store.find(area.value, message_id)
     if found is None:
         raise PageError(404, "Message not found", "There is no such message in your queue.")
     return found
-
-
-def _find(deps: TeamDeps, area: Area, message_id: str) -> QueueItem | None:
-    try:
-        key = UUID(message_id)
-    except ValueError:
-        return None
-    return deps.store.get(area.value, key, 0)
 
 
 def _envelope(deps: TeamDeps, item: QueueItem, *, page: bool = False) -> Envelope:
@@ -233,13 +222,3 @@ def _envelope(deps: TeamDeps, item: QueueItem, *, page: bool = False) -> Envelop
             raise PageError(500, "This message cannot be opened", detail)
         raise ProblemError(500, "Internal Server Error", detail)
     return opened.envelope
-
-
-async def _form(request: Request) -> dict[str, str]:
-    raw = await read_body(request, MAX_CHECK_FORM_BYTES)
-    if raw is None:
-        raise PageError(413, "Too much text", "The form is larger than this page accepts.")
-    try:
-        return parse_form(raw, request.headers.get("content-type", ""), max_fields=20)
-    except FormError as exc:
-        raise PageError(exc.status, "Form not understood", exc.detail) from None

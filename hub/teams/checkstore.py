@@ -9,13 +9,13 @@ are stored sealed for the area, and opened only when a page or the API shows the
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
+from hub.teams.database import open_database
 from schemas.checks import CheckAnswered, CheckPartner, CheckRequested, CheckStatus, Urgency
 
 _SCHEMA = """
@@ -63,12 +63,7 @@ class CheckStore:
     """The checks of one team instance (SQLite, WAL, synchronous)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(path, _SCHEMA, durable=True, private=False)
         self._lock = threading.Lock()
 
     def close(self) -> None:

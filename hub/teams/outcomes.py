@@ -26,7 +26,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -49,16 +49,7 @@ from hub.teams.store import (
     QueueItem,
     QueueStore,
 )
-from hub.topology import (
-    DLQ,
-    DLQ_ERROR_CLASS_HEADER,
-    DLQ_ERROR_TEXT_HEADER,
-    DLQ_OFFSET_HEADER,
-    DLQ_PARTITION_HEADER,
-    DLQ_TOPIC_HEADER,
-    OUTCOMES,
-    route_topic,
-)
+from hub.topology import DLQ, OUTCOMES, dlq_headers, route_topic
 from schemas.common import Area
 from schemas.outcome import (
     AuthoriseDecision,
@@ -90,13 +81,7 @@ def refusal_headers(
     area: Area, partition: int, offset: int, error: HubError
 ) -> list[tuple[str, bytes]]:
     """The dead-letter context headers of a refused routed copy (the router's, as in hub.dlq)."""
-    return [
-        (DLQ_TOPIC_HEADER, route_topic(area).encode()),
-        (DLQ_PARTITION_HEADER, str(partition).encode()),
-        (DLQ_OFFSET_HEADER, str(offset).encode()),
-        (DLQ_ERROR_CLASS_HEADER, type(error).__name__.encode()),
-        (DLQ_ERROR_TEXT_HEADER, str(error)[:1000].encode()),
-    ]
+    return dlq_headers(route_topic(area), partition, offset, error)
 
 
 class KafkaOutcomePublisher:
@@ -231,12 +216,7 @@ async def record_outcome(
         routed_at=item.routed_at,
         due_by=item.due_by,
     )
-    headers = [("hub.area", area.value.encode()), ("hub.child-index", b"%d" % item.child_index)]
-    try:
-        await publisher.publish(outcome, headers, partition=item.partition)
-    except BaseException:
-        store.release(item.key, claim_id)
-        raise
+    await _publish_claimed(store, publisher, item, claim_id, outcome)
     waits = calendar is not None and needs_authorisation(area, outcome.outcome)
     auth_due = authorisation_due_by(outcome.decided_at, calendar) if calendar and waits else None
     store.decide(item.key, claim_id, _decided(outcome), auth_due)
@@ -289,12 +269,7 @@ async def record_authorisation(
         authorises=decided.outcome_id,
         authorisation=command.decision,
     )
-    headers = [("hub.area", area.value.encode()), ("hub.child-index", b"%d" % item.child_index)]
-    try:
-        await publisher.publish(record, headers, partition=item.partition)
-    except BaseException:
-        store.release(item.key, claim_id)
-        raise
+    await _publish_claimed(store, publisher, item, claim_id, record)
     done = Authorised(claim_id, command.decision, command.rationale, decided_by, record.decided_at)
     store.authorise(item.key, claim_id, done)
     log.info(
@@ -305,6 +280,23 @@ async def record_authorisation(
         decided_by=decided_by,
     )
     return record
+
+
+async def _publish_claimed(
+    store: QueueStore,
+    publisher: OutcomePublisher,
+    item: QueueItem,
+    claim_id: UUID,
+    record: OutcomeRecorded,
+) -> None:
+    """Write ``record`` to the partition of ``item``; on any failure release the claim."""
+    area = record.area.value.encode()
+    headers = [("hub.area", area), ("hub.child-index", b"%d" % item.child_index)]
+    try:
+        await publisher.publish(record, headers, partition=item.partition)
+    except BaseException:
+        store.release(item.key, claim_id)
+        raise
 
 
 def _check_claim(claim: Claim) -> None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
-from uuid import UUID
 
 import jinja2
 import structlog
@@ -37,9 +37,10 @@ from hub.teams.auth import (
     PageArea,
     PageError,
     PageSession,
-    check_csrf,
     current_session,
     deps_of,
+    read_page_form,
+    read_session_form,
     same_token,
     session_cookie_name,
 )
@@ -61,10 +62,9 @@ from hub.teams.views import (
     words,
 )
 from hub.web import client_key
-from hub.web.body import FormError, parse_form, read_body
 from schemas.common import Area
 from schemas.envelope import RoutingMetadata
-from schemas.outcome import AuthoriseDecision, Outcome, RecordOutcome
+from schemas.outcome import AuthoriseDecision, Outcome, OutcomeRecorded, RecordOutcome
 
 log = structlog.get_logger("hub.teams")
 
@@ -119,7 +119,7 @@ def page_router(pages: Jinja2Templates) -> APIRouter:
     @router.post("/sign-out")
     async def sign_out(request: Request, session: PageSession) -> Response:
         deps = deps_of(request)
-        check_csrf(session, (await _form(request)).get("csrf_token"))
+        await read_session_form(request, session, MAX_FORM_BYTES)
         cookie_name = session_cookie_name(deps)
         deps.sessions.delete(request.cookies.get(cookie_name, ""))
         log.info("signed_out", user=session.username, area=session.area.value)
@@ -199,8 +199,7 @@ def _manager_pages(router: APIRouter, pages: Jinja2Templates) -> None:
         request: Request, area: PageArea, session: PageSession, message_id: str, child: Child = 0
     ) -> Response:
         deps = deps_of(request)
-        form = await _form(request)
-        check_csrf(session, form.get("csrf_token"))
+        form = await read_session_form(request, session, MAX_FORM_BYTES)
         _require_manager(request, session)
         item = _item(deps, area, message_id, child)
         name = form.get("assignee", "").strip().lower()
@@ -255,7 +254,7 @@ def _sign_in_page(
 
 async def _sign_in(pages: Jinja2Templates, request: Request) -> Response:
     deps = deps_of(request)
-    form = await _form(request)
+    form = await read_page_form(request, MAX_FORM_BYTES)
     username = form.get("username", "").strip()[:200]
     password = form.get("password", "")[:1024]
     address = client_key(request)
@@ -376,6 +375,49 @@ def _message_page(
     )
 
 
+async def _recorded(
+    pages: Jinja2Templates,
+    request: Request,
+    session: Session,
+    item: QueueItem,
+    *,
+    writing: Awaitable[OutcomeRecorded],
+    what: str,
+    typed: dict[str, str],
+) -> Response:
+    """Back to the message once ``writing`` recorded the ``what``; else the page says why.
+
+    A conflict (``409``) shows the message as it is now; when Kafka did not take it
+    (``503``) the page keeps what was typed into the outcome or authorisation form.
+    """
+    deps = deps_of(request)
+    try:
+        await writing
+    except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
+        fresh = _item(deps, Area(item.area), str(item.message_id), item.child_index)
+        problem = f"The {what} was not recorded: {exc}."
+        return _message_page(pages, request, session, fresh, status=409, problem=problem)
+    except KafkaError:
+        problem = (
+            f"The {what} could not be recorded because the hub cannot reach its message "
+            "store. Nothing was saved: please try again in a moment."
+        )
+        retry = {"Retry-After": str(deps.retry_after_s)}
+        authorising = what == "authorisation"
+        return _message_page(
+            pages,
+            request,
+            session,
+            item,
+            status=503,
+            form=None if authorising else typed,
+            auth_form=typed if authorising else None,
+            problem=problem,
+            headers=retry,
+        )
+    return RedirectResponse(_outcome_url(item, recorded=True), status_code=303)
+
+
 async def _record(
     pages: Jinja2Templates,
     request: Request,
@@ -384,8 +426,7 @@ async def _record(
 ) -> Response:
     deps = deps_of(request)
     area, message_id, child = which
-    form = await _form(request)
-    check_csrf(session, form.get("csrf_token"))
+    form = await read_session_form(request, session, MAX_FORM_BYTES)
     item = _item(deps, area, message_id, child)
     typed = {"outcome": form.get("outcome", ""), "rationale": form.get("rationale", "")}
     try:
@@ -393,30 +434,18 @@ async def _record(
     except ValidationError as exc:
         errors = field_errors(exc.errors())
         return _message_page(pages, request, session, item, status=422, errors=errors, form=typed)
-    try:
-        await record_outcome(
-            deps.store,
-            deps.publisher,
-            item,
-            command,
-            decided_by=session.username,
-            clock=deps.clock,
-            calendar=deps.calendar,
-        )
-    except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
-        fresh = _item(deps, area, message_id, child)
-        problem = f"The outcome was not recorded: {exc}."
-        return _message_page(pages, request, session, fresh, status=409, problem=problem)
-    except KafkaError:
-        problem = (
-            "The outcome could not be recorded because the hub cannot reach its message "
-            "store. Nothing was saved: please try again in a moment."
-        )
-        retry = {"Retry-After": str(deps.retry_after_s)}
-        return _message_page(
-            pages, request, session, item, status=503, form=typed, problem=problem, headers=retry
-        )
-    return RedirectResponse(_outcome_url(item, recorded=True), status_code=303)
+    writing = record_outcome(
+        deps.store,
+        deps.publisher,
+        item,
+        command,
+        decided_by=session.username,
+        clock=deps.clock,
+        calendar=deps.calendar,
+    )
+    return await _recorded(
+        pages, request, session, item, writing=writing, what="outcome", typed=typed
+    )
 
 
 async def _authorise(
@@ -427,8 +456,7 @@ async def _authorise(
 ) -> Response:
     deps = deps_of(request)
     area, message_id, child = which
-    form = await _form(request)
-    check_csrf(session, form.get("csrf_token"))
+    form = await read_session_form(request, session, MAX_FORM_BYTES)
     _require_manager(request, session)
     item = _item(deps, area, message_id, child)
     typed = {"decision": form.get("decision", ""), "rationale": form.get("rationale", "")}
@@ -439,56 +467,22 @@ async def _authorise(
         return _message_page(
             pages, request, session, item, status=422, auth_errors=errors, auth_form=typed
         )
-    try:
-        await record_authorisation(
-            deps.store, deps.publisher, item, command, decided_by=session.username, clock=deps.clock
-        )
-    except (AlreadyDecidedError, DecisionInProgressError, NotInQueueError) as exc:
-        fresh = _item(deps, area, message_id, child)
-        problem = f"The authorisation was not recorded: {exc}."
-        return _message_page(pages, request, session, fresh, status=409, problem=problem)
-    except KafkaError:
-        problem = (
-            "The authorisation could not be recorded because the hub cannot reach its "
-            "message store. Nothing was saved: please try again in a moment."
-        )
-        retry = {"Retry-After": str(deps.retry_after_s)}
-        return _message_page(
-            pages,
-            request,
-            session,
-            item,
-            status=503,
-            auth_form=typed,
-            problem=problem,
-            headers=retry,
-        )
-    return RedirectResponse(_outcome_url(item, recorded=True), status_code=303)
+    writing = record_authorisation(
+        deps.store, deps.publisher, item, command, decided_by=session.username, clock=deps.clock
+    )
+    return await _recorded(
+        pages, request, session, item, writing=writing, what="authorisation", typed=typed
+    )
 
 
 # ---------------------------------------------------------------------- helpers
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
-    try:
-        key = UUID(message_id)
-    except ValueError:
-        key = None
-    item = deps.store.get(area.value, key, child) if key is not None else None
+    item = deps.store.find(area.value, message_id, child)
     if item is None:
         raise PageError(404, "Message not found", "There is no such message in your queue.")
     return item
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The posted form, read up to :data:`MAX_FORM_BYTES` before it is parsed."""
-    raw = await read_body(request, MAX_FORM_BYTES)
-    if raw is None:
-        raise PageError(413, "Too much text", "The form is larger than this page accepts.")
-    try:
-        return parse_form(raw, request.headers.get("content-type", ""), max_fields=20)
-    except FormError as exc:
-        raise PageError(exc.status, "Form not understood", exc.detail) from None
 
 
 def _queue_url(area: Area) -> str:

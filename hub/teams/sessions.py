@@ -15,12 +15,12 @@ import hashlib
 import hmac
 import os
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hub.security.keys import read_private
+from hub.teams.database import open_database
 from schemas.common import Area
 
 _SCHEMA = """
@@ -69,14 +69,7 @@ class SessionStore:
     """Sessions in the accounts file, behind signed cookies."""
 
     def __init__(self, path: Path, key: bytes, lifetime: timedelta) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Created private first: SQLite gives its -wal and -shm files the same mode.
-        path.touch(mode=0o600, exist_ok=True)
-        path.chmod(0o600)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(path, _SCHEMA)
         self._key = key
         self.lifetime = lifetime
 

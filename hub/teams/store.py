@@ -28,6 +28,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from hub.errors import HubError
+from hub.teams.database import open_database
 from schemas.outcome import Outcome
 from schemas.routed import MessageRouted
 
@@ -227,15 +228,7 @@ class QueueStore:
     """The SQLite queue of one instance; every method is short and runs on the caller's thread."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Created private first: SQLite gives its -wal and -shm files the same mode.
-        path.touch(mode=0o600, exist_ok=True)
-        path.chmod(0o600)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(path, _SCHEMA, durable=True)
 
     def close(self) -> None:
         """Close the file."""
@@ -324,6 +317,14 @@ class QueueStore:
             (area, str(message_id), child_index),
         ).fetchone()
         return None if row is None else _item(row)
+
+    def find(self, area: str, message_id: str, child_index: int = 0) -> QueueItem | None:
+        """The row a path names by the text of its message id; None if it is not a UUID."""
+        try:
+            key = UUID(message_id)
+        except ValueError:
+            return None
+        return self.get(area, key, child_index)
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """Per area: (undecided, decided) rows."""

@@ -8,6 +8,7 @@ the decrypted content when one message is opened. The wording of enums for peopl
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -208,14 +209,8 @@ def queue_entry(item: QueueItem, calendar: SlaCalendar, now: datetime) -> QueueE
     clock = None
     if item.decided is not None:
         d = item.decided
-        outcome = RecordedOutcome(
-            outcome_id=d.outcome_id,
-            outcome=d.outcome,
-            rationale=d.rationale,
-            decided_by=d.decided_by,
-            decided_at=d.decided_at,
-            on_time=None if item.due_by is None else d.decided_at <= item.due_by,
-        )
+        on_time = None if item.due_by is None else d.decided_at <= item.due_by
+        outcome = RecordedOutcome(**asdict(d), on_time=on_time)
     else:
         clock = clock_state(item.due_by, now, item.routed_at, calendar)
     status: Literal["undecided", "awaiting_authorisation", "decided"]
