@@ -17,6 +17,7 @@ from typing import Any
 
 from hub.router import history
 from hub.router.history import Contact, HistoryStore, SubjectState
+from hub.router.household import contact_value
 from schemas.common import Area
 from schemas.envelope import split_envelope
 from schemas.history import HistorySummary
@@ -73,6 +74,8 @@ def test_state_bytes_are_json_dumps_of_the_state() -> None:
     ]
     for state in states:
         assert state.to_bytes() == _old_bytes(state)
+        for c in state.contacts:  # the household-history value is the same text
+            assert contact_value(c) == json.dumps(c.to_json(), separators=(",", ":")).encode()
         assert SubjectState.from_bytes(state.to_bytes()) == state
     # A contact changed by an outcome is a new object: its JSON is made again.
     changed = states[1].contacts[0]
