@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
@@ -93,6 +94,15 @@ class Contact:
         if self.outcomes:
             data["outcomes"] = list(self.outcomes)
         return data
+
+    @cached_property
+    def json_text(self) -> str:
+        """:meth:`to_json` as compact JSON, made once: a state is written after each message.
+
+        ``SubjectState.to_bytes`` joins these; the bytes are what ``json.dumps`` of the
+        whole state writes (a test compares them).
+        """
+        return json.dumps(self.to_json(), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Contact:
@@ -177,15 +187,12 @@ class SubjectState:
     open_case_area: str | None = None
 
     def to_bytes(self) -> bytes:
-        """Serialise for the changelog."""
-        return json.dumps(
-            {
-                "v": 1,
-                "contacts": [c.to_json() for c in self.contacts],
-                "last_marac_at": self.last_marac_at.isoformat() if self.last_marac_at else None,
-                "open_case_area": self.open_case_area,
-            },
-            separators=(",", ":"),
+        """Serialise for the changelog (compact JSON; each contact's text is reused)."""
+        marac = self.last_marac_at.isoformat() if self.last_marac_at else None
+        return (
+            f'{{"v":1,"contacts":[{",".join(c.json_text for c in self.contacts)}],'
+            f'"last_marac_at":{json.dumps(marac)},'
+            f'"open_case_area":{json.dumps(self.open_case_area)}}}'
         ).encode()
 
     @classmethod
@@ -216,6 +223,10 @@ class StateStore(Protocol):
         """Store the state of ``key``."""
         ...
 
+    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Store the states of several keys (a batch's writes)."""
+        ...
+
     def delete(self, key: str) -> None:
         """Forget ``key``."""
         ...
@@ -240,6 +251,10 @@ class MemoryStateStore:
     def put(self, key: str, value: bytes) -> None:
         """Store the state of ``key``."""
         self._data[key] = value
+
+    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Store the states of several keys."""
+        self._data.update(items)
 
     def delete(self, key: str) -> None:
         """Forget ``key``."""
@@ -279,6 +294,10 @@ class SqliteStateStore:
         """Store the state of ``key``."""
         self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, value))
 
+    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Store the states of several keys in one statement."""
+        self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", items)
+
     def delete(self, key: str) -> None:
         """Forget ``key``."""
         self._db.execute("DELETE FROM state WHERE key = ?", (key,))
@@ -303,11 +322,17 @@ class HistoryStore:
     def __init__(self, store: StateStore | None = None, cache_size: int = 4096) -> None:
         self._store: StateStore = store if store is not None else MemoryStateStore()
         # Parsed states of recently seen subjects: one message reads its subject's state
-        # several times, and a busy subject recurs. Bounded, and always write-through.
+        # several times, and a busy subject recurs. Bounded.
         self._cache: OrderedDict[str, SubjectState] = OrderedDict()
         self._cache_size = cache_size
+        # The batch's writes, written to the store in one statement at :meth:`flush` (a
+        # subject written twice in a batch is written once). The store is only a cache of
+        # the changelog, whose records are in the routing transaction: durability is as
+        # before (a task's store is rebuilt from the changelog whenever it is opened).
+        self._pending: dict[str, bytes] = {}
 
     def __len__(self) -> int:
+        self._write_pending()
         return len(self._store)
 
     def state(self, subject_key: str) -> SubjectState:
@@ -316,19 +341,28 @@ class HistoryStore:
         if cached is not None:
             self._cache.move_to_end(subject_key)
             return cached
-        found = self._store.get(subject_key)
+        found = self._pending.get(subject_key)
+        if found is None:
+            found = self._store.get(subject_key)
         state = SubjectState() if found is None else SubjectState.from_bytes(found)
         self._remember(subject_key, state)
         return state
 
     def flush(self) -> None:
-        """End a batch: make the store's writes so far durable locally."""
+        """End a batch: write its states to the store and make them durable locally."""
+        self._write_pending()
         self._store.flush()
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            self._store.put_many(self._pending.items())
+            self._pending.clear()
 
     def restore(self, key: bytes, value: bytes | None) -> None:
         """Apply one changelog record (a tombstone forgets the subject)."""
         subject = key.decode()
         self._cache.pop(subject, None)
+        self._pending.pop(subject, None)
         if value is None:
             self._store.delete(subject)
         else:
@@ -392,7 +426,7 @@ class HistoryStore:
 
     def _put(self, subject: str, state: SubjectState) -> bytes:
         value = state.to_bytes()
-        self._store.put(subject, value)
+        self._pending[subject] = value
         self._remember(subject, state)
         return value
 
@@ -410,26 +444,34 @@ def summarise(
     by_partner: dict[Partner, int] = {}
     by_kind: dict[str, int] = {}
     for c in recent:
-        by_partner[Partner(c.partner)] = by_partner.get(Partner(c.partner), 0) + 1
+        partner = _PARTNERS.get(c.partner) or Partner(c.partner)
+        by_partner[partner] = by_partner.get(partner, 0) + 1
         by_kind[c.kind] = by_kind.get(c.kind, 0) + 1
     da = sum(1 for c in recent if c.kind in _DA_KINDS) + (meta.kind in _DA_KINDS)
     low = sum(
         1 for c in recent if now - c.occurred_at <= QUARTER and c.level == RiskLevel.STANDARD
     ) + (meta.risk.level is RiskLevel.STANDARD)
     last = max(contacts, key=lambda c: c.occurred_at, default=None)
-    return HistorySummary(
-        contacts_12m=len(recent) + 1,
-        contacts_by_partner_12m=by_partner,
-        contacts_by_kind_12m=by_kind,
-        da_incidents_12m=da,
-        low_level_3m=low,
-        last_marac_referral_at=state.last_marac_at,
-        open_case=state.open_case_area is not None,
-        open_case_area=Area(state.open_case_area) if state.open_case_area else None,
-        last_destinations=tuple(Area(d) for d in last.destinations) if last else (),
-        last_contact_at=last.occurred_at if last else None,
-        linked_message_id=_link(contacts, meta),
+    # Built without validation: every value is a count or the router's own (validated)
+    # state, of the field's type (tests/unit/router/test_history_fast.py compares).
+    return HistorySummary.trusted(
+        {
+            "contacts_12m": len(recent) + 1,
+            "contacts_by_partner_12m": by_partner,
+            "contacts_by_kind_12m": by_kind,
+            "da_incidents_12m": da,
+            "low_level_3m": low,
+            "last_marac_referral_at": state.last_marac_at,
+            "open_case": state.open_case_area is not None,
+            "open_case_area": Area(state.open_case_area) if state.open_case_area else None,
+            "last_destinations": tuple(Area(d) for d in last.destinations) if last else (),
+            "last_contact_at": last.occurred_at if last else None,
+            "linked_message_id": _link(contacts, meta),
+        }
     )
+
+
+_PARTNERS = {p.value: p for p in Partner}
 
 
 def _link(contacts: Sequence[Contact], meta: RoutingMetadata) -> UUID | None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from pydantic import ValidationError
 
 from hub.security import sealing
 from hub.security.keys import SecretKey
@@ -54,3 +55,32 @@ def test_trusted_serialises_as_the_validated_model() -> None:
     trusted = DecisionSummary.trusted({**fields, "destinations": validated.destinations})
     assert trusted.model_dump_json() == validated.model_dump_json()
     assert trusted == validated
+
+
+def test_sealed_and_wrapped_keys_built_without_validation_are_the_validated_models() -> None:
+    message_id = uuid4()
+    recipients = [sealing.Recipient("router", ROUTER), sealing.Recipient("area:mash", AREA)]
+    sealed = sealing.seal(b"secret", message_id, recipients)
+    validated = Sealed.model_validate_json(sealed.model_dump_json())
+    assert sealed == validated
+    assert sealed.model_dump_json() == validated.model_dump_json()
+    assert sealing.decrypt_for(sealed, message_id, "area:mash", {AREA.key_id: AREA}) == b"secret"
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        sealing.Recipient("Router!", ROUTER),  # not a recipient name
+        sealing.Recipient("router", SecretKey("bad key id", os.urandom(32))),
+    ],
+)
+def test_a_recipient_the_model_refuses_is_still_refused(recipient: sealing.Recipient) -> None:
+    with pytest.raises(ValidationError):
+        sealing.seal(b"secret", uuid4(), [recipient])
+    with pytest.raises(ValidationError):
+        sealing.rewrap_json("", uuid4(), os.urandom(32), recipient)
+
+
+def test_sealing_for_nobody_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        sealing.seal(b"secret", uuid4(), [])
