@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from connectors.grades import LEVEL_RAG
+from hub.bootstrap import Hub
+from hub.security.keys import init_keyring
+from hub.settings import CryptoSettings, HubSettings
 from schemas.common import (
     KIND_PARTNER,
     ConsentStatus,
@@ -23,6 +27,12 @@ from schemas.common import (
 from schemas.envelope import Consent, Envelope, Quality, Risk, Source, Subject
 
 NOW = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
+
+
+def hub_with_keys(root: Path) -> Hub:
+    """A hub with a complete keyring under ``root`` (MACs and encryption on)."""
+    init_keyring(root)
+    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=root)))
 
 
 def key(label: str) -> str:

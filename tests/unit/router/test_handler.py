@@ -6,8 +6,6 @@ import dataclasses
 import uuid
 from pathlib import Path
 
-import pytest
-
 from hub.audit import GENESIS, hash_of, verify_chain
 from hub.bootstrap import Hub
 from hub.router.handler import InRecord, TaskState, route_record
@@ -15,7 +13,6 @@ from hub.router.history import HistoryStore
 from hub.security import sealing
 from hub.security.keys import KeyIds, Keyring, init_keyring, outcome_mac
 from hub.security.mac import CurrentId, Link, RecordMac
-from hub.settings import CryptoSettings, HubSettings
 from schemas.common import Area, RiskLevel, SubjectRole
 from schemas.decision import DecisionRecorded
 from schemas.envelope import split_envelope
@@ -24,13 +21,6 @@ from schemas.routed import EncompassNotice, MessageRouted
 from schemas.wire import MessageReceived
 from tests.factories import NOW, envelope, risk, subject
 from tests.records import inbound_record
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 def record_for(hub: Hub, env: object, offset: int = 0) -> InRecord:
