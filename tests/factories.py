@@ -29,6 +29,16 @@ from schemas.envelope import Consent, Envelope, Quality, Risk, Source, Subject
 NOW = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
 
 
+class Clock:
+    """A monotonic clock (seconds) that stands still until the test sets ``now``."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def hub_with_keys(root: Path) -> Hub:
     """A hub with a complete keyring under ``root`` (MACs and encryption on)."""
     init_keyring(root)
