@@ -79,6 +79,15 @@ ADULTS_RECORDED = """
     when: {child.involved: false}
     route: [record-only]"""
 
+CHILDREN_ONLY_RECORDED = """
+  - id: record-children
+    title: Record children
+    rationale: Kept.
+    when: {child.involved: true}
+    route: [record-only]"""
+"""An unsafe rule: every message about a child is only recorded."""
+
+
 DA_TRIAGE = """
   - id: da
     title: DA
@@ -304,14 +313,8 @@ class TestSpace:
 class TestCommandLine:
     def test_check_safety_exits_1_and_prints_counterexamples(self, tmp_path: Path) -> None:
         """`hub policy check --safety` names the broken property and exits 1."""
-        rule = """
-  - id: record-children
-    title: Record children
-    rationale: Kept.
-    when: {child.involved: true}
-    route: [record-only]"""
         path = tmp_path / "candidate.yaml"
-        path.write_bytes(small_policy(rule))
+        path.write_bytes(small_policy(CHILDREN_ONLY_RECORDED))
         done = run_hub("policy", "check", str(path), "--safety")
         assert done.returncode == 1
         assert "COUNTEREXAMPLE 1:" in done.stdout
@@ -333,14 +336,8 @@ class TestSimulate:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A candidate that makes a child unsafe is shown so before anything else."""
-        rule = """
-  - id: record-children
-    title: Record children
-    rationale: Kept.
-    when: {child.involved: true}
-    route: [record-only]"""
         path = tmp_path / "candidate.yaml"
-        path.write_bytes(small_policy(rule))
+        path.write_bytes(small_policy(CHILDREN_ONLY_RECORDED))
         candidate = load_policy(path)
         current = load_policy()
 
