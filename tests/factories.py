@@ -14,6 +14,7 @@ from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings
 from schemas.common import (
     KIND_PARTNER,
+    Area,
     ConsentStatus,
     LawfulBasis,
     NhsNumberStatus,
@@ -25,6 +26,7 @@ from schemas.common import (
     SubjectRole,
 )
 from schemas.envelope import Consent, Envelope, Quality, Risk, Source, Subject
+from schemas.outcome import Outcome, OutcomeRecorded
 
 NOW = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
 
@@ -122,3 +124,28 @@ def envelope(
     }
     defaults.update(kw)
     return Envelope(**defaults)
+
+
+def outcome_recorded(
+    message_id: uuid.UUID,
+    subject_key: str,
+    outcome: Outcome,
+    rationale: str,
+    *,
+    area: Area = Area.MASH,
+    decided_by: str = "sw-0001",
+    decided_at: datetime = NOW,
+    **fields: Any,
+) -> OutcomeRecorded:
+    """A team's outcome on ``message_id``, with a fresh outcome id (``fields``: the rest)."""
+    return OutcomeRecorded(
+        outcome_id=uuid.uuid4(),
+        message_id=message_id,
+        area=area,
+        subject_key=subject_key,
+        outcome=outcome,
+        rationale=rationale,
+        decided_by=decided_by,
+        decided_at=decided_at,
+        **fields,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from pathlib import Path
 
 from hub.audit import GENESIS, hash_of, verify_chain
@@ -19,7 +18,7 @@ from schemas.envelope import split_envelope
 from schemas.outcome import Outcome, OutcomeRecorded
 from schemas.routed import EncompassNotice, MessageRouted
 from schemas.wire import MessageReceived
-from tests.factories import NOW, envelope, risk, subject
+from tests.factories import NOW, envelope, outcome_recorded, risk, subject
 from tests.records import inbound_record
 
 
@@ -139,15 +138,11 @@ class TestRouteRecord:
         rec = record_for(hub, first)
         task = TaskState(rec.partition, HistoryStore())
         route_record(rec, ctx, task)
-        outcome = OutcomeRecorded(
-            outcome_id=uuid.uuid4(),
-            message_id=first.message_id,
-            area=Area.MASH,
-            subject_key=first.subject_key,
-            outcome=Outcome.OPEN_CASE,
-            rationale="Section 17 assessment opened.",
-            decided_by="sw-0001",
-            decided_at=NOW,
+        outcome = outcome_recorded(
+            first.message_id,
+            first.subject_key,
+            Outcome.OPEN_CASE,
+            "Section 17 assessment opened.",
         )
         changed = route_record(outcome_record(hub, outcome, task.partition), ctx, task)
         assert sorted(o.topic for o in changed) == [
