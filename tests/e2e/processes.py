@@ -13,6 +13,7 @@ import httpx
 
 from hub.settings import KafkaSettings
 from schemas.common import Partner
+from tests.commands import run_hub
 from tests.orgs import org_args
 
 
@@ -41,9 +42,8 @@ def hub_env(kafka: KafkaSettings, tmp: Path, **extra: str) -> dict[str, str]:
 
 def hub_command(*args: str, env: dict[str, str]) -> str:
     """Run a one-shot hub command; return its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, check=True
-    )
+    done = run_hub(*args, env=env)
+    done.check_returncode()
     return done.stdout
 
 

@@ -15,6 +15,7 @@ from hub.broker.local import LocalBroker
 from hub.broker.node import _argfile_quote
 from hub.errors import BrokerError, PortInUseError
 from hub.settings import BrokerSettings, HubSettings, KafkaSettings
+from tests.commands import run_hub
 
 
 @pytest.fixture
@@ -187,11 +188,11 @@ def fake_node() -> Iterator[subprocess.Popen[bytes]]:
 
 def start_nodes(state: Path, nodes: int, **env: str) -> subprocess.CompletedProcess[str]:
     """`hub broker start --nodes <nodes>` with its state under ``state``, as the user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "hub", "broker", "start", "--nodes", str(nodes)],
-        capture_output=True,
-        text=True,
-        check=False,
+    return run_hub(
+        "broker",
+        "start",
+        "--nodes",
+        str(nodes),
         env={**os.environ, "HUB_BROKER__STATE_DIR": str(state), **env},
     )
 

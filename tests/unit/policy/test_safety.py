@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,18 +25,13 @@ from hub.policy.properties import (
 from hub.policy.safety import SafetyReport, _Walk, check_policy_file, check_safety, report_lines
 from hub.policy.space import FACT_GROUPS, concern_classes, make_space
 from hub.router.simulate import Simulation
+from tests.commands import run_hub
 
 DEFAULT = default_policy_path().read_text()
 PROPERTIES = load_properties([default_properties_path()])
 EXPLOITATION = "".join(
     f"{' ' * 14}- {code}\n" for code in ("child_sexual_exploitation", "child_criminal_exploitation")
 )
-
-
-def run_hub(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args], capture_output=True, text=True, check=False
-    )
 
 
 def small_policy(*rules: str) -> bytes:
