@@ -46,6 +46,14 @@ def needs_authorisation(area: Area, outcome: Outcome) -> bool:
 Rationale = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
+def _rationale_given(value: str, why: str) -> str:
+    """``value``, unless it is blank: a rationale is required and says ``why``."""
+    if not value.strip():
+        msg = f"a rationale is required: say why {why}"
+        raise ValueError(msg)
+    return value
+
+
 class RecordOutcome(Contract):
     """A practitioner's command to record a decision (web form or API)."""
 
@@ -56,10 +64,7 @@ class RecordOutcome(Contract):
     @field_validator("rationale")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            msg = "a rationale is required: say why this outcome was chosen"
-            raise ValueError(msg)
-        return value
+        return _rationale_given(value, "this outcome was chosen")
 
 
 class AuthoriseDecision(Contract):
@@ -73,10 +78,7 @@ class AuthoriseDecision(Contract):
     @field_validator("rationale")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            msg = "a rationale is required: say why you authorise or return this decision"
-            raise ValueError(msg)
-        return value
+        return _rationale_given(value, "you authorise or return this decision")
 
 
 class OutcomeRecorded(Contract):

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
+from hub.bootstrap import Hub
 from hub.broker.topics import TopicSpec, apply_topics, load_topics_file
 from hub.kafka import KafkaAdmin
 from hub.policy import Decision, Policy, default_policy_path
 from hub.policy import engine as policy_engine
 from hub.policy.properties import default_properties_path, load_properties, violations
 from hub.settings import PROJECT_ROOT, KafkaSettings
+from tests.factories import hub_with_keys
 
 SHARED = PROJECT_ROOT / "tests" / "data" / "shared"
 BOOTSTRAP = os.environ.get("HUB_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -97,6 +99,12 @@ def _broker_reachable() -> bool:
             return True
     except OSError:
         return False
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
+    """A hub with a keyring of its own (MACs and encryption on), shared by a test module."""
+    return hub_with_keys(tmp_path_factory.mktemp("keys"))
 
 
 @pytest.fixture(scope="session")

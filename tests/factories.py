@@ -5,11 +5,16 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from connectors.grades import LEVEL_RAG
+from hub.bootstrap import Hub
+from hub.security.keys import init_keyring
+from hub.settings import CryptoSettings, HubSettings
 from schemas.common import (
     KIND_PARTNER,
+    Area,
     ConsentStatus,
     LawfulBasis,
     NhsNumberStatus,
@@ -21,8 +26,25 @@ from schemas.common import (
     SubjectRole,
 )
 from schemas.envelope import Consent, Envelope, Quality, Risk, Source, Subject
+from schemas.outcome import Outcome, OutcomeRecorded
 
 NOW = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
+
+
+class Clock:
+    """A monotonic clock (seconds) that stands still until the test sets ``now``."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def hub_with_keys(root: Path) -> Hub:
+    """A hub with a complete keyring under ``root`` (MACs and encryption on)."""
+    init_keyring(root)
+    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=root)))
 
 
 def key(label: str) -> str:
@@ -102,3 +124,28 @@ def envelope(
     }
     defaults.update(kw)
     return Envelope(**defaults)
+
+
+def outcome_recorded(
+    message_id: uuid.UUID,
+    subject_key: str,
+    outcome: Outcome,
+    rationale: str,
+    *,
+    area: Area = Area.MASH,
+    decided_by: str = "sw-0001",
+    decided_at: datetime = NOW,
+    **fields: Any,
+) -> OutcomeRecorded:
+    """A team's outcome on ``message_id``, with a fresh outcome id (``fields``: the rest)."""
+    return OutcomeRecorded(
+        outcome_id=uuid.uuid4(),
+        message_id=message_id,
+        area=area,
+        subject_key=subject_key,
+        outcome=outcome,
+        rationale=rationale,
+        decided_by=decided_by,
+        decided_at=decided_at,
+        **fields,
+    )

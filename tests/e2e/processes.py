@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 
 from hub.settings import KafkaSettings
+from schemas.common import Partner
+from tests.commands import run_hub
+from tests.orgs import org_args
 
 
 def free_port() -> int:
@@ -39,10 +42,15 @@ def hub_env(kafka: KafkaSettings, tmp: Path, **extra: str) -> dict[str, str]:
 
 def hub_command(*args: str, env: dict[str, str]) -> str:
     """Run a one-shot hub command; return its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, check=True
-    )
+    done = run_hub(*args, env=env)
+    done.check_returncode()
     return done.stdout
+
+
+def partner_token(partner: Partner, env: dict[str, str]) -> str:
+    """Register ``partner`` for its test organisations (``hub partners add``): its token."""
+    added = hub_command("partners", "add", partner.value, *org_args(partner), env=env)
+    return added.strip().splitlines()[-1]
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

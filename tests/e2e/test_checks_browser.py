@@ -17,7 +17,7 @@ from playwright.async_api import Browser, Page, expect
 
 from hub.settings import KafkaSettings
 from schemas.common import Area, Partner, RiskLevel, SubjectRole
-from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
+from tests.e2e.processes import free_port, hub_env, partner_token, start, stop, wait_http_ready
 from tests.e2e.test_team_browser import (  # the browser fixtures too
     browser,  # noqa: F401
     chromium,  # noqa: F401
@@ -28,7 +28,6 @@ from tests.e2e.test_team_browser import (  # the browser fixtures too
 )
 from tests.factories import envelope, risk, subject
 from tests.integration.routerkit import hub_for, produce, read_topic
-from tests.orgs import org_args
 
 ANSWERS = {
     "police": "Synthetic: two call-outs to the address this year.",
@@ -100,12 +99,7 @@ async def test_a_practitioner_asks_police_and_health_and_sees_both_answers(
     mother = subject(SubjectRole.PARENT_CARER, "mother-1", given_name="Testmother")
     contact = envelope(subjects=[child, mother], risk=risk(RiskLevel.HIGH), narrative="Synthetic")
     password = teams_cli(["add-user", "mia", "mash"], env).strip().splitlines()[-1]
-    tokens = {
-        p: hub_command("partners", "add", p, *org_args(Partner(p)), env=env)
-        .strip()
-        .splitlines()[-1]
-        for p in ("police", "health")
-    }
+    tokens = {p: partner_token(Partner(p), env) for p in ("police", "health")}
     port, ingest_port = free_port(), free_port()
     base, ingest = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ingest_port}"
     logs = {n: tmp_path / f"{n}.log" for n in ("router", "teams", "connectors")}

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from hub.security.keys import init_keyring
 from hub.settings import KafkaSettings
 from schemas.common import Partner
-from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
-from tests.orgs import org_args
+from tests.e2e.processes import free_port, hub_env, partner_token, start, stop, wait_http_ready
 
 
 @pytest.mark.timeout(600)
@@ -22,11 +21,7 @@ def test_no_server_errors(hub_topics: KafkaSettings, tmp_path: Path) -> None:
     """Whatever the generated request, the real server answers without a 5xx."""
     init_keyring(tmp_path / "keys")
     env = hub_env(hub_topics, tmp_path)
-    token = (
-        hub_command("partners", "add", "police", *org_args(Partner.POLICE), env=env)
-        .strip()
-        .splitlines()[-1]
-    )
+    token = partner_token(Partner.POLICE, env)
     port = free_port()
     log = tmp_path / "connectors.log"
     proc = start(["connectors", "serve", "--port", str(port)], env, log)

@@ -19,11 +19,12 @@ from hub.settings import KafkaSettings
 from schemas.common import Area, RiskLevel
 from schemas.envelope import Envelope
 from schemas.outcome import Outcome, OutcomeRecorded
-from tests.e2e.processes import free_port, hub_env, start, stop, wait_http_ready
+from tests.e2e.processes import wait_http_ready
 from tests.e2e.test_team_browser import (
     browser,  # noqa: F401 -- the fixture
+    browser_env,
+    browser_stack,
     chromium,  # noqa: F401 -- the fixture
-    run_teams,
     sign_in,
     teams_cli,
     wait_queued,
@@ -106,36 +107,20 @@ async def test_a_manager_authorises_with_the_family_history_in_view(
 ) -> None:
     """Awaiting authorisation, the chronology with the sibling, authorised with a rationale."""
     hub = hub_for(hub_topics, tmp_path)
-    env = hub_env(
-        hub_topics,
-        tmp_path,
-        HUB_TEAMS__STATE_DIR=str(tmp_path / "teams"),
-        HUB_TEAMS__AREAS='["mash"]',
-        HUB_TEAMS__INSTANCE="browser",
-    )
+    env = browser_env(hub_topics, tmp_path, '["mash"]')
     sibling = concern("browser-sibling", "Testsibling", 48)
     earlier = concern("browser-child", "Testchild", 24)
     latest = concern("browser-child", "Testchild", 0)
     mia = teams_cli(["add-user", "mia", "mash"], env).strip().splitlines()[-1]
     sam = teams_cli(["add-user", "sam", "mash", "--role", "manager"], env).strip().splitlines()[-1]
 
-    port, monitor_port = free_port(), free_port()
-    base, monitor = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{monitor_port}"
-    router_log, teams_log = tmp_path / "router.log", tmp_path / "teams.log"
-    monitor_log = tmp_path / "monitor.log"
-    router = start(["router", "run"], env, router_log)
-    teams = run_teams(["serve", "--port", str(port)], env, teams_log)
-    scorecard = start(
-        ["monitor", "run", "--port", str(monitor_port)],
-        env | {"HUB_MONITOR__INTERVAL_S": "1"},
-        monitor_log,
-    )
-    try:
+    with browser_stack(env, tmp_path) as stack:
+        base, monitor = stack.base, stack.monitor
         await produce(hub, [sibling, earlier])
         await read_topic(hub_topics, "hub.decisions", expected=2, timeout_s=120)
         await produce(hub, [latest])
         await read_topic(hub_topics, "hub.decisions", expected=3, timeout_s=120)
-        wait_http_ready(f"{base}/health", teams, teams_log)
+        wait_http_ready(f"{base}/health", stack.teams, stack.teams_log)
         await wait_queued(base, Area.MASH.value, 3)
         message = f"{base}/areas/mash/messages/{latest.message_id}"
 
@@ -152,11 +137,4 @@ async def test_a_manager_authorises_with_the_family_history_in_view(
         assert authorisation.decided_by == "sam"
         assert authorisation.authorises == decision.outcome_id
         assert authorisation.authorisation == "authorise"
-    finally:
-        teams_status = stop(teams)
-        router_status = stop(router)
-        monitor_status = stop(scorecard)
-    assert monitor_status == 0, monitor_log.read_text()[-2000:]
-    assert teams_status == 0, teams_log.read_text()[-2000:]
-    assert router_status == 0, router_log.read_text()[-2000:]
-    assert "Testsibling" not in teams_log.read_text()
+    assert "Testsibling" not in stack.teams_log.read_text()

@@ -20,8 +20,7 @@ from connectors.registry import connector_for
 from hub.security.keys import init_keyring
 from hub.settings import KafkaSettings
 from schemas.common import Partner
-from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
-from tests.orgs import org_args
+from tests.e2e.processes import free_port, hub_env, partner_token, start, stop, wait_http_ready
 from tests.partner_documents import CONTENT_TYPES
 from tests.unit.policy.test_cases import CASES
 
@@ -48,10 +47,7 @@ def test_one_case_per_partner_routes_end_to_end(hub_topics: KafkaSettings, tmp_p
     """Each partner's message reaches the areas its case expects; harm is never returned."""
     init_keyring(tmp_path / "keys")
     env = hub_env(hub_topics, tmp_path)
-    tokens = {
-        p: hub_command("partners", "add", p.value, *org_args(p), env=env).strip().splitlines()[-1]
-        for p in Partner
-    }
+    tokens = {p: partner_token(p, env) for p in Partner}
     port = free_port()
     logs = {name: tmp_path / f"{name}.log" for name in ("router", "connectors")}
     procs = {

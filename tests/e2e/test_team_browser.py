@@ -9,9 +9,11 @@ manager's scorecard (``hub monitor run``) changes when the outcome is recorded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -78,6 +80,55 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@dataclass(frozen=True)
+class BrowserStack:
+    """The real router, ``hub teams serve`` and the manager's scorecard, as processes."""
+
+    base: str
+    """The team app's address."""
+    monitor: str
+    """The scorecard's address."""
+    teams: subprocess.Popen[bytes]
+    teams_log: Path
+
+
+def browser_env(hub_topics: KafkaSettings, tmp_path: Path, areas: str) -> dict[str, str]:
+    """The environment of the processes: this test's topics, the team app for ``areas``."""
+    return hub_env(
+        hub_topics,
+        tmp_path,
+        HUB_TEAMS__STATE_DIR=str(tmp_path / "teams"),
+        HUB_TEAMS__AREAS=areas,
+        HUB_TEAMS__INSTANCE="browser",
+    )
+
+
+@contextlib.contextmanager
+def browser_stack(env: dict[str, str], tmp_path: Path) -> Iterator[BrowserStack]:
+    """Start the router, the team app and the scorecard; stop them, each must exit cleanly."""
+    port, monitor_port = free_port(), free_port()
+    router_log, teams_log = tmp_path / "router.log", tmp_path / "teams.log"
+    monitor_log = tmp_path / "monitor.log"
+    router = start(["router", "run"], env, router_log)
+    teams = run_teams(["serve", "--port", str(port)], env, teams_log)
+    scorecard = start(
+        ["monitor", "run", "--port", str(monitor_port)],
+        env | {"HUB_MONITOR__INTERVAL_S": "1"},
+        monitor_log,
+    )
+    try:
+        yield BrowserStack(
+            f"http://127.0.0.1:{port}", f"http://127.0.0.1:{monitor_port}", teams, teams_log
+        )
+    finally:
+        teams_status = stop(teams)
+        router_status = stop(router)
+        monitor_status = stop(scorecard)
+    assert monitor_status == 0, monitor_log.read_text()[-2000:]
+    assert teams_status == 0, teams_log.read_text()[-2000:]
+    assert router_status == 0, router_log.read_text()[-2000:]
 
 
 async def wait_queued(base: str, area: str, count: int, timeout_s: float = 90) -> None:
@@ -165,32 +216,16 @@ async def test_practitioner_records_an_outcome_in_the_browser(
 ) -> None:
     """Sign in, see the MASH queue, open a message, blank rationale refused, outcome recorded."""
     hub = hub_for(hub_topics, tmp_path)
-    env = hub_env(
-        hub_topics,
-        tmp_path,
-        HUB_TEAMS__STATE_DIR=str(tmp_path / "teams"),
-        HUB_TEAMS__AREAS='["mash", "early-help"]',
-        HUB_TEAMS__INSTANCE="browser",
-    )
+    env = browser_env(hub_topics, tmp_path, '["mash", "early-help"]')
     mash = envelope(risk=risk(RiskLevel.HIGH), narrative="Synthetic narrative for the browser")
     early = envelope("health.safeguarding_concern", [subject(label="eh-child")])
     password = teams_cli(["add-user", "mia", "mash"], env).strip().splitlines()[-1]
 
-    port, monitor_port = free_port(), free_port()
-    base, monitor = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{monitor_port}"
-    router_log, teams_log = tmp_path / "router.log", tmp_path / "teams.log"
-    monitor_log = tmp_path / "monitor.log"
-    router = start(["router", "run"], env, router_log)
-    teams = run_teams(["serve", "--port", str(port)], env, teams_log)
-    scorecard = start(
-        ["monitor", "run", "--port", str(monitor_port)],
-        env | {"HUB_MONITOR__INTERVAL_S": "1"},
-        monitor_log,
-    )
-    try:
+    with browser_stack(env, tmp_path) as stack:
+        base, monitor = stack.base, stack.monitor
         await produce(hub, [mash, early])
         await read_topic(hub_topics, "hub.decisions", expected=2, timeout_s=120)
-        wait_http_ready(f"{base}/health", teams, teams_log)
+        wait_http_ready(f"{base}/health", stack.teams, stack.teams_log)
         await wait_queued(base, Area.MASH.value, 1)
 
         # The manager's scorecard, before and after the practitioner decides.
@@ -204,12 +239,5 @@ async def test_practitioner_records_an_outcome_in_the_browser(
         assert outcome.message_id == mash.message_id
         assert outcome.decided_by == "mia"
         assert outcome.rationale == "Synthetic: significant harm; s17 assessment"
-    finally:
-        teams_status = stop(teams)
-        router_status = stop(router)
-        monitor_status = stop(scorecard)
-    assert monitor_status == 0, monitor_log.read_text()[-2000:]
-    assert teams_status == 0, teams_log.read_text()[-2000:]
-    assert router_status == 0, router_log.read_text()[-2000:]
-    assert "Testchild" not in teams_log.read_text()
-    assert "Synthetic narrative" not in teams_log.read_text()
+    assert "Testchild" not in stack.teams_log.read_text()
+    assert "Synthetic narrative" not in stack.teams_log.read_text()

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings, RouterSettings
 from schemas.common import Partner
 from schemas.envelope import Envelope
+from tests.commands import run_hub
 
 
 def hub_for(kafka: KafkaSettings, tmp: Path, **crypto: Any) -> Hub:
@@ -140,11 +140,4 @@ def hub_cli(kafka: KafkaSettings, *args: str, **env: str) -> subprocess.Complete
         "HUB_LOGGING__LEVEL": "WARNING",
         **env,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=environment,
-        timeout=300,
-    )
+    return run_hub(*args, env=environment, timeout=300)

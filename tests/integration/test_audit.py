@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,33 +47,34 @@ async def verify(hub: Hub, kafka: KafkaSettings | None = None) -> list[str]:
     return [str(f) for f in report.findings]
 
 
-async def copy_log(
+@contextlib.asynccontextmanager
+async def copied_log(
     base: KafkaSettings, specs: list[TopicSpec], drop_tail_of: int | None = None
-) -> tuple[KafkaSettings, int | None]:
-    """Copy the log and its checkpoints to a fresh prefix, maybe without a partition's tail."""
+) -> AsyncIterator[KafkaSettings]:
+    """The log and its checkpoints copied to a fresh prefix, deleted afterwards.
+
+    With ``drop_tail_of``, that partition's last two decisions are left out of the copy.
+    """
     kafka = base.model_copy(update={"topic_prefix": f"t{uuid.uuid4().hex[:10]}."})
     wanted = {"hub.decisions", "hub.audit-checkpoints"}
     await apply_topics([s for s in specs if s.name in wanted], kafka)
-    last = None
-    producer = make_producer(kafka, "test-audit")
-    async with started(producer, "audit copy"):
-        for topic in sorted(wanted):
-            for partition, records in (await read_records(base, topic)).items():
-                kept = records
-                if topic == "hub.decisions" and partition == drop_tail_of:
-                    kept = records[:-2]
-                    last = len(kept) - 1
-                for _offset, value, headers in kept:
-                    await producer.send_and_wait(
-                        kafka.topic(topic), value, partition=partition, headers=list(headers)
-                    )
-    return kafka, last
-
-
-async def drop(kafka: KafkaSettings) -> None:
-    async with KafkaAdmin(kafka) as admin:
-        names = [n for n in await admin.list_topics() if n.startswith(kafka.topic_prefix)]
-        await admin.delete_topics(names)
+    try:
+        producer = make_producer(kafka, "test-audit")
+        async with started(producer, "audit copy"):
+            for topic in sorted(wanted):
+                for partition, records in (await read_records(base, topic)).items():
+                    kept = records
+                    if topic == "hub.decisions" and partition == drop_tail_of:
+                        kept = records[:-2]
+                    for _offset, value, headers in kept:
+                        await producer.send_and_wait(
+                            kafka.topic(topic), value, partition=partition, headers=list(headers)
+                        )
+        yield kafka
+    finally:
+        async with KafkaAdmin(kafka) as admin:
+            names = [n for n in await admin.list_topics() if n.startswith(kafka.topic_prefix)]
+            await admin.delete_topics(names)
 
 
 class TestAnchoring:
@@ -111,14 +114,11 @@ class TestAnchoring:
         await routed_log(hub)
         decisions = await read_records(hub_topics, "hub.decisions")
         longest = max(decisions, key=lambda p: len(decisions[p]))
-        kafka, _last = await copy_log(hub_topics, topic_specs, drop_tail_of=longest)
-        try:
+        async with copied_log(hub_topics, topic_specs, drop_tail_of=longest) as kafka:
             findings = await verify(hub, kafka)
-            assert len(findings) == 1
-            assert f"partition {longest} offset" in findings[0]
-            assert "truncated" in findings[0]
-        finally:
-            await drop(kafka)
+        assert len(findings) == 1
+        assert f"partition {longest} offset" in findings[0]
+        assert "truncated" in findings[0]
 
     async def test_a_faithful_copy_verifies(
         self, hub_topics: KafkaSettings, topic_specs: list[TopicSpec], tmp_path: Path
@@ -126,11 +126,8 @@ class TestAnchoring:
         """The same records and checkpoints, copied: nothing to report."""
         hub = hub_for(hub_topics, tmp_path)
         await routed_log(hub)
-        kafka, _ = await copy_log(hub_topics, topic_specs)
-        try:
+        async with copied_log(hub_topics, topic_specs) as kafka:
             assert await verify(hub, kafka) == []
-        finally:
-            await drop(kafka)
 
     async def test_verify_json_is_the_verdict_and_each_finding(
         self, hub_topics: KafkaSettings, topic_specs: list[TopicSpec], tmp_path: Path
@@ -145,11 +142,8 @@ class TestAnchoring:
         assert (report.intact, report.records, report.findings) == (True, 8, [])
         decisions = await read_records(hub_topics, "hub.decisions")
         longest = max(decisions, key=lambda p: len(decisions[p]))
-        kafka, _last = await copy_log(hub_topics, topic_specs, drop_tail_of=longest)
-        try:
+        async with copied_log(hub_topics, topic_specs, drop_tail_of=longest) as kafka:
             cut = await asyncio.to_thread(hub_cli, kafka, "audit", "verify", "--json", **keys)
-        finally:
-            await drop(kafka)
         assert cut.returncode == 1
         found = AuditVerification.model_validate_json(cut.stdout)
         assert not found.intact

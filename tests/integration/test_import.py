@@ -5,25 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from hub.security.keys import init_keyring
 from hub.settings import KafkaSettings
 from schemas.wire import MessageReceived
+from tests.commands import run_hub
 from tests.e2e.processes import hub_env
 from tests.integration.ingestkit import EXAMPLES
 from tests.integration.routerkit import read_topic
 
 
 def run_import(env: dict[str, str], partner: str, path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub", "connectors", "import", partner, str(path)],
-        env=env | {"COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_hub("connectors", "import", partner, str(path), env=env | {"COLUMNS": "200"})
 
 
 class TestImport:

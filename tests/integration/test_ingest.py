@@ -6,15 +6,24 @@ import asyncio
 import json
 from pathlib import Path
 
+import httpx
+
 from hub.settings import KafkaSettings
 from schemas.common import Partner
 from schemas.wire import MessageReceived
-from tests.integration.ingestkit import EXAMPLES, ingest_hub, running_ingest
+from tests.integration.ingestkit import EXAMPLES, Ingest, ingest_hub, running_ingest
 from tests.integration.routerkit import read_topic, running_router
 
 POLICE = "/v1/police/notifications"
 DA_SAMPLE = EXAMPLES / "police" / "notification-domestic-abuse.json"
 JSON = {"Content-Type": "application/json"}
+
+
+async def post_police(ingest: Ingest, body: bytes) -> httpx.Response:
+    """POST ``body`` as a JSON police notification, with the police credential."""
+    return await ingest.client.post(
+        POLICE, content=body, headers=JSON | ingest.auth(Partner.POLICE)
+    )
 
 
 class TestIngest:
@@ -25,9 +34,7 @@ class TestIngest:
         hub = ingest_hub(hub_topics, tmp_path)
         body = DA_SAMPLE.read_bytes()
         async with running_ingest(hub) as ingest:
-            first = await ingest.client.post(
-                POLICE, content=body, headers=JSON | ingest.auth(Partner.POLICE)
-            )
+            first = await post_police(ingest, body)
             assert first.status_code == 202, first.text
             ids = [m["message_id"] for m in first.json()["messages"]]
             assert ids
@@ -37,9 +44,7 @@ class TestIngest:
                 str(MessageReceived.model_validate_json(r.value).metadata.message_id)
                 for r in inbound
             ] == ids
-            again = await ingest.client.post(
-                POLICE, content=body, headers=JSON | ingest.auth(Partner.POLICE)
-            )
+            again = await post_police(ingest, body)
             assert again.status_code == 202
             assert [m["message_id"] for m in again.json()["messages"]] == ids
             assert all(m["duplicate"] for m in again.json()["messages"])
@@ -52,9 +57,7 @@ class TestIngest:
         """On the inbound topic, names, dates of birth and narrative are sealed."""
         hub = ingest_hub(hub_topics, tmp_path)
         async with running_ingest(hub) as ingest:
-            response = await ingest.client.post(
-                POLICE, content=DA_SAMPLE.read_bytes(), headers=JSON | ingest.auth(Partner.POLICE)
-            )
+            response = await post_police(ingest, DA_SAMPLE.read_bytes())
             assert response.status_code == 202
             inbound = await read_topic(hub_topics, "partner.police.inbound", expected=1)
         sample = json.loads(DA_SAMPLE.read_bytes())
@@ -103,9 +106,7 @@ class TestIngest:
         """received, then routed with areas; another partner cannot see it."""
         hub = ingest_hub(hub_topics, tmp_path)
         async with running_ingest(hub) as ingest:
-            posted = await ingest.client.post(
-                POLICE, content=DA_SAMPLE.read_bytes(), headers=JSON | ingest.auth(Partner.POLICE)
-            )
+            posted = await post_police(ingest, DA_SAMPLE.read_bytes())
             message_id = posted.json()["messages"][0]["message_id"]
             url = f"/v1/police/messages/{message_id}"
             early = await ingest.client.get(url, headers=ingest.auth(Partner.POLICE))
@@ -132,13 +133,9 @@ async def test_a_partner_over_its_rate_gets_429(hub_topics: KafkaSettings, tmp_p
     hub = ingest_hub(hub_topics, tmp_path, rate_per_s=0.01, rate_burst=1)
     body = DA_SAMPLE.read_bytes()
     async with running_ingest(hub) as ingest:
-        first = await ingest.client.post(
-            POLICE, content=body, headers=JSON | ingest.auth(Partner.POLICE)
-        )
+        first = await post_police(ingest, body)
         assert first.status_code == 202
-        second = await ingest.client.post(
-            POLICE, content=body, headers=JSON | ingest.auth(Partner.POLICE)
-        )
+        second = await post_police(ingest, body)
         assert second.status_code == 429
         assert second.headers["Retry-After"]
         housing = (EXAMPLES / "housing" / "referral-family.json").read_bytes()

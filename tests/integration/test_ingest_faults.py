@@ -21,10 +21,9 @@ from hub.security.keys import init_keyring
 from hub.settings import BrokerSettings, KafkaSettings
 from schemas.common import Partner
 from schemas.wire import MessageReceived
-from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
+from tests.e2e.processes import free_port, hub_env, partner_token, start, stop, wait_http_ready
 from tests.integration.ingestkit import EXAMPLES
 from tests.integration.routerkit import read_topic
-from tests.orgs import org_args
 
 POLICE = "/v1/police/notifications"
 PORT = 29092
@@ -66,11 +65,7 @@ async def test_broker_down_gives_503_and_the_retry_lands_exactly_once(
         # This test's own broker is a plain one, whatever the shared broker is.
         HUB_KAFKA__SECURITY_PROTOCOL="PLAINTEXT",
     )
-    token = (
-        hub_command("partners", "add", "police", *org_args(Partner.POLICE), env=env)
-        .strip()
-        .splitlines()[-1]
-    )
+    token = partner_token(Partner.POLICE, env)
     port = free_port()
     log = tmp_path / "connectors.log"
     proc = start(["connectors", "serve", "--port", str(port)], env, log)

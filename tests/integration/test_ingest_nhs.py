@@ -21,7 +21,8 @@ from hub.settings import PROJECT_ROOT, KafkaSettings
 from hub.topology import OUTCOMES
 from schemas.common import Area, Partner
 from schemas.decision import DecisionRecorded
-from schemas.outcome import Outcome, OutcomeRecorded
+from schemas.outcome import Outcome
+from tests.factories import outcome_recorded
 from tests.integration.ingestkit import Ingest, ingest_hub, running_ingest
 from tests.integration.routerkit import read_topic, running_router
 from tests.security.kit import area_writer
@@ -152,14 +153,11 @@ async def test_access_notification_reaches_the_team_holding_the_open_case(
 
 async def _open_case(hub: Hub, kafka: KafkaSettings, decision: DecisionRecorded) -> None:
     """The MASH team opens a case, as its team instance writes it (MACed with its key)."""
-    outcome = OutcomeRecorded(
-        outcome_id=uuid.uuid4(),
-        message_id=decision.message_id,
-        area=Area.MASH,
-        subject_key=decision.subject_key,
-        outcome=Outcome.OPEN_CASE,
-        rationale="Child protection plan held by the children in care team (synthetic).",
-        decided_by="sw-0001",
+    outcome = outcome_recorded(
+        decision.message_id,
+        decision.subject_key,
+        Outcome.OPEN_CASE,
+        "Child protection plan held by the children in care team (synthetic).",
         decided_at=decision.decided_at,
     )
     key, value = decision.subject_key.encode(), outcome.model_dump_json().encode()

@@ -177,6 +177,24 @@ async def log_says(broker: LocalBroker, needle: str) -> bool:
     return False
 
 
+async def team_mash_commits(
+    secured: Secured, value: bytes, transactional_id: str
+) -> tuple[KafkaSettings, TopicPartition, int]:
+    """team-mash's settings, and where ``value`` stands once team-mash has committed past it.
+
+    The router writes ``value`` to route.mash; team-mash reads it as its own group.
+    """
+    await produce(secured.as_("router"), "route.mash", value, transactional_id=transactional_id)
+    mash = secured.as_("team-mash")
+    consumer, tp, offset = await read_until(mash, "route.mash", value, group="team-mash")
+    try:
+        with kafka_errors("committing"):
+            await consumer.commit({tp: offset + 1})
+    finally:
+        await consumer.stop()
+    return mash, tp, offset
+
+
 def unique() -> bytes:
     return uuid.uuid4().hex.encode()
 
@@ -618,14 +636,7 @@ class TestAllowed:
     ) -> None:
         """team-mash consumes route.mash as group team-mash, commits, writes team.outcomes."""
         value = unique()
-        await produce(secured.as_("router"), "route.mash", value, transactional_id="router-task-8")
-        mash = secured.as_("team-mash")
-        consumer, tp, offset = await read_until(mash, "route.mash", value, group="team-mash")
-        try:
-            with kafka_errors("committing"):
-                await consumer.commit({tp: offset + 1})
-        finally:
-            await consumer.stop()
+        mash, _tp, _offset = await team_mash_commits(secured, value, "router-task-8")
         await produce(mash, "team.outcomes", value)
 
     async def test_monitor_lists_groups_offsets_and_reads_every_topic(
@@ -633,14 +644,7 @@ class TestAllowed:
     ) -> None:
         """The monitor sees every group, its committed offsets and every topic's end."""
         value = unique()
-        await produce(secured.as_("router"), "route.mash", value, transactional_id="router-task-9")
-        mash = secured.as_("team-mash")
-        consumer, tp, offset = await read_until(mash, "route.mash", value, group="team-mash")
-        try:
-            with kafka_errors("committing"):
-                await consumer.commit({tp: offset + 1})
-        finally:
-            await consumer.stop()
+        _mash, tp, offset = await team_mash_commits(secured, value, "router-task-9")
         monitor = secured.as_("monitor")
         async with KafkaAdmin(monitor) as admin:
             groups = await admin.list_groups()

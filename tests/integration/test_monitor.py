@@ -6,7 +6,6 @@ import asyncio
 import shutil
 import subprocess
 import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,10 +25,10 @@ from hub.monitor.testing import ManualClock
 from hub.monitor.web import create_app
 from hub.settings import BrokerSettings, KafkaSettings, MonitorSettings
 from schemas.common import Area, ConsentStatus, Partner, RiskLevel, SubjectRole
-from schemas.outcome import Outcome, OutcomeRecorded
+from schemas.outcome import Outcome
 from schemas.routed import MessageRouted
 from tests.conftest import BOOTSTRAP, KAFKA_CLIENT
-from tests.factories import consent, envelope, risk, subject
+from tests.factories import consent, envelope, outcome_recorded, risk, subject
 from tests.integration.routerkit import hub_for, produce, read_topic, running_router
 
 LONDON = ZoneInfo("Europe/London")
@@ -376,13 +375,12 @@ async def decide(kafka: KafkaSettings, routed: MessageRouted, *, late: bool) -> 
     """Record a team outcome for a routed copy, after its due time when ``late``."""
     assert routed.due_by is not None
     decided_at = routed.due_by + timedelta(minutes=5) if late else routed.decision.decided_at
-    outcome = OutcomeRecorded(
-        outcome_id=uuid.uuid4(),
-        message_id=routed.message_id,
+    outcome = outcome_recorded(
+        routed.message_id,
+        routed.metadata.subject_key,
+        Outcome.NO_FURTHER_ACTION,
+        "Synthetic decision for the monitor test.",
         area=routed.area,
-        subject_key=routed.metadata.subject_key,
-        outcome=Outcome.NO_FURTHER_ACTION,
-        rationale="Synthetic decision for the monitor test.",
         decided_by="tester",
         decided_at=decided_at,
         routed_at=routed.decision.decided_at,

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 
 from hub.monitor.snapshot import MonitorSnapshot
 from hub.settings import KafkaSettings
+from tests.integration.routerkit import hub_cli
 
 
 def _hub_status(kafka: KafkaSettings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    environment |= {k: v for k, v in os.environ.items() if k.startswith("HUB_KAFKA__")} | {
-        "HUB_KAFKA__TOPIC_PREFIX": kafka.topic_prefix,
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "hub", "status", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=environment,
-        timeout=300,
-    )
+    """``hub status <args>`` against this test's topics."""
+    return hub_cli(kafka, "status", *args, **env)
 
 
 class TestStatusCommand:

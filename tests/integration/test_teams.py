@@ -107,16 +107,22 @@ async def routed(hub: Hub, sent: list[Envelope]) -> None:
         await read_topic(hub.settings.kafka, "hub.decisions", expected=len(sent))
 
 
+@contextlib.asynccontextmanager
+async def team_with_traffic(hub: Hub) -> AsyncIterator[tuple[TeamApp, dict[str, Envelope]]]:
+    """The :func:`traffic` routed, then the team app running with both areas' rows queued."""
+    sent = traffic()
+    await routed(hub, list(sent.values()))
+    async with running_team(hub) as team:
+        await wait_for_rows(team, {"mash": 1, "early-help": 1})
+        yield team, sent
+
+
 class TestTeamQueue:
     async def test_each_practitioner_sees_only_their_areas_messages(
         self, hub_topics: KafkaSettings, tmp_path: Path
     ) -> None:
         """MASH sees the MASH message (decrypted when opened); early help sees only its own."""
-        hub = team_hub(hub_topics, tmp_path)
-        sent = traffic()
-        await routed(hub, list(sent.values()))
-        async with running_team(hub) as team:
-            await wait_for_rows(team, {"mash": 1, "early-help": 1})
+        async with team_with_traffic(team_hub(hub_topics, tmp_path)) as (team, sent):
             mash_id, eh_id = sent["mash"].message_id, sent["early-help"].message_id
             await team.sign_in("mia", team.deps.accounts.add_user("mia", Area.MASH))
             queue = await team.client.get("/areas/mash/queue")
@@ -207,11 +213,7 @@ class TestTeamQueue:
         self, hub_topics: KafkaSettings, tmp_path: Path
     ) -> None:
         """Tokens read and decide only their own area; the API outcome reaches Kafka."""
-        hub = team_hub(hub_topics, tmp_path)
-        sent = traffic()
-        await routed(hub, list(sent.values()))
-        async with running_team(hub) as team:
-            await wait_for_rows(team, {"mash": 1, "early-help": 1})
+        async with team_with_traffic(team_hub(hub_topics, tmp_path)) as (team, sent):
             mash_id = sent["mash"].message_id
             mash = {"Authorization": f"Bearer {team.deps.accounts.add_client(Area.MASH)}"}
             early = {"Authorization": f"Bearer {team.deps.accounts.add_client(Area.EARLY_HELP)}"}

@@ -12,8 +12,6 @@ import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.bootstrap import Hub
-from hub.security.keys import init_keyring
-from hub.settings import CryptoSettings, HubSettings
 from hub.teams.app import create_app as team_app
 from hub.teams.deps import TeamDeps
 from schemas.common import Area
@@ -40,13 +38,6 @@ class BodyMeter:
             return message
 
         await self.app(scope, counting, send)
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 @pytest.fixture

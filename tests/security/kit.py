@@ -6,19 +6,17 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Iterable
-from pathlib import Path
 
 from hub.bootstrap import Hub
 from hub.router.handler import InRecord, OutRecord, RouterContext, TaskState, route_record
 from hub.router.history import HistoryStore
-from hub.security.keys import KeyIds, Keyring, init_keyring, outcome_mac, route_mac
+from hub.security.keys import KeyIds, Keyring, outcome_mac, route_mac
 from hub.security.mac import CurrentId, Link, RecordMac
-from hub.settings import CryptoSettings, HubSettings
 from hub.topology import OUTCOMES
 from schemas.common import Area
 from schemas.envelope import Envelope
 from schemas.outcome import Outcome, OutcomeRecorded
-from tests.factories import NOW
+from tests.factories import NOW, hub_with_keys
 from tests.records import inbound_record
 
 __all__ = [
@@ -29,12 +27,6 @@ __all__ = [
     "outcome_from",
     "topics",
 ]
-
-
-def hub_with_keys(root: Path) -> Hub:
-    """A hub with a complete keyring under ``root`` (MACs and encryption on)."""
-    init_keyring(root)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=root)))
 
 
 def area_writer(hub: Hub, link: Link, area: Area) -> RecordMac:

@@ -16,29 +16,18 @@ import uvicorn
 from fastapi import FastAPI
 
 from hub.ingest.app import IngestDeps, create_app
-from hub.ingest.credentials import CredentialStore
-from hub.ingest.testing import MemoryLedger, MemoryPublisher
-from hub.security.envelope import Sealer
 from hub.settings import HttpSettings
 from hub.web import http_config
 from schemas.common import Partner
 from tests.e2e.processes import free_port
-from tests.orgs import TEST_ORGS
+from tests.memory_ingest import memory_ingest_deps
 
 
 def ingest_deps(state: Path) -> tuple[IngestDeps, dict[Partner, str]]:
     """The ingest's parts on in-memory ports; each partner's credential."""
-    credentials = CredentialStore(state / "credentials.json")
-    tokens = {p: credentials.add(p, TEST_ORGS[p]) for p in Partner}
-    deps = IngestDeps(
-        credentials=credentials,
-        ledger=MemoryLedger(),
-        publishers={p: MemoryPublisher() for p in Partner},
-        sealers={p: Sealer(None, None, 6) for p in Partner},
-        subject_key_secret=b"security-test-secret",
-        clock=lambda: datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
+    return memory_ingest_deps(
+        state, datetime(2026, 11, 2, 10, 0, tzinfo=UTC), secret=b"security-test-secret"
     )
-    return deps, tokens
 
 
 def ingest_app(state: Path) -> tuple[FastAPI, str]:

@@ -40,15 +40,10 @@ from hub.security.keys import ROUTER_SIGNING, Keyring
 from hub.security.signing import SignatureVerifier, Signer
 from schemas.decision import DecisionRecorded
 from tests.factories import NOW, envelope, subject
-from tests.security.kit import Router, hub_with_keys
+from tests.security.kit import Router
 
 PARTITION = 3
 Record = tuple[int, bytes]
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    return hub_with_keys(tmp_path_factory.mktemp("keys"))
 
 
 @dataclass

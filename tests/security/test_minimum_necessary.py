@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-import pytest
-
 from connectors.protocol import ParseContext
 from connectors.registry import all_connectors
 from hub.bootstrap import Hub
@@ -28,7 +26,6 @@ from schemas.common import Area, Partner
 from schemas.envelope import Envelope
 from schemas.routed import EncompassNotice, EncompassRecipient, MessageRouted
 from tests.records import inbound_record
-from tests.security.kit import hub_with_keys
 from tests.unit.teams.teamkit import make_deps, queue, routed_copies, running_app
 
 RECORDER = "PC Recorderofficer 9921"
@@ -171,11 +168,6 @@ def rich_envelope(**changes: Any) -> Envelope:
     raw = json.dumps({**RICH, **changes}).encode()
     [env] = police.parse(raw, "application/json", context)
     return env
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    return hub_with_keys(tmp_path_factory.mktemp("keys"))
 
 
 def encompass_copies(hub: Hub, env: Envelope) -> list[OutRecord]:

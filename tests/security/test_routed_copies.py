@@ -33,7 +33,7 @@ from schemas.common import Area, RiskLevel
 from schemas.envelope import split_envelope
 from schemas.routed import MessageRouted
 from tests.factories import NOW, envelope, risk
-from tests.security.kit import area_writer, hub_with_keys
+from tests.security.kit import area_writer
 from tests.unit.teams.teamkit import TeamApp, make_deps, routed_copies, running_app
 
 MADE_UP = "Made-up narrative: the child was seen at a hospital"
@@ -60,11 +60,6 @@ class Delivered:
 
     async def nack(self) -> None:
         self.calls.append("nack")
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    return hub_with_keys(tmp_path_factory.mktemp("keys"))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from hub.contracts.outputs import PartnersListing, TeamUsersListing
 from hub.ingest.credentials import CredentialStore
 from hub.settings import PROJECT_ROOT
 from schemas.common import Partner
+from tests.commands import run_hub
 
 
 def hub(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -25,14 +26,7 @@ def hub(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "HUB_CONNECTORS__STATE_DIR": str(tmp_path / "connectors"),
         "HUB_LOGGING__LEVEL": "WARNING",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        cwd=tmp_path,
-    )
+    return run_hub(*args, env=env, cwd=tmp_path)
 
 
 class TestPartnersList:

@@ -14,14 +14,7 @@ from hub.errors import ConfigurationError
 from hub.settings import HttpSettings
 from hub.web import SECURITY_HEADERS, HubApp, TokenBuckets, address_key, http_config
 from hub.web.body import FormError, parse_form
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.factories import Clock
 
 
 class TestTokenBuckets:

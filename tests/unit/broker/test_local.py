@@ -15,6 +15,7 @@ from hub.broker.local import LocalBroker
 from hub.broker.node import _argfile_quote
 from hub.errors import BrokerError, PortInUseError
 from hub.settings import BrokerSettings, HubSettings, KafkaSettings
+from tests.commands import run_hub
 
 
 @pytest.fixture
@@ -185,6 +186,17 @@ def fake_node() -> Iterator[subprocess.Popen[bytes]]:
     proc.wait()
 
 
+def start_nodes(state: Path, nodes: int, **env: str) -> subprocess.CompletedProcess[str]:
+    """`hub broker start --nodes <nodes>` with its state under ``state``, as the user runs it."""
+    return run_hub(
+        "broker",
+        "start",
+        "--nodes",
+        str(nodes),
+        env={**os.environ, "HUB_BROKER__STATE_DIR": str(state), **env},
+    )
+
+
 class TestCluster:
     def cluster(self, tmp_path: Path, *, sasl: bool = False) -> LocalBroker:
         return LocalBroker(
@@ -302,13 +314,7 @@ class TestCluster:
 
     def test_cli_refuses_a_node_count_other_than_one_or_three(self, tmp_path: Path) -> None:
         """`hub broker start --nodes 2` is a usage error: one line, exit 2, nothing started."""
-        done = subprocess.run(
-            [sys.executable, "-m", "hub", "broker", "start", "--nodes", "2"],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "HUB_BROKER__STATE_DIR": str(tmp_path)},
-        )
+        done = start_nodes(tmp_path, 2)
         assert done.returncode == 2
         assert "1 (one node) or 3 (a cluster)" in done.stderr
         assert "Traceback" not in done.stderr
@@ -316,17 +322,8 @@ class TestCluster:
 
     def test_cli_names_overlapping_cluster_ports(self, tmp_path: Path) -> None:
         """Ports that would overlap for three nodes fail with one line, nothing started."""
-        done = subprocess.run(
-            [sys.executable, "-m", "hub", "broker", "start", "--nodes", "3"],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={
-                **os.environ,
-                "HUB_BROKER__STATE_DIR": str(tmp_path),
-                "HUB_BROKER__PORT": "39092",
-                "HUB_BROKER__CONTROLLER_PORT": "39094",
-            },
+        done = start_nodes(
+            tmp_path, 3, HUB_BROKER__PORT="39092", HUB_BROKER__CONTROLLER_PORT="39094"
         )
         assert done.returncode == 1
         assert done.stderr.startswith("hub: --nodes 3: ")

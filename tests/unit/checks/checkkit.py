@@ -14,18 +14,15 @@ from hub.bootstrap import Hub
 from hub.bootstrap.checks import check_keys
 from hub.checks.index import CheckIndex
 from hub.checks.testing import MemoryCheckWriter
-from hub.ingest.app import IngestDeps, create_app
+from hub.ingest.app import create_app
 from hub.ingest.checkcredentials import CheckCredentialStore
 from hub.ingest.checks import IngestChecks
-from hub.ingest.credentials import CredentialStore
-from hub.ingest.testing import MemoryLedger, MemoryPublisher
-from hub.security.envelope import Sealer
 from hub.teams.checks import TeamChecks
 from hub.teams.checkstore import CheckStore
 from hub.teams.deps import TeamDeps
 from schemas.checks import CheckPartner
-from schemas.common import Area, Partner
-from tests.orgs import TEST_ORGS
+from schemas.common import Area
+from tests.memory_ingest import memory_ingest_deps
 
 
 def team_checks(hub: Hub, state: Path) -> TeamChecks:
@@ -62,10 +59,7 @@ class Ingest:
 @contextlib.asynccontextmanager
 async def ingest(hub: Hub, state: Path, now: datetime) -> AsyncIterator[Ingest]:
     """The ingest app with its check endpoints, every partner's credential issued."""
-    credentials = CredentialStore(state / "credentials.json")
     answer_only = CheckCredentialStore(state / "check-credentials.json")
-    tokens = {CheckPartner(p.value): credentials.add(p, TEST_ORGS[p]) for p in Partner}
-    tokens |= {p: answer_only.add(p) for p in CheckPartner if p not in tokens}
     keys = check_keys(hub, CheckPartner)
     assert keys is not None
     checks = IngestChecks(
@@ -76,15 +70,9 @@ async def ingest(hub: Hub, state: Path, now: datetime) -> AsyncIterator[Ingest]:
         partitions=6,
         clock=lambda: now,
     )
-    deps = IngestDeps(
-        credentials=credentials,
-        ledger=MemoryLedger(),
-        publishers={p: MemoryPublisher() for p in Partner},
-        sealers={p: Sealer(None, None, 6) for p in Partner},
-        subject_key_secret=b"unit-test-secret",
-        clock=lambda: now,
-        checks=checks,
-    )
+    deps, partner_tokens = memory_ingest_deps(state, now, checks=checks)
+    tokens = {CheckPartner(p.value): token for p, token in partner_tokens.items()}
+    tokens |= {p: answer_only.add(p) for p in CheckPartner if p not in tokens}
     app = create_app(deps)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -10,19 +10,10 @@ from pathlib import Path
 import pytest
 
 from hub.bootstrap import Hub
-from hub.security.keys import init_keyring
-from hub.settings import CryptoSettings, HubSettings
 from schemas.common import Area
 from tests.factories import NOW
 from tests.unit.checks.checkkit import Ingest, ingest, team_checks
 from tests.unit.teams.teamkit import TeamApp, make_deps, running_app
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 @pytest.fixture

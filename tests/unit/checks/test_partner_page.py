@@ -14,8 +14,6 @@ import pytest
 from hub.bootstrap import Hub
 from hub.partners.accounts import PartnerAccounts
 from hub.partners.page import PartnerPages, add_partner_pages
-from hub.security.keys import init_keyring
-from hub.settings import CryptoSettings, HubSettings
 from hub.teams.ratelimit import SignInLimiter
 from hub.web import TokenBuckets
 from schemas.checks import CheckPartner
@@ -26,13 +24,6 @@ from tests.unit.checks.test_flow import deliver
 from tests.unit.teams.teamkit import TeamApp, make_deps, queue, running_app
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from connectors.identity import message_id_for
 from connectors.protocol import Connector, ErrorDocument, ParseContext
 from connectors.registry import all_connectors, connector_for
 from hub.errors import ConfigurationError
+from hub.settings import PROJECT_ROOT
 from schemas.common import Partner
 from tests.unit.connectors.documents import at, replaced
 from tests.unit.connectors.fuzzkit import (
@@ -33,13 +34,34 @@ from tests.unit.connectors.fuzzkit import (
     mutated_documents,
     parses_or_fails_precisely,
 )
-from tests.unit.connectors.partners import CASES, CONTEXT, FORMATS, Example, PartnerCase
+from tests.unit.connectors.partners import (
+    CASES,
+    CONTEXT,
+    DOMESTIC_ABUSE,
+    FORMATS,
+    HOUSING,
+    POLICE,
+    Example,
+    PartnerCase,
+)
 
 LATER = ParseContext(
     received_at=datetime(2026, 12, 1, tzinfo=UTC), subject_key_secret=CONTEXT.subject_key_secret
 )
 OTHER_SECRET = ParseContext(received_at=CONTEXT.received_at, subject_key_secret=b"o" * 32)
 HMAC_HEX = re.compile(r"[0-9a-f]{64}")
+GOLDEN = PROJECT_ROOT / "tests" / "data" / "golden"
+"""Per partner and example, the envelope's parts that example must map to exactly."""
+GOLDEN_EXAMPLES = [
+    pytest.param(case, example, id=f"{case.partner.value}-{example.removesuffix('.json')}")
+    for case, example in (
+        (DOMESTIC_ABUSE, "assessment-high-risk.json"),
+        (DOMESTIC_ABUSE, "assessment-professional-judgement.json"),
+        (HOUSING, "referral-young-person.json"),
+        (POLICE, "notification-domestic-abuse.json"),
+        (POLICE, "notification-adults-only.json"),
+    )
+]
 OTHER_MEDIA_TYPES = (
     "text/plain",
     "application/xml",
@@ -377,3 +399,11 @@ class TestNeverCrashes:
         """Valid documents with keys dropped, replaced, of the wrong type or repeated."""
         raw = data.draw(mutation(case.json_documents, json_values(case.samples)))
         parses_or_fails_precisely(case.connector, raw, case.json_type, CONTEXT)
+
+
+@pytest.mark.parametrize(("case", "example"), GOLDEN_EXAMPLES)
+def test_a_format_example_maps_to_its_golden_parts(case: PartnerCase, example: str) -> None:
+    """Source, kind, times, risk and consent, whichever its golden file records, exactly."""
+    golden: dict[str, Any] = json.loads((GOLDEN / case.partner.value / example).read_text())
+    envelope = case.parse_doc(case.load(example))
+    assert envelope.model_dump(mode="json", include=set(golden)) == golden

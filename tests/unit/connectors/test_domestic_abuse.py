@@ -12,10 +12,8 @@ from schemas.common import (
     ConsentStatus,
     LawfulBasis,
     NhsNumberStatus,
-    NoConsentReason,
     Rag,
     RiskLevel,
-    RiskTool,
     SpecialCategoryCondition,
     StatutoryGateway,
     SubjectRole,
@@ -35,35 +33,8 @@ class TestGoldenHighRisk:
     """The high-risk example maps to exactly the expected envelope."""
 
     def test_envelope(self) -> None:
-        """Source, time, subjects, risk, consent, concerns, narrative and quality."""
+        """Concerns, narrative and quality (source, kind, times, risk and consent: golden)."""
         envelope = parse_doc(load("assessment-high-risk.json"))
-        assert envelope.source.model_dump() == {
-            "org_code": "DAS-TS",
-            "system": "Testshire DA case system",
-            "partner_reference": "IDVA-2026-0311",
-            "submitted_by": "IDVA 07",
-        }
-        assert envelope.kind == "domestic_abuse.dash_assessment"
-        assert envelope.occurred_at == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
-        assert envelope.reported_at == datetime(2026, 11, 25, 13, 10, tzinfo=UTC)
-        assert envelope.risk.model_dump() == {
-            "tool": RiskTool.DASH,
-            "score": 14,
-            "partner_grade": "DASH 14/24",
-            "level": RiskLevel.HIGH,
-            "rag": Rag.RED,
-            "professional_judgement": False,
-            "judgement_rationale": None,
-        }
-        assert envelope.consent.model_dump() == {
-            "status": ConsentStatus.GIVEN,
-            "recorded_by": "IDVA 07",
-            "recorded_at": datetime(2026, 11, 25, 12, 55, tzinfo=UTC),
-            "lawful_basis": LawfulBasis.PUBLIC_TASK,
-            "special_category_condition": SpecialCategoryCondition.EXPLICIT_CONSENT,
-            "no_consent_reason": None,
-            "statutory_gateway": None,
-        }
         assert envelope.concerns == (Concern.DOMESTIC_ABUSE, Concern.PREGNANCY)
         assert envelope.narrative.startswith("Victim disclosed strangulation")
         assert (envelope.quality.score, envelope.quality.findings) == (100, ())
@@ -112,15 +83,6 @@ class TestGoldenProfessionalJudgement:
         assert (envelope.risk.level, envelope.risk.rag) == (RiskLevel.HIGH, Rag.RED)
         assert envelope.risk.professional_judgement is True
         assert envelope.risk.judgement_rationale is not None
-        assert envelope.consent.model_dump() == {
-            "status": ConsentStatus.REFUSED,
-            "recorded_by": "IDVA 03",
-            "recorded_at": datetime(2026, 11, 25, 15, 0, tzinfo=UTC),
-            "lawful_basis": LawfulBasis.PUBLIC_TASK,
-            "special_category_condition": SpecialCategoryCondition.SAFEGUARDING,
-            "no_consent_reason": NoConsentReason.WOULD_PREJUDICE_PROTECTION,
-            "statutory_gateway": StatutoryGateway.CDA1998_S115,
-        }
         victim, harm = envelope.subjects
         assert envelope.subject_key == victim.subject_key
         assert harm.subject_key == CONTEXT.subject_key(

@@ -9,14 +9,9 @@ import pytest
 
 from schemas.common import (
     Concern,
-    ConsentStatus,
     LawfulBasis,
     NhsNumberStatus,
-    Rag,
-    RiskLevel,
-    RiskTool,
     SpecialCategoryCondition,
-    StatutoryGateway,
     SubjectRole,
 )
 from schemas.envelope import Envelope
@@ -58,15 +53,8 @@ class TestGoldenYoungPerson:
     """The young-person example maps to exactly the expected envelope."""
 
     def test_envelope(self) -> None:
-        """Source, time, the child, risk, consent, concerns, narrative and quality."""
+        """Time, the child, concerns, narrative, quality (source, kind, risk, consent: golden)."""
         envelope = parse_doc(load("referral-young-person.json"))
-        assert envelope.source.model_dump() == {
-            "org_code": "YOT-TS",
-            "system": "ALERT",
-            "partner_reference": "YOT-2026-00417",
-            "submitted_by": "Jamie Worker",
-        }
-        assert envelope.kind == "housing.duty_to_refer"
         assert (
             envelope.occurred_at
             == envelope.reported_at
@@ -78,24 +66,6 @@ class TestGoldenYoungPerson:
         assert (casey.given_name, casey.family_name) == ("Casey", "Youngperson")
         assert (casey.address, casey.postcode) == ("12 Sample Road, Testtown", "ZZ8 8HH")
         assert casey.subject_key == envelope.subject_key == CONTEXT.subject_key("nhs", "9990000050")
-        assert envelope.risk.model_dump() == {
-            "tool": RiskTool.NONE,
-            "score": None,
-            "partner_grade": "not graded",
-            "level": RiskLevel.STANDARD,
-            "rag": Rag.GREEN,
-            "professional_judgement": False,
-            "judgement_rationale": None,
-        }
-        assert envelope.consent.model_dump() == {
-            "status": ConsentStatus.GIVEN,
-            "recorded_by": "Jamie Worker",
-            "recorded_at": datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
-            "lawful_basis": LawfulBasis.PUBLIC_TASK,
-            "special_category_condition": None,
-            "no_consent_reason": None,
-            "statutory_gateway": StatutoryGateway.HA1996_S213B,
-        }
         assert envelope.concerns == (Concern.HOMELESSNESS, Concern.CHILD_CRIMINAL_EXPLOITATION)
         assert envelope.narrative == (
             "Casey has been asked to leave the family home after arguments with a parent's new "

@@ -92,19 +92,11 @@ def envelope() -> Envelope:
 
 
 class TestGoldenDomesticAbuse:
-    """The domestic-abuse example maps to exactly the expected envelope."""
+    """The domestic-abuse example maps to exactly the expected envelope.
 
-    def test_identity_and_time(self, envelope: Envelope) -> None:
-        """Source, kind and times come from the notification."""
-        assert envelope.source.model_dump() == {
-            "org_code": "47",
-            "system": "Niche RMS",
-            "partner_reference": "47/2026/118842",
-            "submitted_by": "PC 4711",
-        }
-        assert envelope.kind == "police.notification.domestic_abuse"
-        assert envelope.occurred_at == datetime(2026, 11, 24, 23, 40, tzinfo=UTC)
-        assert envelope.reported_at == datetime(2026, 11, 25, 2, 15, tzinfo=UTC)
+    Its source, kind, times, risk and consent are checked against its golden file
+    (``tests/data/golden``) by the conformance suite.
+    """
 
     def test_subjects(self, envelope: Envelope) -> None:
         """Each person becomes a subject with role, age, flags and identifiers."""
@@ -140,30 +132,6 @@ class TestGoldenDomesticAbuse:
         )
         assert envelope.subject_key == min(mia.subject_key, leo.subject_key)
 
-    def test_risk(self, envelope: Envelope) -> None:
-        """The grade is kept verbatim and mapped; the DASH score is carried."""
-        assert envelope.risk.model_dump() == {
-            "tool": RiskTool.DASH,
-            "score": 11,
-            "partner_grade": "Medium",
-            "level": RiskLevel.MEDIUM,
-            "rag": Rag.AMBER,
-            "professional_judgement": False,
-            "judgement_rationale": None,
-        }
-
-    def test_consent(self, envelope: Envelope) -> None:
-        """The victim's yes gives consent; police defaults fill the legal facts."""
-        assert envelope.consent.model_dump() == {
-            "status": ConsentStatus.GIVEN,
-            "recorded_by": "PC 4711",
-            "recorded_at": datetime(2026, 11, 25, 2, 15, tzinfo=UTC),
-            "lawful_basis": LawfulBasis.LAW_ENFORCEMENT,
-            "special_category_condition": SpecialCategoryCondition.SAFEGUARDING_POLICE,
-            "no_consent_reason": None,
-            "statutory_gateway": None,
-        }
-
     def test_concerns_narrative_quality(self, envelope: Envelope) -> None:
         """The type's concern comes first; the summary is the narrative; no findings."""
         assert envelope.concerns == (Concern.DOMESTIC_ABUSE, Concern.EMOTIONAL_ABUSE)
@@ -183,15 +151,6 @@ class TestGoldenOtherExamples:
         assert envelope.source.system == "json"
         assert envelope.reported_at == envelope.occurred_at
         assert (envelope.risk.level, envelope.risk.rag) == (RiskLevel.STANDARD, Rag.GREEN)
-        assert envelope.consent.model_dump() == {
-            "status": ConsentStatus.NOT_SOUGHT,
-            "recorded_by": "PC 5120",
-            "recorded_at": datetime(2026, 11, 25, 9, 40, tzinfo=UTC),
-            "lawful_basis": LawfulBasis.LAW_ENFORCEMENT,
-            "special_category_condition": SpecialCategoryCondition.SAFEGUARDING_POLICE,
-            "no_consent_reason": NoConsentReason.CANNOT_REASONABLY_BE_OBTAINED,
-            "statutory_gateway": StatutoryGateway.CDA1998_S115,
-        }
 
     def test_unborn_child(self) -> None:
         """An unborn child and a pregnancy; amber raised to high by judgement; consent refused."""

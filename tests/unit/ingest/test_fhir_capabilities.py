@@ -12,13 +12,10 @@ import pytest
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from hub.ingest.app import IngestDeps, create_app
-from hub.ingest.credentials import CredentialStore
-from hub.ingest.testing import MemoryLedger, MemoryPublisher
-from hub.security.envelope import Sealer
+from hub.ingest.app import create_app
 from hub.settings import PROJECT_ROOT
 from schemas.common import Partner
-from tests.orgs import TEST_ORGS
+from tests.memory_ingest import memory_ingest_deps
 
 DATA = PROJECT_ROOT / "tests" / "data"
 METADATA = "/v1/health/fhir/metadata"
@@ -26,16 +23,8 @@ METADATA = "/v1/health/fhir/metadata"
 
 @contextlib.asynccontextmanager
 async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    credentials = CredentialStore(tmp_path / "credentials.json")
-    token = credentials.add(Partner.HEALTH, TEST_ORGS[Partner.HEALTH])
-    deps = IngestDeps(
-        credentials=credentials,
-        ledger=MemoryLedger(),
-        publishers={p: MemoryPublisher() for p in Partner},
-        sealers={p: Sealer(None, None, 6) for p in Partner},
-        subject_key_secret=b"unit-test-secret",
-        clock=lambda: datetime(2026, 11, 26, 8, 0, tzinfo=UTC),
-    )
+    deps, tokens = memory_ingest_deps(tmp_path, datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+    token = tokens[Partner.HEALTH]
     app = create_app(deps)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

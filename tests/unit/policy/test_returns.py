@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from schemas.common import (
 )
 from schemas.envelope import Envelope, split_envelope
 from schemas.history import HistorySummary
+from tests.commands import run_hub
 from tests.factories import consent, envelope, risk, subject
 
 POLICY = load_policy()
@@ -74,12 +73,7 @@ class TestExplain:
         path = tmp_path / "message.json"
         path.write_text(returned_concern().model_dump_json())
         policy = str(default_policy_path())
-        done = subprocess.run(
-            [sys.executable, "-m", "hub", "policy", "explain", str(path), "--policy", policy],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = run_hub("policy", "explain", str(path), "--policy", policy)
         assert done.returncode == 0, done.stderr
         out = " ".join(done.stdout.split())
         assert "destinations: returned" in out

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,18 +25,13 @@ from hub.policy.properties import (
 from hub.policy.safety import SafetyReport, _Walk, check_policy_file, check_safety, report_lines
 from hub.policy.space import FACT_GROUPS, concern_classes, make_space
 from hub.router.simulate import Simulation
+from tests.commands import run_hub
 
 DEFAULT = default_policy_path().read_text()
 PROPERTIES = load_properties([default_properties_path()])
 EXPLOITATION = "".join(
     f"{' ' * 14}- {code}\n" for code in ("child_sexual_exploitation", "child_criminal_exploitation")
 )
-
-
-def run_hub(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args], capture_output=True, text=True, check=False
-    )
 
 
 def small_policy(*rules: str) -> bytes:
@@ -78,6 +71,15 @@ ADULTS_RECORDED = """
     rationale: No child, kept.
     when: {child.involved: false}
     route: [record-only]"""
+
+CHILDREN_ONLY_RECORDED = """
+  - id: record-children
+    title: Record children
+    rationale: Kept.
+    when: {child.involved: true}
+    route: [record-only]"""
+"""An unsafe rule: every message about a child is only recorded."""
+
 
 DA_TRIAGE = """
   - id: da
@@ -304,14 +306,8 @@ class TestSpace:
 class TestCommandLine:
     def test_check_safety_exits_1_and_prints_counterexamples(self, tmp_path: Path) -> None:
         """`hub policy check --safety` names the broken property and exits 1."""
-        rule = """
-  - id: record-children
-    title: Record children
-    rationale: Kept.
-    when: {child.involved: true}
-    route: [record-only]"""
         path = tmp_path / "candidate.yaml"
-        path.write_bytes(small_policy(rule))
+        path.write_bytes(small_policy(CHILDREN_ONLY_RECORDED))
         done = run_hub("policy", "check", str(path), "--safety")
         assert done.returncode == 1
         assert "COUNTEREXAMPLE 1:" in done.stdout
@@ -333,14 +329,8 @@ class TestSimulate:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A candidate that makes a child unsafe is shown so before anything else."""
-        rule = """
-  - id: record-children
-    title: Record children
-    rationale: Kept.
-    when: {child.involved: true}
-    route: [record-only]"""
         path = tmp_path / "candidate.yaml"
-        path.write_bytes(small_policy(rule))
+        path.write_bytes(small_policy(CHILDREN_ONLY_RECORDED))
         candidate = load_policy(path)
         current = load_policy()
 

@@ -12,8 +12,8 @@ from hub.router.household import MAX_PER_HOUSEHOLD, HouseholdView, contact_key, 
 from schemas.chronology import Chronology
 from schemas.common import Area, Partner
 from schemas.envelope import RoutingMetadata, split_envelope
-from schemas.outcome import Outcome, OutcomeRecorded
-from tests.factories import NOW, envelope, key, subject
+from schemas.outcome import Outcome
+from tests.factories import NOW, envelope, key, outcome_recorded, subject
 
 HOME = key("household-1")
 
@@ -114,15 +114,12 @@ class TestOutcomes:
         store = HistoryStore()
         meta = meta_of("child-a", hours_ago=5)
         store.record(meta, (Area.MASH,))
-        decided = OutcomeRecorded(
-            outcome_id=uuid.uuid4(),
-            message_id=meta.message_id,
-            area=Area.MASH,
-            subject_key=meta.subject_key,
-            outcome=Outcome.S17_ASSESSMENT,
-            rationale="Needs assessment.",
+        decided = outcome_recorded(
+            meta.message_id,
+            meta.subject_key,
+            Outcome.S17_ASSESSMENT,
+            "Needs assessment.",
             decided_by="sw-1",
-            decided_at=NOW,
         )
         value, contact = store.apply_outcome(decided)
         assert value is not None
@@ -147,15 +144,12 @@ class TestOutcomes:
         """No contact: no changelog, no household record."""
         store = HistoryStore()
         meta = meta_of("child-a")
-        outcome = OutcomeRecorded(
-            outcome_id=uuid.uuid4(),
-            message_id=uuid.uuid4(),
-            area=Area.MASH,
-            subject_key=meta.subject_key,
-            outcome=Outcome.NO_FURTHER_ACTION,
-            rationale="Nothing to do.",
+        outcome = outcome_recorded(
+            uuid.uuid4(),
+            meta.subject_key,
+            Outcome.NO_FURTHER_ACTION,
+            "Nothing to do.",
             decided_by="sw-1",
-            decided_at=NOW,
         )
         assert store.apply_outcome(outcome) == (None, None)
 

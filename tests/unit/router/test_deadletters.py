@@ -18,18 +18,9 @@ from hub.router.deadletters import (
 )
 from hub.router.handler import InRecord, dead_letter
 from hub.router.replay import message_key
-from hub.security.keys import init_keyring
-from hub.settings import CryptoSettings, HubSettings
 from schemas.wire import MessageReceived
 from tests.factories import NOW, envelope
 from tests.records import inbound_record
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 def letter_of(record: InRecord, exc: Exception, offset: int = 3) -> DeadLetter:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from pathlib import Path
-
-import pytest
 
 from hub.audit import GENESIS, hash_of, verify_chain
 from hub.bootstrap import Hub
@@ -15,22 +12,14 @@ from hub.router.history import HistoryStore
 from hub.security import sealing
 from hub.security.keys import KeyIds, Keyring, init_keyring, outcome_mac
 from hub.security.mac import CurrentId, Link, RecordMac
-from hub.settings import CryptoSettings, HubSettings
 from schemas.common import Area, RiskLevel, SubjectRole
 from schemas.decision import DecisionRecorded
 from schemas.envelope import split_envelope
 from schemas.outcome import Outcome, OutcomeRecorded
 from schemas.routed import EncompassNotice, MessageRouted
 from schemas.wire import MessageReceived
-from tests.factories import NOW, envelope, risk, subject
+from tests.factories import NOW, envelope, outcome_recorded, risk, subject
 from tests.records import inbound_record
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 def record_for(hub: Hub, env: object, offset: int = 0) -> InRecord:
@@ -149,15 +138,11 @@ class TestRouteRecord:
         rec = record_for(hub, first)
         task = TaskState(rec.partition, HistoryStore())
         route_record(rec, ctx, task)
-        outcome = OutcomeRecorded(
-            outcome_id=uuid.uuid4(),
-            message_id=first.message_id,
-            area=Area.MASH,
-            subject_key=first.subject_key,
-            outcome=Outcome.OPEN_CASE,
-            rationale="Section 17 assessment opened.",
-            decided_by="sw-0001",
-            decided_at=NOW,
+        outcome = outcome_recorded(
+            first.message_id,
+            first.subject_key,
+            Outcome.OPEN_CASE,
+            "Section 17 assessment opened.",
         )
         changed = route_record(outcome_record(hub, outcome, task.partition), ctx, task)
         assert sorted(o.topic for o in changed) == [

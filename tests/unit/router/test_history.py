@@ -33,27 +33,27 @@ def route(store: HistoryStore, env: Envelope) -> tuple[Area, ...]:
 
 
 class TestEscalation:
-    def test_third_low_level_notification_in_three_months_goes_to_mash(self) -> None:
-        """The first two go to early help; the third also to the MASH."""
+    @pytest.mark.parametrize(
+        ("days_ago", "to_mash"),
+        [
+            # The first two go to early help; the third in three months also to the MASH.
+            ((60, 30, 0), [False, False, True]),
+            # Old notifications fall out of the three-month window.
+            ((200, 100, 0), [False, False, False]),
+        ],
+        ids=["three-in-three-months", "spread-over-more"],
+    )
+    def test_a_third_low_level_notification_in_three_months_goes_to_mash(
+        self, days_ago: tuple[int, ...], to_mash: list[bool]
+    ) -> None:
+        """Of three low-level notifications, only a third within three months reaches MASH."""
         store = HistoryStore()
         child = subject(label="repeat-child")
         areas = [
             route(store, envelope(subjects=[child], occurred_at=NOW - timedelta(days=d)))
-            for d in (60, 30, 0)
+            for d in days_ago
         ]
-        assert Area.MASH not in areas[0]
-        assert Area.MASH not in areas[1]
-        assert Area.MASH in areas[2]
-
-    def test_three_spread_over_more_than_three_months_do_not_escalate(self) -> None:
-        """Old notifications fall out of the three-month window."""
-        store = HistoryStore()
-        child = subject(label="spread-child")
-        areas = [
-            route(store, envelope(subjects=[child], occurred_at=NOW - timedelta(days=d)))
-            for d in (200, 100, 0)
-        ]
-        assert Area.MASH not in areas[2]
+        assert [Area.MASH in a for a in areas] == to_mash
 
 
 class TestMaracRepeat:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
-import pytest
 
 from hub.bootstrap import Hub
 from hub.router.handler import InRecord, TaskState, route_record
@@ -17,26 +14,11 @@ from hub.security.keys import (
     Keyring,
     area_kek,
     inbound_kek,
-    init_keyring,
     rotate,
 )
 from hub.settings import CryptoSettings, HubSettings
 from schemas.common import Area, Partner, RiskLevel
-from tests.factories import NOW, envelope, risk
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Keyring:
-    init_keyring(tmp_path)
-    return Keyring(tmp_path)
+from tests.factories import NOW, Clock, envelope, risk
 
 
 class TestKeyIds:

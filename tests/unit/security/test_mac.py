@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from hub.errors import SignatureError
-from hub.security.keys import KeyIds, Keyring, create_secret, inbound_mac, init_keyring, rotate
+from hub.security.keys import KeyIds, Keyring, create_secret, inbound_mac, rotate
 from hub.security.mac import MAC_HEADER, CurrentId, Link, RecordMac
+from tests.factories import Clock
 
 TOPIC = "partner.police.inbound"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Keyring:
-    init_keyring(tmp_path)
-    return Keyring(tmp_path)
 
 
 def writer(keys: Keyring, clock: Clock | None = None) -> RecordMac:

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from hub.bootstrap import Hub
-from hub.security.keys import init_keyring
-from hub.settings import CryptoSettings, HubSettings
 from hub.teams.validation import RATIONALE_REQUIRED
 from schemas.common import Area, RiskLevel, SubjectRole
 from schemas.envelope import Envelope
@@ -19,13 +17,6 @@ from tests.factories import envelope, risk, subject
 from tests.unit.teams.teamkit import TeamApp, make_deps, queue, running_app
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 @pytest.fixture

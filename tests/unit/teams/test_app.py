@@ -10,8 +10,6 @@ import pytest
 
 from hub.bootstrap import Hub
 from hub.router.history import HistoryStore
-from hub.security.keys import init_keyring
-from hub.settings import CryptoSettings, HubSettings
 from hub.teams.ratelimit import SignInLimiter
 from hub.teams.validation import RATIONALE_REQUIRED
 from hub.web import TokenBuckets
@@ -30,13 +28,6 @@ from tests.factories import NOW, consent, envelope, risk, subject
 from tests.unit.teams.teamkit import TeamApp, csrf_of, make_deps, queue, running_app
 
 SERVED = (Area.MASH, Area.EARLY_HELP, Area.ENCOMPASS)
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 def mash_message(**kw: Any) -> Envelope:

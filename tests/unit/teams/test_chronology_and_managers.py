@@ -14,9 +14,8 @@ from hub.bootstrap.teams import copy_check
 from hub.router.handler import InRecord, OutRecord, TaskState, route_record
 from hub.router.history import HistoryStore
 from hub.router.household import HouseholdView
-from hub.security.keys import KeyIds, Keyring, init_keyring, outcome_mac
+from hub.security.keys import KeyIds, Keyring, outcome_mac
 from hub.security.mac import CurrentId, Link, RecordMac
-from hub.settings import CryptoSettings, HubSettings
 from hub.teams.accounts import Role
 from hub.teams.intake import accept_routed
 from schemas.common import Area, RiskLevel
@@ -27,13 +26,6 @@ from tests.records import inbound_record
 from tests.unit.teams.teamkit import TeamApp, csrf_of, delivered, make_deps, running_app
 
 HOME = key("household-synthetic-1")
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 class MiniRouter:

@@ -16,8 +16,7 @@ from pydantic import SecretStr
 from hub.bootstrap import Hub
 from hub.bootstrap.teams import copy_check
 from hub.router.handler import OutRecord
-from hub.security.keys import init_keyring
-from hub.settings import CryptoSettings, HubSettings, KafkaSettings
+from hub.settings import KafkaSettings
 from hub.teams.consumer import TeamConsumer, broker_options
 from hub.teams.intake import CopyCheck
 from hub.teams.store import QueueStore
@@ -25,13 +24,6 @@ from hub.teams.testing import FakeOutcomePublisher
 from schemas.common import Area, RiskLevel
 from tests.factories import NOW, envelope, risk
 from tests.unit.teams.teamkit import routed_copies, routed_values
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import pytest
 from hub.bootstrap import Hub
 from hub.bootstrap.teams import copy_check
 from hub.errors import SchemaViolationError
-from hub.security.keys import init_keyring
-from hub.settings import CryptoSettings, HubSettings
 from hub.teams.intake import CopyCheck, RoutedRecord, accept_routed, child_positions
 from hub.teams.store import CLAIM_TIMEOUT, Added, Claim, Decided, QueueStore, RowKey, Status
 from schemas.common import Area, RiskLevel, SubjectRole
@@ -21,13 +19,6 @@ from schemas.envelope import Envelope
 from schemas.outcome import Outcome
 from tests.factories import NOW, envelope, risk, subject
 from tests.unit.teams.teamkit import delivered, queue, routed_copies, routed_values
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
-    keys = tmp_path_factory.mktemp("keys")
-    init_keyring(keys)
-    return Hub(HubSettings(crypto=CryptoSettings(keys_dir=keys)))
 
 
 @pytest.fixture
