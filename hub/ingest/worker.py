@@ -6,11 +6,11 @@ thread of the ingest process it held the GIL that the event loop needs for every
 other request; in a worker process it holds nothing the loop needs.
 
 :class:`BatchWorkers` is a small pool of ``spawn``-ed processes, created by the app's
-lifespan (never at import). Each worker lowers its priority (``os.nice``) so that the
-single requests the loop serves win the CPU, and builds its connectors and sealers
-once, in the worker, with the factory the composition root gave the pool: keys are
-read from the keyring there (or, for tests, passed through the initializer), never
-per batch and never logged.
+lifespan (never at import) and started by the first large batch. Each worker lowers
+its priority (``os.nice``) so that the single requests the loop serves win the CPU,
+and builds its connectors and sealers once, in the worker, with the factory the
+composition root gave the pool: keys are read from the keyring there (or, for tests,
+passed through the initializer), never per batch and never logged.
 
 A worker hands back, for each message, what the app needs and no more: the id, the
 organisation and reference (the ledger's duplicate checks), the sealed record's bytes
@@ -117,10 +117,6 @@ def _start(make_tools: ToolsFactory, nice: int) -> None:
     _tools = make_tools()
 
 
-def _ready() -> int:
-    return os.getpid()
-
-
 def prepare(partner: Partner, raw: bytes, content_type: str, received_at: datetime) -> Prepared:
     """Parse, validate and seal one batch (in a worker process)."""
     tools = _tools
@@ -179,7 +175,7 @@ class BatchWorkers:
         return f"BatchWorkers(workers={self._workers})"
 
     def start(self) -> None:
-        """Start the workers (in the background: the first batch may wait for them)."""
+        """Make the pool ready; its process starts with the first batch (a second or so)."""
         if self._pool is None:
             self._pool = self._new_pool()
 
@@ -190,14 +186,12 @@ class BatchWorkers:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(
+        return ProcessPoolExecutor(
             self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
             initargs=(self._make_tools, self._nice),
         )
-        pool.submit(_ready)  # starts a worker now rather than at the first batch
-        return pool
 
     async def prepare(
         self, partner: Partner, raw: bytes, content_type: str, received_at: datetime
