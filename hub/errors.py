@@ -16,6 +16,7 @@ boundary with ``raise ... from exc`` and never leak past it::
     │   ├── KafkaUnavailableError  (retriable) the cluster cannot be reached now
     │   ├── KafkaAuthorizationError            the principal lacks an ACL
     │   └── ProducerFencedError                a newer instance owns this transactional id
+    ├── BatchWorkerError       (retriable) a large batch's worker process stopped
     ├── AccountError (also ValueError)         a team account cannot be created as asked
     ├── ReplayRefusedError                     a dead letter must not be replayed (again)
     ├── OutcomeError                           a team outcome cannot be recorded
@@ -93,6 +94,12 @@ class KafkaUnavailableError(KafkaError):
 
 class KafkaAuthorizationError(KafkaError):
     """The broker refused the operation for this principal."""
+
+
+class BatchWorkerError(HubError):
+    """A large batch's worker process stopped before it finished; nothing of it was kept."""
+
+    retriable = True
 
 
 class ProducerFencedError(KafkaError):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+
+from connectors.registry import all_connectors
 from hub.bootstrap import Hub, subject_key_secret, utc_now
 from hub.bootstrap.checks import ingest_checks
 from hub.ingest.app import IngestDeps
 from hub.ingest.credentials import CredentialStore
 from hub.ingest.ledger import KafkaLedger
 from hub.ingest.publisher import TransactionalPublisher
+from hub.ingest.worker import BatchTools, BatchWorkers
 from hub.security.envelope import Sealer
 from hub.security.keys import KeyIds, inbound_kek, inbound_mac
 from hub.security.mac import CurrentId, Link, RecordMac
+from hub.settings import HubSettings
 from hub.topology import connector_transaction, inbound_topic
 from hub.web import TokenBuckets
 from schemas.common import Partner
@@ -26,6 +31,16 @@ def sealer_for(hub: Hub, partner: Partner) -> Sealer:
         name = inbound_mac(partner)
         mac = RecordMac(Link.INBOUND, KeyIds(keys, name), CurrentId(keys, name))
     return Sealer(kek, mac, hub.partitions(inbound_topic(partner)))
+
+
+def batch_tools(settings: HubSettings, partners: tuple[Partner, ...]) -> BatchTools:
+    """A batch worker process's connectors and sealers, its keys read from the keyring there."""
+    hub = Hub(settings)
+    return BatchTools(
+        connectors={c.partner: c for c in all_connectors() if c.partner in partners},
+        sealers={p: sealer_for(hub, p) for p in partners},
+        subject_key_secret=subject_key_secret(hub.keyring()),
+    )
 
 
 def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> IngestDeps:
@@ -68,4 +83,5 @@ def ingest_deps(hub: Hub, partners: tuple[Partner, ...] = tuple(Partner)) -> Ing
         retry_after_s=c.retry_after_s,
         limiter=limiter,
         checks=ingest_checks(hub, [p.value for p in partners], limiter),
+        batch_workers=BatchWorkers(functools.partial(batch_tools, s, partners)),
     )

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 import structlog
@@ -39,53 +39,38 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from connectors.errors import ParseFailed
 from connectors.protocol import Connector, ParseContext
 from connectors.registry import all_connectors
-from hub.errors import KafkaUnavailableError
+from hub.errors import BatchWorkerError, KafkaUnavailableError
+from hub.ingest.accepted import Accepted, accepted_json, as_duplicate
 from hub.ingest.answers import format_errors
 from hub.ingest.batch import LARGE_BYTES, Work, batch_mode, record_accepted, seal
 from hub.ingest.checks import IngestChecks, add_check_routes, checks_running
 from hub.ingest.credentials import Credential, CredentialStore
+from hub.ingest.ledger import Written
 from hub.ingest.ports import Ledger, Publisher
+from hub.ingest.worker import (
+    SLICE,
+    BatchMessage,
+    BatchWorkers,
+    Prepared,
+    batch_workers_running,
+    unpack,
+)
 from hub.security.envelope import Sealer
+from hub.topology import inbound_topic
 from hub.web import HubApp, Problem, TokenBuckets, answer, problem_response
 from hub.web.body import read_body
 from hub.web.metrics import add_metrics
 from hub.web.ops import is_operator
 from hub.web.problems import title_of
 from schemas.common import Partner
-from schemas.envelope import Envelope, QualityFinding
+from schemas.envelope import Envelope
 
 log = structlog.get_logger("hub.ingest")
+W = TypeVar("W", bound=Written)
 BULK = 200
 """A request with more messages than this is written by the partner's bulk publisher."""
 MAX_RECORD_BYTES = 900_000
 """The largest sealed message written to Kafka (the brokers' limit is 1 MiB per batch)."""
-
-
-class AcceptedMessage(BaseModel):
-    """One message the request produced."""
-
-    model_config = ConfigDict(frozen=True)
-
-    message_id: UUID = Field(description="The hub's id; ask for its status with it.")
-    partner_reference: str = Field(description="Your reference.")
-    kind: str = Field(description="The message kind.")
-    duplicate: bool = Field(description="True when this reference was already accepted.")
-    quality_findings: tuple[QualityFinding, ...] = Field(description="Data-quality findings.")
-    profiles: tuple[str, ...] = Field(
-        default=(),
-        description=(
-            "The UK Core and NHS England profiles your document claims (FHIR meta.profile) "
-            "that the hub recognises; it reads every message by its own format either way."
-        ),
-    )
-
-
-class Accepted(BaseModel):
-    """The 202 answer: durable in Kafka, to be routed."""
-
-    model_config = ConfigDict(frozen=True)
-
-    messages: tuple[AcceptedMessage, ...] = Field(description="Every message, in input order.")
 
 
 class Status(BaseModel):
@@ -121,6 +106,8 @@ class IngestDeps:
     ops_token: SecretStr | None = field(default=None, repr=False)
     checks: IngestChecks | None = None
     """Partners' agency-check endpoints (:mod:`hub.ingest.checks`); None: not served."""
+    batch_workers: BatchWorkers | None = None
+    """Worker processes for large batches (:mod:`hub.ingest.worker`); None: a thread."""
 
     def all_publishers(self) -> list[Publisher]:
         """Every publisher, bulk ones included."""
@@ -143,8 +130,9 @@ def create_app(deps: IngestDeps) -> FastAPI:
             await publisher.start()
         resync = asyncio.create_task(_keep_ledger_synced(deps))
         try:
-            async with checks_running(deps.checks):
-                yield
+            with batch_workers_running(deps.batch_workers):
+                async with checks_running(deps.checks):
+                    yield
         finally:
             resync.cancel()
             for publisher in deps.all_publishers():
@@ -331,7 +319,7 @@ def _refuse(
     return answer(request, Problem(status, title_of(status), detail, headers))
 
 
-def _fresh(ledger: Ledger, envelopes: Sequence[Envelope]) -> list[Envelope]:
+def _fresh(ledger: Ledger, envelopes: Sequence[W]) -> list[W]:
     """The envelopes the ledger does not know yet (the others are resends).
 
     A resend is the same (partner, organisation, reference): the id is derived from the
@@ -359,19 +347,7 @@ def _accepted(envelopes: Sequence[Envelope], fresh: Sequence[Envelope]) -> bytes
     for the whole call.
     """
     new = {e.message_id for e in fresh}
-    messages = [
-        AcceptedMessage(
-            message_id=e.message_id,
-            partner_reference=e.source.partner_reference,
-            kind=e.kind,
-            duplicate=e.message_id not in new,
-            quality_findings=e.quality.findings,
-            profiles=e.profiles,
-        )
-        .model_dump_json()
-        .encode()
-        for e in envelopes
-    ]
+    messages = [accepted_json(e, duplicate=e.message_id not in new) for e in envelopes]
     return b'{"messages":[' + b",".join(messages) + b"]}"
 
 
@@ -381,6 +357,9 @@ async def _ingest(
     work = Work(large=len(raw) > LARGE_BYTES)
     with batch_mode(work.large):
         try:
+            workers = deps.batch_workers
+            if work.large and workers is not None:
+                return await _handle_batch(workers, request, caller, connector, raw, deps, work)
             return await _handle(request, connector, deps, raw, work, caller)
         finally:
             await work.release()
@@ -406,12 +385,7 @@ async def _handle(  # noqa: PLR0917 -- one request's parts
         return _refusal(connector, exc, content_type)
     foreign = await work.run(_foreign_orgs, caller, work.envelopes)
     if foreign:
-        log.info("foreign_org_refused", partner=connector.partner.value, orgs=len(foreign))
-        detail = (
-            f"This credential may not send as organisation {', '.join(foreign)}; it is bound "
-            f"to {', '.join(caller.orgs or ())}. Nothing was accepted."
-        )
-        return _refuse(request, 403, detail)
+        return _foreign_refusal(request, connector, caller, foreign)
     retry = {"Retry-After": str(deps.retry_after_s)}
     publisher = deps.publisher_for(connector.partner, len(work.envelopes))
     if not deps.ledger.synced.is_set() or not publisher.healthy.is_set():
@@ -421,27 +395,143 @@ async def _handle(  # noqa: PLR0917 -- one request's parts
         work.records = await work.run(seal, deps.sealers[connector.partner], work.fresh)
         too_big = max((len(r.value) for r in work.records), default=0)
         if too_big > MAX_RECORD_BYTES:
-            return _refuse(
-                request,
-                413,
-                f"A message is {too_big} bytes once sealed; the hub stores at most "
-                f"{MAX_RECORD_BYTES} bytes per message. Send it in parts or with less text.",
-            )
+            return _too_big(request, too_big)
         try:
             await publisher.publish(work.records)
         except KafkaUnavailableError:
-            detail = "Kafka did not acknowledge the write; nothing was kept. Retry later."
-            return _refuse(request, 503, detail, retry)
+            return _not_written(request, retry)
         await record_accepted(deps.ledger, work.fresh)
     body = await work.run(_accepted, work.envelopes, work.fresh)
+    duplicates = len(work.envelopes) - len(work.fresh)
+    return _accepted_answer(connector.partner, body, len(work.fresh), duplicates, started)
+
+
+def _accepted_answer(
+    partner: Partner, body: bytes, accepted: int, duplicates: int, started: float
+) -> Response:
     log.info(
         "messages_accepted",
-        partner=connector.partner.value,
-        accepted=len(work.fresh),
-        duplicates=len(work.envelopes) - len(work.fresh),
+        partner=partner.value,
+        accepted=accepted,
+        duplicates=duplicates,
         ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return Response(body, status_code=202, media_type="application/json")
+
+
+async def _handle_batch(  # noqa: PLR0917 -- one request's parts
+    workers: BatchWorkers,
+    request: Request,
+    caller: Credential,
+    connector: Connector,
+    raw: bytes,
+    deps: IngestDeps,
+    work: Work,
+) -> Response:
+    """A large batch: parsed, validated and sealed by a worker process, written from here."""
+    started = time.perf_counter()
+    partner = connector.partner
+    received_at = deps.clock()
+    retry = {"Retry-After": str(deps.retry_after_s)}
+    content_type = request.headers.get("content-type", "")
+    try:
+        prepared = await workers.prepare(partner, raw, content_type, received_at)
+    except BatchWorkerError:
+        detail = (
+            "The batch's worker process stopped before it finished; nothing of the batch "
+            "was kept. Retry later."
+        )
+        return _refuse(request, 503, detail, retry)
+    refusal = _batch_refusal(request, connector, caller, prepared, content_type)
+    if refusal is not None:
+        return refusal
+    publisher = deps.publisher_for(partner, prepared.count)
+    if not deps.ledger.synced.is_set() or not publisher.healthy.is_set():
+        return _refuse(request, 503, "The hub is starting; retry later.", retry)
+    work.messages = await _unpacked(prepared, partner, received_at)
+    async with deps.ledger.claim(work.messages):
+        for start in range(0, len(work.messages), SLICE):
+            await asyncio.sleep(0)
+            work.fresh_messages += _fresh(deps.ledger, work.messages[start : start + SLICE])
+        too_big = max((len(m.record.value) for m in work.fresh_messages), default=0)
+        if too_big > MAX_RECORD_BYTES:
+            return _too_big(request, too_big)
+        try:
+            await publisher.publish([m.record for m in work.fresh_messages])
+        except KafkaUnavailableError:
+            return _not_written(request, retry)
+        await record_accepted(deps.ledger, work.fresh_messages)
+    body = await _batch_answer(work.messages, work.fresh_messages)
+    fresh, duplicates = len(work.fresh_messages), len(work.messages) - len(work.fresh_messages)
+    log.info("batch_accepted", partner=partner.value, worker_pid=prepared.worker_pid)
+    return _accepted_answer(partner, body, fresh, duplicates, started)
+
+
+def _batch_refusal(
+    request: Request,
+    connector: Connector,
+    caller: Credential,
+    prepared: Prepared,
+    content_type: str,
+) -> Response | None:
+    """The answer refusing a batch for its content or its organisations, or None."""
+    if prepared.errors:
+        log.info("input_refused", partner=connector.partner.value, errors=len(prepared.errors))
+        return _refusal(connector, ParseFailed(list(prepared.errors)), content_type)
+    foreign = [org for org in prepared.orgs if not caller.may_act_for(org)]
+    if foreign:
+        return _foreign_refusal(request, connector, caller, foreign)
+    return None
+
+
+async def _unpacked(
+    prepared: Prepared, partner: Partner, received_at: datetime
+) -> list[BatchMessage]:
+    """A worker's slices as messages, one slice per turn of the event loop."""
+    topic = inbound_topic(partner)
+    messages: list[BatchMessage] = []
+    while prepared.slices:
+        await asyncio.sleep(0)
+        messages += unpack(prepared.slices.pop(0), topic, partner, received_at)
+    return messages
+
+
+async def _batch_answer(messages: list[BatchMessage], fresh: list[BatchMessage]) -> bytes:
+    """The :class:`Accepted` answer of a large batch, from the lines its worker wrote."""
+    new = {m.message_id for m in fresh}
+    lines: list[bytes] = []
+    for start in range(0, len(messages), SLICE):
+        await asyncio.sleep(0)
+        lines += (
+            m.answer if m.message_id in new else as_duplicate(m.answer)
+            for m in messages[start : start + SLICE]
+        )
+    return b'{"messages":[' + b",".join(lines) + b"]}"
+
+
+def _foreign_refusal(
+    request: Request, connector: Connector, caller: Credential, foreign: Sequence[str]
+) -> Response:
+    log.info("foreign_org_refused", partner=connector.partner.value, orgs=len(foreign))
+    detail = (
+        f"This credential may not send as organisation {', '.join(foreign)}; it is bound "
+        f"to {', '.join(caller.orgs or ())}. Nothing was accepted."
+    )
+    return _refuse(request, 403, detail)
+
+
+def _too_big(request: Request, size: int) -> Response:
+    return _refuse(
+        request,
+        413,
+        f"A message is {size} bytes once sealed; the hub stores at most "
+        f"{MAX_RECORD_BYTES} bytes per message. Send it in parts or with less text.",
+    )
+
+
+def _not_written(request: Request, retry: dict[str, str]) -> Response:
+    detail = "Kafka did not acknowledge the write; nothing was kept. Retry later."
+    return _refuse(request, 503, detail, retry)
 
 
 def _refusal(connector: Connector, exc: ParseFailed, content_type: str) -> Response:

@@ -26,9 +26,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 import structlog
@@ -39,9 +40,44 @@ from hub.kafka import kafka_errors, make_consumer, partitions_of
 from hub.settings import KafkaSettings
 from hub.topology import DECISIONS, inbound_topic
 from schemas.common import Partner
-from schemas.envelope import Envelope
 
 log = structlog.get_logger("hub.ingest.ledger")
+
+
+class WrittenSource(Protocol):
+    """Who sent a message: the parts of :class:`~schemas.envelope.Source` the ledger keeps."""
+
+    @property
+    def org_code(self) -> str:
+        """The sending organisation's code."""
+
+    @property
+    def partner_reference(self) -> str:
+        """The partner's reference."""
+
+
+class Written(Protocol):
+    """What the ledger keeps of a message: an envelope, or a large batch's summary of one."""
+
+    @property
+    def message_id(self) -> UUID:
+        """The hub's id."""
+
+    @property
+    def partner(self) -> Partner:
+        """The sending partner."""
+
+    @property
+    def source(self) -> WrittenSource:
+        """Who sent it."""
+
+    @property
+    def kind(self) -> str:
+        """The message kind."""
+
+    @property
+    def received_at(self) -> datetime:
+        """When the hub received it."""
 
 
 @dataclass
@@ -83,7 +119,7 @@ class LedgerIndex:
         return len(self._messages)
 
     # ------------------------------------------------------------------ updates
-    def accept(self, envelopes: Iterable[Envelope]) -> None:
+    def accept(self, envelopes: Iterable[Written]) -> None:
         """Record envelopes this app has just written."""
         for env in envelopes:
             self._add(
@@ -98,7 +134,7 @@ class LedgerIndex:
             )
 
     @contextlib.asynccontextmanager
-    async def claim(self, envelopes: list[Envelope]) -> AsyncIterator[None]:
+    async def claim(self, envelopes: Sequence[Written]) -> AsyncIterator[None]:
         """Hold the partner references of a request so a concurrent resend waits."""
         if len(envelopes) > CLAIM_INLINE:
             keys = await asyncio.to_thread(_ref_keys, envelopes)
@@ -285,9 +321,9 @@ def _known_prefix_id(value: bytes) -> UUID | None:
         return None
 
 
-def _ref_keys(envelopes: list[Envelope]) -> set[tuple[str, str, str]]:
+def _ref_keys(envelopes: Sequence[Written]) -> set[tuple[str, str, str]]:
     return {_ref_key(e) for e in envelopes}
 
 
-def _ref_key(envelope: Envelope) -> tuple[str, str, str]:
+def _ref_key(envelope: Written) -> tuple[str, str, str]:
     return (envelope.partner.value, envelope.source.org_code, envelope.source.partner_reference)

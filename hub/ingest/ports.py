@@ -14,10 +14,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 from uuid import UUID
 
-from hub.ingest.ledger import MessageStatus
+from hub.ingest.ledger import MessageStatus, Written
 from hub.security.envelope import InboundRecord
 from schemas.common import Partner
-from schemas.envelope import Envelope
 
 
 class Publisher(Protocol):
@@ -65,10 +64,10 @@ class Ledger(Protocol):
         """A partner's own message, or None."""
         ...
 
-    def accept(self, envelopes: Iterable[Envelope]) -> None:
+    def accept(self, envelopes: Iterable[Written]) -> None:
         """Record envelopes just written."""
         ...
 
-    def claim(self, envelopes: list[Envelope]) -> AbstractAsyncContextManager[None]:
+    def claim(self, envelopes: Sequence[Written]) -> AbstractAsyncContextManager[None]:
         """Hold the envelopes' partner references while a request writes them."""
         ...
