@@ -24,7 +24,7 @@ from schemas.common import Area
 
 async def watch(kafka: KafkaSettings, out: Path, stop: asyncio.Event) -> None:
     """Read every route topic from the start until ``stop``; note first sight of each id."""
-    consumer = make_consumer(kafka, "bench-watch", read_committed=True)
+    consumer = make_consumer(kafka, "bench-watch", read_committed=True, fetch_max_wait_ms=50)
     await consumer.start()
     try:
         topics = [kafka.topic(route_topic(a)) for a in Area]

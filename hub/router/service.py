@@ -71,6 +71,11 @@ from hub.topology import (
 log = structlog.get_logger("hub.router.service")
 
 INPUT_TOPICS = (*INBOUND_TOPICS, OUTCOMES)
+ROUTER_FETCH_WAIT_MS = 50
+"""How long the broker may hold a fetch that found nothing new (aiokafka's default: 500).
+
+A ``read_committed`` fetch sees a record only once its transaction commits; a short
+wait bounds how long a record committed meanwhile waits for the next fetch."""
 
 
 @dataclass
@@ -126,6 +131,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
             max_poll_interval_ms=300_000,
+            fetch_max_wait_ms=ROUTER_FETCH_WAIT_MS,
         )
         self._consumer = consumer
         physical = [self._kafka.topic(t) for t in INPUT_TOPICS]

@@ -105,6 +105,65 @@ class TestIngest:
         assert answer.status_code == 401
         assert meter.read == 0
 
+    @pytest.mark.parametrize(
+        "authorization",
+        ["Bearer hub_nosuch.secret", "Basic cG9saWNlOnNlY3JldA==", "Bearer", "bearer  "],
+        ids=["unknown-token", "basic-scheme", "no-token", "blank-token"],
+    )
+    async def test_a_bad_credential_is_401_and_the_body_never_read(
+        self, tmp_path: Path, authorization: str
+    ) -> None:
+        """The submit route checks the credential itself (no dependency solving): still first."""
+        from hub.ingest.app import create_app  # noqa: PLC0415
+
+        deps, _tokens = ingest_deps(tmp_path)
+        meter = BodyMeter(create_app(deps))
+        headers = {**JSON, "Authorization": authorization}
+        async with client_at(meter, "203.0.113.5") as client:
+            answer = await client.post("/v1/police/notifications", content=BIG, headers=headers)
+        assert answer.status_code == 401
+        assert answer.headers["www-authenticate"] == "Bearer"
+        assert meter.read == 0
+
+    async def test_a_revoked_credential_is_401_at_once(self, tmp_path: Path) -> None:
+        """Nothing caches a credential: the request after the revocation is refused."""
+        from hub.ingest.app import create_app  # noqa: PLC0415
+
+        deps, tokens = ingest_deps(tmp_path)
+        meter = BodyMeter(create_app(deps))
+        headers = {**JSON, "Authorization": f"Bearer {tokens[Partner.POLICE]}"}
+        async with client_at(meter, "203.0.113.5") as client:
+            before = await client.post("/v1/police/notifications", content=b"{", headers=headers)
+            police = next(c for c in deps.credentials.credentials() if c.partner is Partner.POLICE)
+            assert deps.credentials.revoke(police.credential_id)
+            read = meter.read
+            after = await client.post("/v1/police/notifications", content=BIG, headers=headers)
+        assert before.status_code == 422
+        assert after.status_code == 401
+        assert meter.read == read
+
+    async def test_another_partners_credential_is_403_and_the_body_never_read(
+        self, tmp_path: Path
+    ) -> None:
+        from hub.ingest.app import create_app  # noqa: PLC0415
+
+        deps, tokens = ingest_deps(tmp_path)
+        meter = BodyMeter(create_app(deps))
+        headers = {**JSON, "Authorization": f"Bearer {tokens[Partner.HEALTH]}"}
+        async with client_at(meter, "203.0.113.5") as client:
+            answer = await client.post("/v1/police/notifications", content=BIG, headers=headers)
+        assert answer.status_code == 403
+        assert meter.read == 0
+
+    def test_the_openapi_document_still_names_the_bearer_scheme(self, tmp_path: Path) -> None:
+        from hub.ingest.app import create_app  # noqa: PLC0415
+
+        deps, _tokens = ingest_deps(tmp_path)
+        document = create_app(deps).openapi()
+        post = document["paths"]["/v1/police/notifications"]["post"]
+        assert post["security"] == [{"HTTPBearer": []}]
+        assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
     async def test_a_body_over_the_endpoints_limit_is_413(self, tmp_path: Path) -> None:
         """Chunked, with no length to refuse up front: cut off at the limit (5 MiB), 413."""
         from hub.ingest.app import create_app  # noqa: PLC0415

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import resource
 import selectors
 import socket
@@ -143,6 +144,20 @@ class TestHalfSentRequests:
                 first = read_until_closed(held[0], timeout_s=3.0)
         assert answer.status_code == 200
         assert _status_and_head(first)[0] == 408
+
+    def test_pipelined_requests_are_answered_and_then_the_deadline_runs_again(self) -> None:
+        """Two requests in one write: both answered, then the idle connection gets its 408."""
+        with served(create_app(MonitorState()), HttpSettings(header_timeout_s=1.0)) as port:
+            sock = half_open(
+                port, "127.0.0.1", b"GET /static/scorecard.css HTTP/1.1\r\nHost: hub\r\n\r\n" * 2
+            )
+            began = time.monotonic()
+            raw = read_until_closed(sock, timeout_s=5.0)
+            took = time.monotonic() - began
+            sock.close()
+        statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", raw)]
+        assert statuses == [200, 200, 408]
+        assert 0.5 < took < 4.0
 
     def test_garbage_is_a_400_problem_not_plain_text(self) -> None:
         """What is not HTTP gets problem details with the security headers (uvicorn sends text)."""
