@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from datetime import timedelta
 
-from hub.router.chronology import chronology_json, gather
-from hub.router.history import HistoryStore, new_contact, summarise
+from hub.router.chronology import Related, chronology_json, gather
+from hub.router.history import YEAR, HistoryStore, new_contact, summarise
 from hub.router.household import MAX_PER_HOUSEHOLD, HouseholdView, contact_key, contact_value
 from schemas.chronology import Chronology
 from schemas.common import Area, Partner
@@ -106,6 +107,62 @@ class TestChronology:
         summary = summarise(meta, state, [r.contact for r in related if r.same_child])
         assert summary.contacts_12m == 2
         assert len(related) == 2
+
+
+def plain_chronology(related: list[Related], meta: RoutingMetadata) -> bytes:
+    """The chronology as ``json.dumps`` of the whole writes it (the reference)."""
+    since = meta.received_at - YEAR
+    counted = [r for r in related if r.contact.received >= since]
+    same = sum(r.same_child for r in counted)
+    data = {
+        "contacts": [
+            {
+                "message_id": r.contact.message_id,
+                "relation": "same_child" if r.same_child else "household",
+                "received_at": r.contact.received.isoformat(),
+                "partner": r.contact.partner,
+                "kind": r.contact.kind,
+                "risk_level": r.contact.level,
+                "destinations": list(r.contact.destinations),
+                "outcomes": list(r.contact.outcomes),
+            }
+            for r in related
+        ],
+        "totals": {
+            "contacts_12m": len(counted),
+            "same_child_12m": same,
+            "household_12m": len(counted) - same,
+            "by_partner": dict(Counter(r.contact.partner for r in counted)),
+            "by_kind": dict(Counter(r.contact.kind for r in counted)),
+        },
+    }
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+class TestChronologyBytes:
+    def test_the_joined_json_is_what_json_dumps_writes(self) -> None:
+        """Contacts' fields are made once and joined; the bytes are unchanged."""
+        hub = Router()
+        old = meta_of("child-a", hours_ago=24 * 400)
+        hub.route(old)
+        hub.route(meta_of("child-b", hours_ago=48))
+        outcome = outcome_recorded(
+            old.message_id,
+            old.subject_key,
+            Outcome.S17_ASSESSMENT,
+            'Besoin d\u2019évaluation "urgent".',
+            decided_by="sw-1",
+        )
+        store = hub.stores[old.subject_key]
+        _value, contact = store.apply_outcome(outcome)
+        assert contact is not None
+        hub.view.restore(contact_key(contact), contact_value(contact))
+        meta = meta_of("child-a")
+        related = gather(meta, store.state(meta.subject_key).contacts, hub.view)
+        assert {r.same_child for r in related} == {True, False}
+        written = chronology_json(related, meta)
+        assert written == plain_chronology(related, meta)
+        assert Chronology.model_validate_json(written).totals.contacts_12m == 1
 
 
 class TestOutcomes:
