@@ -97,6 +97,6 @@ def chronology_json(related: Sequence[Related], meta: RoutingMetadata) -> bytes:
 
 def _contact(r: Related) -> str:
     """One entry of the chronology as compact JSON (the contact's part made once)."""
+    c = r.contact
     relation = "same_child" if r.same_child else "household"
-    message_id = json.dumps(r.contact.message_id)
-    return f'{{"message_id":{message_id},"relation":"{relation}",{r.contact.chronology_fields}}}'
+    return f'{{"message_id":{c.chronology_id},"relation":"{relation}",{c.chronology_fields}}}'

@@ -105,6 +105,11 @@ class Contact:
         return json.dumps(self.to_json(), separators=(",", ":"))
 
     @cached_property
+    def chronology_id(self) -> str:
+        """The contact's message id as a JSON string, made once (see below)."""
+        return json.dumps(self.message_id)
+
+    @cached_property
     def chronology_fields(self) -> str:
         """The contact's fields of a chronology entry after ``relation``, as compact JSON.
 
