@@ -73,11 +73,16 @@ def router_env(hub: Hub, instance: str) -> dict[str, str]:
     }
 
 
-def start_router(hub: Hub, instance: str, log: Path) -> subprocess.Popen[bytes]:
+def start_router(
+    hub: Hub, instance: str, log: Path, *, max_batch: int | None = None
+) -> subprocess.Popen[bytes]:
+    env = router_env(hub, instance)
+    if max_batch is not None:
+        env["HUB_ROUTER__MAX_BATCH"] = str(max_batch)
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "hub", "router", "run"],
-            env=router_env(hub, instance),
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -181,7 +186,9 @@ class TestShutdown:
         sent = traffic(4_000)
         await produce(hub, sent)
         log = tmp_path / "router.log"
-        first = start_router(hub, "router-a", log)
+        # Small polls, so that the SIGTERM lands with most of the stream still to route
+        # (with the default 2,000 a poll a fast router drains 4,000 in two).
+        first = start_router(hub, "router-a", log, max_batch=200)
         await wait_for(lambda: _lag_below(hub_topics, 3_500), 120, "routing to start")
         first.send_signal(signal.SIGTERM)
         assert first.wait(60) == 0, log.read_text()[-2000:]
