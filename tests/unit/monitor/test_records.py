@@ -16,6 +16,7 @@ from hub.monitor.records import (
     read_outcome,
     read_routed,
 )
+from hub.router.encompass import encompass_copies
 from hub.router.handler import InRecord, dead_letter
 from schemas.common import Area, ConsentStatus, LawfulBasis, Partner
 from schemas.envelope import Quality, split_envelope
@@ -24,11 +25,9 @@ from schemas.outcome import Outcome, OutcomeRecorded
 from schemas.routed import (
     DecisionSummary,
     EncompassDecision,
-    EncompassMetadata,
-    EncompassRecipient,
     MessageRouted,
 )
-from tests.factories import envelope
+from tests.factories import envelope, subject
 
 NOW = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
 
@@ -85,23 +84,13 @@ class TestRouted:
 
     def test_an_encompass_copy_of_the_allow_list(self) -> None:
         """The router's Encompass copy (no quality, no destinations) is read, never scored."""
-        meta, _content = split_envelope(envelope(quality=Quality(score=70)))
+        env = envelope(subjects=[subject(school_urn="100001")], quality=Quality(score=70))
+        meta, content = split_envelope(env)
+        (built,) = encompass_copies(meta, content)
         copy = MessageRouted(
             area=Area.ENCOMPASS,
             message_id=meta.message_id,
-            metadata=EncompassMetadata(
-                message_id=meta.message_id,
-                partner=meta.partner,
-                org_code=meta.org_code,
-                partner_reference=meta.partner_reference,
-                kind=meta.kind,
-                occurred_at=meta.occurred_at,
-                reported_at=meta.reported_at,
-                received_at=meta.received_at,
-                subject_key=meta.subject_key,
-                child_index=0,
-                recipient=EncompassRecipient.SCHOOL,
-            ),
+            metadata=built.metadata,
             payload_type="encompass_notice",
             payload="{}",
             decision=EncompassDecision(
