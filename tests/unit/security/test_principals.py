@@ -243,10 +243,100 @@ class TestBindings:
 
 
 class TestInvalidFiles:
-    def test_unknown_field_names_the_entry(self, raw: dict[str, Any]) -> None:
-        """A typo in an entry is refused naming the entry and the field."""
-        entry(raw, "router")["topcis"] = {}
-        with pytest.raises(PrincipalsFileError, match=r"principals\[\d+\] \(router\): topcis"):
+    @pytest.mark.parametrize(
+        ("principal", "section", "value", "match"),
+        [
+            # A typo in an entry is refused naming the entry and the field.
+            pytest.param(
+                "router", "topcis", {}, r"principals\[\d+\] \(router\): topcis", id="unknown field"
+            ),
+            # Least privilege: the wildcard operation All is refused.
+            pytest.param(
+                "monitor", "cluster", ["All"], r"\(monitor\): cluster: operation 'All'", id="All"
+            ),
+            # A group pattern is expanded over groups the file names; a typo matches none.
+            pytest.param(
+                "monitor",
+                "groups",
+                {"teams-*": ["Describe"]},
+                r"\(monitor\): groups.teams-\*: matches no",
+                id="unknown group",
+            ),
+            # Grants on the super user would mislead a reader.
+            pytest.param(
+                "admin",
+                "topics",
+                {"hub.dlq": ["Read"]},
+                r"\(admin\): entry: .*super user",
+                id="super user with grants",
+            ),
+        ],
+    )
+    def test_a_bad_section_names_the_entry(
+        self, raw: dict[str, Any], principal: str, section: str, value: Any, match: str
+    ) -> None:
+        """A section of one entry replaced by a bad one is refused, naming the entry."""
+        entry(raw, principal)[section] = value
+        with pytest.raises(PrincipalsFileError, match=match):
+            resolve_principals(raw, TOPICS)
+
+    @pytest.mark.parametrize(
+        ("principal", "grant", "operations", "match"),
+        [
+            # An operation Kafka does not have is refused, listing the allowed ones.
+            pytest.param(
+                "router",
+                ("topics", "hub.dlq"),
+                ["Wrtie"],
+                r"\(router\): topics.hub.dlq: operation 'Wrtie' .*allowed: Alter, AlterConfigs",
+                id="unknown operation",
+            ),
+            # Read on a transactional id means nothing to Kafka and is refused.
+            pytest.param(
+                "router",
+                ("transactional_ids", "router-task-"),
+                ["Read"],
+                r"transactional_ids.router-task-: operation 'Read'",
+                id="operation unfit for the resource",
+            ),
+            # A topic that deploy/topics.yaml does not declare is refused.
+            pytest.param(
+                "team-mash",
+                ("topics", "route.mahs"),
+                ["Read"],
+                r"\(team-mash\): topics.route.mahs: unknown topic",
+                id="unknown topic",
+            ),
+            # A topic pattern must stand for at least one declared topic.
+            pytest.param(
+                "router",
+                ("topics", "routes.*"),
+                ["Write"],
+                r"topics.routes.\*: matches no topic",
+                id="pattern matching no topic",
+            ),
+            # An entry granting nothing is a mistake, not a no-op.
+            pytest.param(
+                "router",
+                ("groups", "router"),
+                [],
+                r"\(router\): groups.router: List should",
+                id="empty operations",
+            ),
+        ],
+    )
+    def test_a_bad_grant_names_the_entry_and_resource(
+        self,
+        raw: dict[str, Any],
+        principal: str,
+        grant: tuple[str, str],
+        operations: list[str],
+        match: str,
+    ) -> None:
+        """One grant of one entry made bad is refused, naming the entry and the resource."""
+        section, resource = grant
+        entry(raw, principal)[section][resource] = operations
+        with pytest.raises(PrincipalsFileError, match=match):
             resolve_principals(raw, TOPICS)
 
     def test_unknown_principal_is_refused(self, raw: dict[str, Any]) -> None:
@@ -265,61 +355,6 @@ class TestInvalidFiles:
         """A principal declared twice is refused."""
         raw["principals"].append(copy.deepcopy(entry(raw, "monitor")))
         with pytest.raises(PrincipalsFileError, match=r"\(monitor\): duplicate principal"):
-            resolve_principals(raw, TOPICS)
-
-    def test_unknown_operation_names_entry_and_allowed_ones(self, raw: dict[str, Any]) -> None:
-        """An operation Kafka does not have is refused, listing the allowed ones."""
-        entry(raw, "router")["topics"]["hub.dlq"] = ["Wrtie"]
-        with pytest.raises(
-            PrincipalsFileError,
-            match=r"\(router\): topics.hub.dlq: operation 'Wrtie' .*allowed: Alter, AlterConfigs",
-        ):
-            resolve_principals(raw, TOPICS)
-
-    def test_operation_must_fit_the_resource(self, raw: dict[str, Any]) -> None:
-        """Read on a transactional id means nothing to Kafka and is refused."""
-        entry(raw, "router")["transactional_ids"]["router-task-"] = ["Read"]
-        with pytest.raises(
-            PrincipalsFileError, match=r"transactional_ids.router-task-: operation 'Read'"
-        ):
-            resolve_principals(raw, TOPICS)
-
-    def test_all_is_never_granted(self, raw: dict[str, Any]) -> None:
-        """Least privilege: the wildcard operation All is refused."""
-        entry(raw, "monitor")["cluster"] = ["All"]
-        with pytest.raises(PrincipalsFileError, match=r"\(monitor\): cluster: operation 'All'"):
-            resolve_principals(raw, TOPICS)
-
-    def test_unknown_topic_is_refused(self, raw: dict[str, Any]) -> None:
-        """A topic that deploy/topics.yaml does not declare is refused."""
-        entry(raw, "team-mash")["topics"]["route.mahs"] = ["Read"]
-        with pytest.raises(
-            PrincipalsFileError, match=r"\(team-mash\): topics.route.mahs: unknown topic"
-        ):
-            resolve_principals(raw, TOPICS)
-
-    def test_pattern_matching_no_topic_is_refused(self, raw: dict[str, Any]) -> None:
-        """A topic pattern must stand for at least one declared topic."""
-        entry(raw, "router")["topics"]["routes.*"] = ["Write"]
-        with pytest.raises(PrincipalsFileError, match=r"topics.routes.\*: matches no topic"):
-            resolve_principals(raw, TOPICS)
-
-    def test_unknown_group_is_refused(self, raw: dict[str, Any]) -> None:
-        """A group pattern is expanded over groups the file names; a typo matches none."""
-        entry(raw, "monitor")["groups"] = {"teams-*": ["Describe"]}
-        with pytest.raises(PrincipalsFileError, match=r"\(monitor\): groups.teams-\*: matches no"):
-            resolve_principals(raw, TOPICS)
-
-    def test_empty_operations_are_refused(self, raw: dict[str, Any]) -> None:
-        """An entry granting nothing is a mistake, not a no-op."""
-        entry(raw, "router")["groups"]["router"] = []
-        with pytest.raises(PrincipalsFileError, match=r"\(router\): groups.router: List should"):
-            resolve_principals(raw, TOPICS)
-
-    def test_super_user_with_grants_is_refused(self, raw: dict[str, Any]) -> None:
-        """Grants on the super user would mislead a reader."""
-        entry(raw, "admin")["topics"] = {"hub.dlq": ["Read"]}
-        with pytest.raises(PrincipalsFileError, match=r"\(admin\): entry: .*super user"):
             resolve_principals(raw, TOPICS)
 
     def test_duplicate_yaml_key_is_refused(self, tmp_path: Path) -> None:
