@@ -320,15 +320,11 @@ class TestLeastPrivilege:
             assert users == ["team-early-help", "team-mash"]
             await wait_for_rows(team, {"mash": 1, "early-help": 1})
             for area, message in ((Area.MASH, sent["mash"]), (Area.EARLY_HELP, sent["early-help"])):
-                token = team.deps.accounts.add_client(area)
-                response = await team.client.post(
-                    f"/api/v1/areas/{area.value}/messages/{message.message_id}/outcome",
-                    json={
-                        "message_id": str(message.message_id),
-                        "outcome": "no_further_action",
-                        "rationale": "Synthetic: recorded by the area's own principal",
-                    },
-                    headers={"Authorization": f"Bearer {token}"},
+                response = await team.post_outcome(
+                    area,
+                    message.message_id,
+                    "no_further_action",
+                    "Synthetic: recorded by the area's own principal",
                 )
                 assert response.status_code == 201, response.text
         records = await read_topic(admin, "team.outcomes", expected=2, idle_s=1.0)

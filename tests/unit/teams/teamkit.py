@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -121,6 +122,17 @@ class TeamApp:
 
     async def csrf(self, path: str) -> str:
         return csrf_of((await self.client.get(path)).text)
+
+    async def post_outcome(
+        self, area: Area, message_id: uuid.UUID, outcome: str, rationale: str
+    ) -> httpx.Response:
+        """Record an outcome through ``area``'s API with a new client token of that area."""
+        token = self.deps.accounts.add_client(area)
+        return await self.client.post(
+            f"/api/v1/areas/{area.value}/messages/{message_id}/outcome",
+            json={"message_id": str(message_id), "outcome": outcome, "rationale": rationale},
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
 
 def csrf_of(html: str) -> str:

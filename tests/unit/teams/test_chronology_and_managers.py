@@ -99,15 +99,8 @@ async def scenario(team: TeamApp, hub: Hub) -> tuple[MiniRouter, list[Envelope]]
     )
     out = router.route(first)
     store_copies(team, hub, out, Area.MASH)
-    auth = bearer(team, Area.MASH)
-    decided = await team.client.post(
-        f"/api/v1/areas/mash/messages/{first.message_id}/outcome",
-        json={
-            "message_id": str(first.message_id),
-            "outcome": "s17_assessment",
-            "rationale": "Synthetic: needs a section 17 assessment.",
-        },
-        headers=auth,
+    decided = await team.post_outcome(
+        Area.MASH, first.message_id, "s17_assessment", "Synthetic: needs a section 17 assessment."
     )
     assert decided.status_code == 201, decided.text
     published, _headers = team.published.published[-1]
@@ -167,14 +160,8 @@ class TestAuthorisation:
     async def _decide(self, team: TeamApp, hub: Hub) -> Envelope:
         env = concern("child-z", 1)
         store_copies(team, hub, MiniRouter(hub).route(env), Area.MASH)
-        response = await team.client.post(
-            f"/api/v1/areas/mash/messages/{env.message_id}/outcome",
-            json={
-                "message_id": str(env.message_id),
-                "outcome": "no_further_action",
-                "rationale": "Synthetic: no concerns found.",
-            },
-            headers=bearer(team, Area.MASH),
+        response = await team.post_outcome(
+            Area.MASH, env.message_id, "no_further_action", "Synthetic: no concerns found."
         )
         assert response.status_code == 201
         return env
@@ -227,11 +214,7 @@ class TestAuthorisation:
         env = concern("child-y", 1)
         store_copies(team, hub, MiniRouter(hub).route(env), Area.MASH)
         path = f"/api/v1/areas/mash/messages/{env.message_id}"
-        await team.client.post(
-            f"{path}/outcome",
-            json={"message_id": str(env.message_id), "outcome": "open_case", "rationale": "x"},
-            headers=bearer(team, Area.MASH),
-        )
+        await team.post_outcome(Area.MASH, env.message_id, "open_case", "x")
         entry = (await team.client.get(path, headers=bearer(team, Area.MASH))).json()
         assert entry["status"] == "decided"
 
