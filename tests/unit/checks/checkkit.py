@@ -47,6 +47,12 @@ class Ingest:
     def auth(self, partner: CheckPartner) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[partner]}"}
 
+    async def first_check_id(self, partner: CheckPartner) -> str:
+        """The id of the first check ``partner`` lists with its own credential."""
+        listed = await self.client.get(f"/v1/{partner}/checks", headers=self.auth(partner))
+        check_id: str = listed.json()["checks"][0]["check_id"]
+        return check_id
+
     @property
     def writer(self) -> dict[CheckPartner, MemoryCheckWriter]:
         found = {}

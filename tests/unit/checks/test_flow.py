@@ -160,9 +160,7 @@ class TestAnswering:
         """201, then 409; the MASH sees the answer on the message's API answer."""
         await ask(team, contact)
         deliver(team, partners)
-        check_id = (
-            await partners.client.get("/v1/health/checks", headers=partners.auth("health"))
-        ).json()["checks"][0]["check_id"]
+        check_id = await partners.first_check_id("health")
         answer = {
             "result": "information_found",
             "details": "Known to the GP.",
@@ -192,9 +190,7 @@ class TestAnswering:
         """Police cannot answer health's check through its own path, nor use health's path."""
         await ask(team, contact)
         deliver(team, partners)
-        health = (
-            await partners.client.get("/v1/health/checks", headers=partners.auth("health"))
-        ).json()["checks"][0]["check_id"]
+        health = await partners.first_check_id("health")
         answer = {"result": "nothing_known", "answered_by": "PC Synthetic"}
         mine = await partners.client.post(
             f"/v1/police/checks/{health}/response", json=answer, headers=partners.auth("police")
@@ -212,9 +208,7 @@ class TestAnswering:
         """Unknown result, information found without details, nobody named."""
         await ask(team, contact)
         deliver(team, partners)
-        check_id = (
-            await partners.client.get("/v1/police/checks", headers=partners.auth("police"))
-        ).json()["checks"][0]["check_id"]
+        check_id = await partners.first_check_id("police")
         url = f"/v1/police/checks/{check_id}/response"
         bad = {"result": "maybe", "details": "", "answered_by": "  ", "extra": 1}
         response = await partners.client.post(url, json=bad, headers=partners.auth("police"))
@@ -288,9 +282,7 @@ class TestTrust:
 
         await ask(team, contact, {"partners": ["police"], "urgency": "red", "question": "q?"})
         deliver(team, partners)
-        check_id = (
-            await partners.client.get("/v1/police/checks", headers=partners.auth("police"))
-        ).json()["checks"][0]["check_id"]
+        check_id = await partners.first_check_id("police")
         answer = {"result": "information_found", "details": "Synthetic record", "answered_by": "PC"}
         await partners.client.post(
             f"/v1/police/checks/{check_id}/response", json=answer, headers=partners.auth("police")
@@ -322,9 +314,7 @@ class TestMessagePage:
         asked = await team.client.post(f"{page}/checks", data={**form, "csrf_token": token})
         assert asked.status_code == 303
         deliver(team, partners)
-        check_id = (
-            await partners.client.get("/v1/police/checks", headers=partners.auth("police"))
-        ).json()["checks"][0]["check_id"]
+        check_id = await partners.first_check_id("police")
         answer = {
             "result": "information_found",
             "details": "Synthetic police record",
@@ -365,8 +355,7 @@ class TestOrganisations:
         other = {"Authorization": f"Bearer {store.add(Partner.POLICE, ['99'])}"}
         seen = await partners.client.get("/v1/police/checks", headers=other)
         assert seen.json() == {"checks": []}
-        mine = await partners.client.get("/v1/police/checks", headers=partners.auth("police"))
-        check_id = mine.json()["checks"][0]["check_id"]
+        check_id = await partners.first_check_id("police")
         answer = {"result": "nothing_known", "answered_by": "PC Synthetic"}
         url = f"/v1/police/checks/{check_id}/response"
         assert (await partners.client.post(url, json=answer, headers=other)).status_code == 404
