@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hub.teams.deps import TeamDeps
@@ -28,6 +29,17 @@ async def chunked(body: bytes) -> AsyncIterator[bytes]:
     """A body sent without a Content-Length (Transfer-Encoding: chunked)."""
     for start in range(0, len(body), 65536):
         yield body[start : start + 65536]
+
+
+async def post_outcome_as_mash(
+    deps: TeamDeps, content: bytes | AsyncIterator[bytes]
+) -> tuple[httpx.Response, BodyMeter]:
+    """POST ``content`` as an outcome with a MASH client's token; the answer and the meter."""
+    token = deps.accounts.add_client(Area.MASH)
+    async with team_client(deps) as (client, meter):
+        headers = {**JSON, "Authorization": f"Bearer {token}"}
+        answer = await client.post(OUTCOME_PATH, content=content, headers=headers)
+    return answer, meter
 
 
 class TestTeamApi:
@@ -55,19 +67,13 @@ class TestTeamApi:
     async def test_an_authenticated_body_over_the_limit_is_413_and_never_read(
         self, team_deps: TeamDeps
     ) -> None:
-        token = team_deps.accounts.add_client(Area.MASH)
-        async with team_client(team_deps) as (client, meter):
-            headers = {**JSON, "Authorization": f"Bearer {token}"}
-            answer = await client.post(OUTCOME_PATH, content=BIG, headers=headers)
+        answer, meter = await post_outcome_as_mash(team_deps, BIG)
         assert answer.status_code == 413
         assert answer.headers["content-type"] == "application/problem+json"
         assert meter.read == 0
 
     async def test_a_body_without_a_length_is_411_and_never_read(self, team_deps: TeamDeps) -> None:
-        token = team_deps.accounts.add_client(Area.MASH)
-        async with team_client(team_deps) as (client, meter):
-            headers = {**JSON, "Authorization": f"Bearer {token}"}
-            answer = await client.post(OUTCOME_PATH, content=chunked(BIG), headers=headers)
+        answer, meter = await post_outcome_as_mash(team_deps, chunked(BIG))
         assert answer.status_code == 411
         assert meter.read == 0
 
@@ -75,10 +81,7 @@ class TestTeamApi:
         self, team_deps: TeamDeps
     ) -> None:
         """Past the gate the typed body is parsed as before: 422 problem naming the place."""
-        token = team_deps.accounts.add_client(Area.MASH)
-        async with team_client(team_deps) as (client, _meter):
-            headers = {**JSON, "Authorization": f"Bearer {token}"}
-            answer = await client.post(OUTCOME_PATH, content=b"{", headers=headers)
+        answer, _meter = await post_outcome_as_mash(team_deps, b"{")
         assert answer.status_code == 422
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["errors"]
