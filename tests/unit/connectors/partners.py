@@ -28,7 +28,7 @@ from connectors.police.format import PoliceNotification
 from connectors.protocol import Connector, ParseContext
 from connectors.registry import connector_for
 from hub.settings import PROJECT_ROOT
-from schemas.common import Partner
+from schemas.common import NhsNumberStatus, Partner
 from schemas.envelope import Envelope
 from tests.unit.connectors import documents
 
@@ -273,3 +273,21 @@ DOMESTIC_ABUSE = PartnerCase(
 
 CASES = (POLICE, HEALTH, HOUSING, DOMESTIC_ABUSE)
 """Every registered partner, in partner order."""
+
+
+def assert_check_digit_kept(
+    envelope: Envelope, number: str, demographics: tuple[str, ...], field: str
+) -> None:
+    """The first subject keeps ``number``, failing its check digit, but is not keyed on it.
+
+    It is keyed on its ``demographics``, and the one finding names ``field`` as a warning.
+    """
+    subject = envelope.subjects[0]
+    assert (subject.nhs_number, subject.nhs_number_status) == (
+        number,
+        NhsNumberStatus.INVALID_CHECK_DIGIT,
+    )
+    assert subject.subject_key == CONTEXT.subject_key("demographic", *demographics)
+    assert [(f.code, f.field, f.severity) for f in envelope.quality.findings] == [
+        ("nhs_number_check_digit", field, "warning")
+    ]
