@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import subprocess
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.audit import verify_chain
 from hub.bootstrap import Hub
 from hub.bootstrap.ingest import sealer_for
 from hub.kafka import make_consumer, make_producer, started
@@ -18,7 +20,9 @@ from hub.router.service import Router
 from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings, RouterSettings
 from schemas.common import Partner
+from schemas.decision import DecisionRecorded
 from schemas.envelope import Envelope
+from schemas.routed import MessageRouted
 from tests.commands import run_hub
 
 
@@ -97,6 +101,30 @@ async def read_topic(
             if expected is None and loop.time() - last > idle_s:
                 break
     return records
+
+
+async def assert_routed_exactly_once(kafka: KafkaSettings, message_ids: set[str]) -> None:
+    """Each message: one decision, each of its routed copies once (read_committed); chain intact."""
+    decisions = await read_topic(kafka, "hub.decisions", expected=len(message_ids), timeout_s=120)
+    records = [DecisionRecorded.model_validate_json(r.value) for r in decisions]
+    ids = collections.Counter(str(d.message_id) for d in records)
+    dupes = [m for m, c in ids.items() if c > 1]
+    assert not dupes, f"{len(dupes)} messages have more than one decision record"
+    assert set(ids) == message_ids, f"{len(message_ids - set(ids))} messages have no decision"
+    want = collections.Counter(
+        (str(d.message_id), a.value) for d in records for a in d.destinations
+    )
+    got: collections.Counter[tuple[str, str]] = collections.Counter()
+    for area in {a for _m, a in want}:
+        for r in await read_topic(kafka, f"route.{area}", idle_s=2.0, timeout_s=120):
+            got[(str(MessageRouted.model_validate_json(r.value).message_id), area)] += 1
+    assert got == want
+    chains: dict[int, list[tuple[int, bytes]]] = collections.defaultdict(list)
+    for r in decisions:
+        chains[r.partition].append((r.offset, r.value))
+    for partition, chain in chains.items():
+        _count, broken = verify_chain(partition, sorted(chain))
+        assert broken is None, broken
 
 
 @dataclass

@@ -32,19 +32,16 @@ import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from hub.audit import verify_chain
 from hub.broker.local import LocalBroker
 from hub.broker.topics import load_topics_file
 from hub.kafka import client_options
 from hub.security.keys import init_keyring
 from hub.settings import BrokerSettings, KafkaSettings
 from schemas.common import Partner
-from schemas.decision import DecisionRecorded
-from schemas.routed import MessageRouted
 from schemas.wire import MessageReceived
 from tests.e2e.processes import free_port, hub_command, hub_env, start, stop, wait_http_ready
 from tests.integration.ingestkit import EXAMPLES, PROJECT
-from tests.integration.routerkit import read_topic
+from tests.integration.routerkit import assert_routed_exactly_once, read_topic
 from tests.orgs import org_args
 
 POLICE = "/v1/police/notifications"
@@ -196,25 +193,7 @@ async def assert_exactly_once(kafka: KafkaSettings, accepted: set[str]) -> None:
     )
     assert set(inbound_ids) == accepted
     assert max(inbound_ids.values()) == 1, "a message is on the inbound topic twice"
-    decisions = await read_topic(kafka, "hub.decisions", expected=len(accepted), timeout_s=120)
-    records = [DecisionRecorded.model_validate_json(r.value) for r in decisions]
-    ids = collections.Counter(str(d.message_id) for d in records)
-    assert set(ids) == accepted, f"{len(accepted - set(ids))} accepted messages have no decision"
-    assert max(ids.values()) == 1, "a message has more than one decision"
-    want = collections.Counter(
-        (str(d.message_id), a.value) for d in records for a in d.destinations
-    )
-    got: collections.Counter[tuple[str, str]] = collections.Counter()
-    for area in {a for _m, a in want}:
-        for r in await read_topic(kafka, f"route.{area}", idle_s=2.0, timeout_s=120):
-            got[(str(MessageRouted.model_validate_json(r.value).message_id), area)] += 1
-    assert got == want
-    chains: dict[int, list[tuple[int, bytes]]] = collections.defaultdict(list)
-    for r in decisions:
-        chains[r.partition].append((r.offset, r.value))
-    for partition, chain in chains.items():
-        _count, broken = verify_chain(partition, sorted(chain))
-        assert broken is None, broken
+    await assert_routed_exactly_once(kafka, accepted)
 
 
 def process_env(kafka: KafkaSettings, tmp_path: Path) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import os
 import signal
 import subprocess
@@ -13,16 +12,18 @@ from typing import Any
 
 import pytest
 
-from hub.audit import verify_chain
 from hub.bootstrap import Hub
 from hub.kafka import KafkaAdmin, TopicPartition, end_offsets
 from hub.settings import KafkaSettings
 from schemas.common import RiskLevel, SubjectRole
-from schemas.decision import DecisionRecorded
 from schemas.envelope import Envelope
-from schemas.routed import MessageRouted
 from tests.factories import envelope, risk, subject
-from tests.integration.routerkit import hub_for, produce, read_topic, running_router
+from tests.integration.routerkit import (
+    assert_routed_exactly_once,
+    hub_for,
+    produce,
+    running_router,
+)
 
 INBOUND = [
     "partner.police.inbound",
@@ -98,28 +99,7 @@ async def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
 
 
 async def assert_exactly_once(kafka: KafkaSettings, sent: list[Envelope]) -> None:
-    decisions = await read_topic(kafka, "hub.decisions", expected=len(sent), timeout_s=120)
-    ids = [DecisionRecorded.model_validate_json(r.value).message_id for r in decisions]
-    dupes = [m for m, c in collections.Counter(ids).items() if c > 1]
-    assert not dupes, f"{len(dupes)} messages have more than one decision record"
-    assert set(ids) == {e.message_id for e in sent}
-    want: collections.Counter[tuple[Any, str]] = collections.Counter()
-    for r in decisions:
-        record = DecisionRecorded.model_validate_json(r.value)
-        for area in record.destinations:
-            want[(record.message_id, area.value)] += 1
-    got: collections.Counter[tuple[Any, str]] = collections.Counter()
-    for area in {a for (_m, a) in want}:
-        for r in await read_topic(kafka, f"route.{area}", idle_s=2.0, timeout_s=120):
-            copy = MessageRouted.model_validate_json(r.value)
-            got[(copy.message_id, area)] += 1
-    assert got == want
-    by_partition: dict[int, list[tuple[int, bytes]]] = collections.defaultdict(list)
-    for r in decisions:
-        by_partition[r.partition].append((r.offset, r.value))
-    for partition, records in by_partition.items():
-        _count, broken = verify_chain(partition, sorted(records))
-        assert broken is None, broken
+    await assert_routed_exactly_once(kafka, {str(e.message_id) for e in sent})
 
 
 @pytest.mark.slow
