@@ -16,9 +16,11 @@ from typing import Any
 
 from connectors.health.format import (
     CONCERN_SYSTEM,
+    CONSENT_SCOPE_SYSTEM,
     EXPECTED_DELIVERY_URL,
     NO_CONSENT_REASON_URL,
     ROLE_SYSTEM,
+    SHARING_SCOPE,
     SNOMED_SYSTEM,
     STATUTORY_GATEWAY_URL,
 )
@@ -218,14 +220,7 @@ class Fhir:
             "resourceType": "Consent",
             "id": f"consent-{len(self.resources)}",
             "status": "active",
-            "scope": {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                        "code": "patient-privacy",
-                    }
-                ]
-            },
+            "scope": {"coding": [{"system": CONSENT_SCOPE_SYSTEM, "code": SHARING_SCOPE}]},
             "category": [{"text": "information sharing"}],
             "patient": {"reference": f"Patient/{patient}"},
             "dateTime": INCIDENT,

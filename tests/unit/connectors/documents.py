@@ -10,7 +10,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.health.format import CONCERN_SYSTEM
+from connectors.health.format import CONCERN_SYSTEM, CONSENT_SCOPE_SYSTEM, SHARING_SCOPE
 
 
 def at(doc: Any, path: Sequence[Any]) -> Any:
@@ -169,14 +169,7 @@ def consent(
         "resourceType": "Consent",
         "id": f"consent-{subject}",
         "status": status,
-        "scope": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                    "code": "patient-privacy",
-                }
-            ]
-        },
+        "scope": {"coding": [{"system": CONSENT_SCOPE_SYSTEM, "code": SHARING_SCOPE}]},
         "category": [{"text": "information sharing"}],
         "patient": {"reference": f"Patient/{subject}"},
         "dateTime": "2026-11-24T16:20:00+00:00",
