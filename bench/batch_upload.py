@@ -12,8 +12,6 @@ and the single notifications' latency alone and while the batch was in flight
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import itertools
 import os
 import time
@@ -24,7 +22,7 @@ from bench.common import Rig, Usage, free_port, rig, stop_process
 from bench.http_client import RawConnection
 from bench.records import police_notification
 from bench.report import summary_ms, table
-from hub.settings import PROJECT_ROOT
+from hub.demo.bulk import police_csv_batch
 from schemas.common import Partner
 
 POLICE = "/v1/police/notifications"
@@ -33,26 +31,6 @@ PAUSE_S = 0.05
 BASELINE_S = 15.0
 BATCH_BYTES = 20 * 1024 * 1024
 TARGET_P99_MS = 250.0
-
-
-def police_csv(size: int, run: str) -> tuple[bytes, int]:
-    """A valid police CSV batch of just under ``size`` bytes, and its notifications."""
-    example = PROJECT_ROOT / "docs" / "formats" / "examples" / "police" / "batch.csv"
-    header, *rows = example.read_text().splitlines()
-    references = {next(csv.reader(io.StringIO(row)))[0] for row in rows}
-    stem = next(iter(references)).rsplit("/", 1)[0]
-    out = io.StringIO()
-    out.write(header + "\n")
-    copies = 0
-    while True:
-        block = "".join(
-            row.replace(f"{stem}/1200", f"{stem}/{run}{copies:07d}") + "\n" for row in rows
-        )
-        if out.tell() + len(block) > size:
-            break
-        out.write(block)
-        copies += 1
-    return out.getvalue().encode(), copies * len(references)
 
 
 async def _singles(
@@ -120,7 +98,7 @@ async def _phase(r: Rig, port: int, pid: int, batch: bytes | None) -> dict[str, 
 
 async def run() -> dict[str, Any]:
     """The batch-upload bench."""
-    batch, notifications = police_csv(BATCH_BYTES, uuid.uuid4().hex[:4].upper())
+    batch, _, notifications = police_csv_batch(BATCH_BYTES, uuid.uuid4().hex[:4].upper())
     async with rig("upload") as r:
         port = free_port()
         proc = r.start_connectors(port)
