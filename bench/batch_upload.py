@@ -21,7 +21,7 @@ from typing import Any
 from bench.common import Rig, Usage, free_port, rig, stop_process
 from bench.http_client import RawConnection
 from bench.records import police_notification
-from bench.report import summary_ms, table
+from bench.report import LATENCY_HEADERS, cores_cell, latency_cells, summary_ms, table
 from hub.demo.bulk import police_csv_batch
 from schemas.common import Partner
 
@@ -115,10 +115,7 @@ async def run() -> dict[str, Any]:
             "singles",
             "seconds",
             "count",
-            "p50 ms",
-            "p95 ms",
-            "p99 ms",
-            "max ms",
+            *LATENCY_HEADERS,
             "statuses",
             "cores",
         ],
@@ -127,15 +124,9 @@ async def run() -> dict[str, Any]:
                 name,
                 row["seconds"],
                 row["singles"],
-                row["latency"]["p50_ms"],
-                row["latency"]["p95_ms"],
-                row["latency"]["p99_ms"],
-                row["latency"]["max_ms"],
+                *latency_cells(row["latency"]),
                 row["statuses"],
-                "/".join(
-                    str(row["cores_used"].get(k, "-"))
-                    for k in ("connectors", "client", "broker", "machine")
-                ),
+                cores_cell(row["cores_used"], ("connectors", "client", "broker", "machine")),
             ]
             for name, row in rows
         ],
