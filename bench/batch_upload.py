@@ -12,8 +12,6 @@ and the single notifications' latency alone and while the batch was in flight
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import itertools
 import os
 import time
@@ -23,8 +21,8 @@ from typing import Any
 from bench.common import Rig, Usage, free_port, rig, stop_process
 from bench.http_client import RawConnection
 from bench.records import police_notification
-from bench.report import summary_ms, table
-from hub.settings import PROJECT_ROOT
+from bench.report import LATENCY_HEADERS, cores_cell, latency_cells, summary_ms, table
+from hub.demo.bulk import police_csv_batch
 from schemas.common import Partner
 
 POLICE = "/v1/police/notifications"
@@ -33,26 +31,6 @@ PAUSE_S = 0.05
 BASELINE_S = 15.0
 BATCH_BYTES = 20 * 1024 * 1024
 TARGET_P99_MS = 250.0
-
-
-def police_csv(size: int, run: str) -> tuple[bytes, int]:
-    """A valid police CSV batch of just under ``size`` bytes, and its notifications."""
-    example = PROJECT_ROOT / "docs" / "formats" / "examples" / "police" / "batch.csv"
-    header, *rows = example.read_text().splitlines()
-    references = {next(csv.reader(io.StringIO(row)))[0] for row in rows}
-    stem = next(iter(references)).rsplit("/", 1)[0]
-    out = io.StringIO()
-    out.write(header + "\n")
-    copies = 0
-    while True:
-        block = "".join(
-            row.replace(f"{stem}/1200", f"{stem}/{run}{copies:07d}") + "\n" for row in rows
-        )
-        if out.tell() + len(block) > size:
-            break
-        out.write(block)
-        copies += 1
-    return out.getvalue().encode(), copies * len(references)
 
 
 async def _singles(
@@ -120,7 +98,7 @@ async def _phase(r: Rig, port: int, pid: int, batch: bytes | None) -> dict[str, 
 
 async def run() -> dict[str, Any]:
     """The batch-upload bench."""
-    batch, notifications = police_csv(BATCH_BYTES, uuid.uuid4().hex[:4].upper())
+    batch, _, notifications = police_csv_batch(BATCH_BYTES, uuid.uuid4().hex[:4].upper())
     async with rig("upload") as r:
         port = free_port()
         proc = r.start_connectors(port)
@@ -137,10 +115,7 @@ async def run() -> dict[str, Any]:
             "singles",
             "seconds",
             "count",
-            "p50 ms",
-            "p95 ms",
-            "p99 ms",
-            "max ms",
+            *LATENCY_HEADERS,
             "statuses",
             "cores",
         ],
@@ -149,15 +124,9 @@ async def run() -> dict[str, Any]:
                 name,
                 row["seconds"],
                 row["singles"],
-                row["latency"]["p50_ms"],
-                row["latency"]["p95_ms"],
-                row["latency"]["p99_ms"],
-                row["latency"]["max_ms"],
+                *latency_cells(row["latency"]),
                 row["statuses"],
-                "/".join(
-                    str(row["cores_used"].get(k, "-"))
-                    for k in ("connectors", "client", "broker", "machine")
-                ),
+                cores_cell(row["cores_used"], ("connectors", "client", "broker", "machine")),
             ]
             for name, row in rows
         ],

@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from hub.bootstrap import Hub
 from hub.broker.local import LocalBroker
 from hub.broker.topics import apply_topics, load_topics_file
 from hub.demo.orgs import PARTNER_ORGS
+from hub.demo.run import answers_ready
 from hub.ingest.credentials import CredentialStore
 from hub.kafka import KafkaAdmin
 from hub.logging import configure_logging
@@ -168,14 +167,10 @@ def router_stats(log: Path) -> dict[str, Any]:
 
 def wait_http_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
     """Wait until ``url`` answers ``{"ready": true}``; fail with the log's tail."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited {proc.returncode}: {tail(log)}")
-        with contextlib.suppress(httpx.HTTPError, ValueError):
-            if httpx.get(url, timeout=2).json().get("ready"):
-                return
-        time.sleep(0.3)
+    if answers_ready(url, proc, timeout_s, probe_s=2.0):
+        return
+    if proc.poll() is not None:
+        raise RuntimeError(f"process exited {proc.returncode}: {tail(log)}")
     raise RuntimeError(f"{url} not ready after {timeout_s:.0f}s: {tail(log)}")
 
 

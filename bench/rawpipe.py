@@ -29,13 +29,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 from collections import defaultdict
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import kafka_from_env
+from hub.cli._async import run_until_signalled
 from hub.kafka import TopicPartition, make_consumer, make_producer
 from hub.settings import KafkaSettings
 from hub.topology import DECISIONS, HISTORY, INBOUND_PARTNER, ROUTED_IDS, route_topic
@@ -185,11 +185,7 @@ def main() -> None:
     args = parser.parse_args()
     kafka = kafka_from_env()
 
-    async def service() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    async def service(stop: asyncio.Event) -> None:
         await run(
             kafka,
             transactions=args.transactions == "on",
@@ -199,7 +195,7 @@ def main() -> None:
             shape=Shape(args.records_per_message, args.bytes_per_message),
         )
 
-    asyncio.run(service())
+    run_until_signalled(service)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,20 @@ def summary_ms(values_s: Sequence[float]) -> dict[str, float | int | None]:
     }
 
 
+LATENCY_HEADERS = ("p50 ms", "p95 ms", "p99 ms", "max ms")
+"""The columns of :func:`latency_cells`."""
+
+
+def latency_cells(summary: dict[str, Any]) -> list[object]:
+    """A :func:`summary_ms` as table cells: p50, p95, p99 and max."""
+    return [summary["p50_ms"], summary["p95_ms"], summary["p99_ms"], summary["max_ms"]]
+
+
+def cores_cell(cores_used: dict[str, Any], processes: Sequence[str]) -> str:
+    """The cores each process used, in order, as ``a/b/c`` (``-`` where not measured)."""
+    return "/".join(str(cores_used.get(name, "-")) for name in processes)
+
+
 def table(title: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """Print a plain-text table."""
     cells = [[_cell(c) for c in row] for row in rows]

@@ -35,19 +35,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(broker.app, name="broker")
-app.add_typer(topics.app, name="topics")
-app.add_typer(keys.app, name="keys")
-app.add_typer(policy.app, name="policy")
-app.add_typer(router.app, name="router")
-app.add_typer(connectors.app, name="connectors")
-app.add_typer(partners.app, name="partners")
-app.add_typer(schemas.app, name="schemas")
-app.add_typer(audit.app, name="audit")
-app.add_typer(monitor.app, name="monitor")
-app.add_typer(security.app, name="security")
-app.add_typer(teams.app, name="teams")
-app.add_typer(dlq.app, name="dlq")
+_GROUPS = (
+    broker,
+    topics,
+    keys,
+    policy,
+    router,
+    connectors,
+    partners,
+    schemas,
+    audit,
+    monitor,
+    security,
+    teams,
+    dlq,
+)
+"""The command groups in the order ``hub --help`` lists them, each named as its module."""
+
+for group in _GROUPS:
+    app.add_typer(group.app, name=group.__name__.rpartition(".")[2])
 app.command(name="status")(monitor.status)
 app.command(name="demo")(demo.demo)
 

@@ -138,15 +138,26 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
             proc.wait()
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
+def answers_ready(
+    url: str, proc: subprocess.Popen[bytes], timeout_s: float, *, probe_s: float = 1.0
+) -> bool:
+    """Whether ``url`` answers ``{"ready": true}`` before ``proc`` exits or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise HubError(f"a hub process exited during start-up; see {log}")
+            return False
         with contextlib.suppress(httpx.HTTPError, ValueError):
-            if httpx.get(url, timeout=1).json().get("ready"):
-                return
+            if httpx.get(url, timeout=probe_s).json().get("ready"):
+                return True
         time.sleep(0.3)
+    return False
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
+    if answers_ready(url, proc, timeout_s):
+        return
+    if proc.poll() is not None:
+        raise HubError(f"a hub process exited during start-up; see {log}")
     raise HubError(f"the connectors did not become ready; see {log}")
 
 

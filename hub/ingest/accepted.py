@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from schemas.answer import Answer
 from schemas.envelope import Envelope, QualityFinding
 
 DUPLICATE = b'"duplicate":true'
 NOT_DUPLICATE = b'"duplicate":false'
 
 
-class AcceptedMessage(BaseModel):
+class AcceptedMessage(Answer):
     """One message the request produced."""
-
-    model_config = ConfigDict(frozen=True)
 
     message_id: UUID = Field(description="The hub's id; ask for its status with it.")
     partner_reference: str = Field(description="Your reference.")
@@ -36,10 +35,8 @@ class AcceptedMessage(BaseModel):
     )
 
 
-class Accepted(BaseModel):
+class Accepted(Answer):
     """The 202 answer: durable in Kafka, to be routed."""
-
-    model_config = ConfigDict(frozen=True)
 
     messages: tuple[AcceptedMessage, ...] = Field(description="Every message, in input order.")
 

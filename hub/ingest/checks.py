@@ -29,7 +29,7 @@ from uuid import UUID
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, Field, ValidationError
 
 from hub.checks.crypto import CheckKeys, answer_record
 from hub.checks.index import CheckIndex
@@ -40,6 +40,7 @@ from hub.ingest.credentials import CredentialStore
 from hub.web import Problem, TokenBuckets, answer
 from hub.web.body import read_body
 from hub.web.problems import title_of
+from schemas.answer import Answer
 from schemas.checks import AnswerCheck, CheckAnswered, CheckPartner, CheckPerson, Urgency
 from schemas.common import Area
 
@@ -93,10 +94,8 @@ class CheckCaller:
     orgs: tuple[str, ...] = ()
 
 
-class OpenCheck(BaseModel):
+class OpenCheck(Answer):
     """One open check, opened for the partner."""
-
-    model_config = ConfigDict(frozen=True)
 
     check_id: UUID = Field(description="Answer it at /v1/<partner>/checks/<check_id>/response.")
     urgency: Urgency = Field(description="red, amber or green.")
@@ -110,18 +109,14 @@ class OpenCheck(BaseModel):
     household: tuple[CheckPerson, ...] = Field(description="The household.")
 
 
-class OpenChecks(BaseModel):
+class OpenChecks(Answer):
     """``GET /v1/<partner>/checks``."""
-
-    model_config = ConfigDict(frozen=True)
 
     checks: tuple[OpenCheck, ...] = Field(description="Open checks, most urgent first.")
 
 
-class CheckAnswerAccepted(BaseModel):
+class CheckAnswerAccepted(Answer):
     """The ``201`` answer: committed to ``hub.check-responses``."""
-
-    model_config = ConfigDict(frozen=True)
 
     check_id: UUID = Field(description="The check answered.")
     status: str = Field(description="Always 'answered'.")

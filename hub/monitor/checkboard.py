@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from hub.monitor.stats import percentile, ratio
+from schemas.answer import Answer
 from schemas.checks import CheckPartner, Urgency
 
 
@@ -32,10 +33,8 @@ class _Seen(BaseModel):
     answered_at: AwareDatetime | None = None
 
 
-class OpenChecks(BaseModel):
+class OpenChecks(Answer):
     """Open checks of one partner at one urgency."""
-
-    model_config = ConfigDict(frozen=True)
 
     partner: CheckPartner = Field(description="The partner asked.")
     urgency: Urgency = Field(description="red, amber or green.")
@@ -43,10 +42,8 @@ class OpenChecks(BaseModel):
     overdue: int = Field(description="Of which past their deadline.")
 
 
-class PartnerResponses(BaseModel):
+class PartnerResponses(Answer):
     """One partner's line of the scorecard for agency checks."""
-
-    model_config = ConfigDict(frozen=True)
 
     partner: CheckPartner = Field(description="The partner.")
     asked: int = Field(description="Checks asked of it.")
@@ -57,10 +54,8 @@ class PartnerResponses(BaseModel):
     overdue_ratio: float | None = Field(description="overdue / asked; None when none asked.")
 
 
-class ChecksView(BaseModel):
+class ChecksView(Answer):
     """Agency checks: open and overdue, and partners' response times."""
-
-    model_config = ConfigDict(frozen=True)
 
     open: tuple[OpenChecks, ...] = Field(default=(), description="Per partner and urgency.")
     partners: tuple[PartnerResponses, ...] = Field(default=(), description="Per partner.")

@@ -49,6 +49,20 @@ _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or unknown API token"},
     403: {"description": "The token is for another area"},
 }
+_NOT_IN_QUEUE = {"description": "Not in this area's queue"}
+
+
+def _decision_answers(
+    auth: dict[int | str, dict[str, Any]], *, conflict: str, invalid: str
+) -> dict[int | str, dict[str, Any]]:
+    """The answers of a route that records a decision on ``team.outcomes``."""
+    return {
+        **auth,
+        404: _NOT_IN_QUEUE,
+        409: {"description": conflict},
+        422: {"description": invalid},
+        503: {"description": "Kafka did not take it; nothing recorded. Retry later"},
+    }
 
 
 def api_router() -> APIRouter:
@@ -84,7 +98,7 @@ def api_router() -> APIRouter:
         "/areas/{area}/messages/{message_id}",  # noqa: FAST003 -- `area` is read by api_area
         response_model=MessageView,
         summary="One message of the area's queue, decrypted",
-        responses={**_AUTH, 404: {"description": "Not in this area's queue"}},
+        responses={**_AUTH, 404: _NOT_IN_QUEUE},
     )
     async def message(
         request: Request, caller: ApiCaller, message_id: str, child: Child = 0
@@ -98,13 +112,11 @@ def api_router() -> APIRouter:
         status_code=201,
         response_model=OutcomeRecorded,
         summary="Record the area's decision; written to team.outcomes",
-        responses={
-            **_AUTH,
-            404: {"description": "Not in this area's queue"},
-            409: {"description": "Already decided, or a decision is being recorded"},
-            422: {"description": "Invalid outcome: every error by field"},
-            503: {"description": "Kafka did not take it; nothing recorded. Retry later"},
-        },
+        responses=_decision_answers(
+            _AUTH,
+            conflict="Already decided, or a decision is being recorded",
+            invalid="Invalid outcome: every error by field",
+        ),
     )
     async def outcome(
         request: Request,
@@ -149,13 +161,11 @@ def _manager_routes(router: APIRouter) -> None:
         status_code=201,
         response_model=OutcomeRecorded,
         summary="A manager authorises or returns a MASH threshold decision",
-        responses={
-            **_MANAGER,
-            404: {"description": "Not in this area's queue"},
-            409: {"description": "Not awaiting authorisation, or being authorised"},
-            422: {"description": "Invalid: decision authorise|return and a rationale"},
-            503: {"description": "Kafka did not take it; nothing recorded. Retry later"},
-        },
+        responses=_decision_answers(
+            _MANAGER,
+            conflict="Not awaiting authorisation, or being authorised",
+            invalid="Invalid: decision authorise|return and a rationale",
+        ),
     )
     async def authorisation(
         request: Request,
@@ -176,7 +186,7 @@ def _manager_routes(router: APIRouter) -> None:
         "/areas/{area}/messages/{message_id}/assignment",  # noqa: FAST003 -- `area` is read by api_area
         response_model=MessageView,
         summary="A manager assigns (or unassigns) a message to a practitioner",
-        responses={**_MANAGER, 404: {"description": "Not in this area's queue"}},
+        responses={**_MANAGER, 404: _NOT_IN_QUEUE},
     )
     async def assignment(
         request: Request,

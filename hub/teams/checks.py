@@ -22,13 +22,14 @@ from typing import Protocol
 from uuid import UUID, uuid4
 
 import structlog
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from hub.checks.crypto import CheckKeys, request_record
 from hub.checks.writer import CheckWriter
 from hub.errors import DecryptionError, SchemaViolationError
 from hub.sla import CheckDeadlines, SlaCalendar, check_due_by
 from hub.teams.checkstore import CheckStore, StoredCheck
+from schemas.answer import Answer
 from schemas.checks import (
     AnswerCheck,
     AskChecks,
@@ -88,10 +89,8 @@ class TeamChecks:
             self.store.close()
 
 
-class CheckView(BaseModel):
+class CheckView(Answer):
     """One check asked about a message, as the asking area sees it."""
-
-    model_config = ConfigDict(frozen=True)
 
     check_id: UUID = Field(description="Id of the check.")
     partner: CheckPartner = Field(description="The partner asked.")
@@ -106,10 +105,8 @@ class CheckView(BaseModel):
     answered_at: AwareDatetime | None = Field(None, description="When.")
 
 
-class ChecksAsked(BaseModel):
+class ChecksAsked(Answer):
     """The ``201`` answer: one check per partner asked."""
-
-    model_config = ConfigDict(frozen=True)
 
     checks: tuple[CheckView, ...] = Field(description="The checks, in the order asked.")
 

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from hub.security.keys import SecretKey
 from hub.sla import SlaCalendar
 from hub.teams.accounts import AccountStore
-from hub.teams.checks import TeamChecks
+from hub.teams.checks import Tailer, TeamChecks
 from hub.teams.outcomes import OutcomePublisher
 from hub.teams.ratelimit import SignInLimiter
 from hub.teams.sessions import SessionStore
@@ -31,18 +31,12 @@ class ManagedPublisher(OutcomePublisher, Protocol):
         """Flush and close."""
 
 
-class Consumer(Protocol):
-    """The area subscribers (:class:`~hub.teams.consumer.TeamConsumer`)."""
+class Consumer(Tailer, Protocol):
+    """The area subscribers (:class:`~hub.teams.consumer.TeamConsumer`), started and stopped."""
 
     @property
     def ready(self) -> bool:
         """Every area's subscriber has joined its group."""
-
-    async def start(self) -> None:
-        """Start consuming."""
-
-    async def stop(self) -> None:
-        """Stop consuming."""
 
 
 @dataclass

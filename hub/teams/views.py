@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from hub.sla import ClockState, SlaCalendar, clock_state
 from hub.teams.checks import CheckView
 from hub.teams.store import QueueItem
+from schemas.answer import Answer
 from schemas.chronology import (
     Chronology,
     ChronologyContact,
@@ -32,11 +33,7 @@ from schemas.outcome import Outcome
 from schemas.routed import DecisionSummary, EncompassDecision, EncompassNotice
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class RecordedOutcome(_View):
+class RecordedOutcome(Answer):
     """The decision recorded on a row."""
 
     outcome_id: UUID = Field(description="Id of the outcome on team.outcomes.")
@@ -47,7 +44,7 @@ class RecordedOutcome(_View):
     on_time: bool | None = Field(description="Decided before the SLA deadline; None without one.")
 
 
-class AuthorisationView(_View):
+class AuthorisationView(Answer):
     """A manager's part in a decision: awaiting, authorised, or a return."""
 
     due_by: AwareDatetime | None = Field(
@@ -60,7 +57,7 @@ class AuthorisationView(_View):
     decided_at: AwareDatetime | None = Field(description="When.")
 
 
-class QueueEntry(_View):
+class QueueEntry(Answer):
     """One message in an area's queue, without its sensitive content."""
 
     message_id: UUID = Field(description="The inbound message.")
@@ -94,7 +91,7 @@ class QueueEntry(_View):
     outcome: RecordedOutcome | None = Field(description="The recorded decision, once decided.")
 
 
-class QueuePage(_View):
+class QueuePage(Answer):
     """A page of an area's queue."""
 
     area: Area = Field(description="The area.")
@@ -142,7 +139,7 @@ class MessageView(QueueEntry):
     )
 
 
-class OversightView(_View):
+class OversightView(Answer):
     """A manager's view of drift in the area's work."""
 
     area: Area = Field(description="The area.")

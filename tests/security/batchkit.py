@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 
+from hub.demo.bulk import police_csv_batch
 from hub.settings import PROJECT_ROOT
 
 EXAMPLES = PROJECT_ROOT / "docs" / "formats" / "examples" / "police"
@@ -19,21 +18,8 @@ def police_csv(size: int = 20 * MIB, run: str = "B") -> tuple[bytes, int]:
     The example batch's rows, repeated with a reference of their own for each copy
     (rows sharing a reference are one notification).
     """
-    header, *rows = (EXAMPLES / "batch.csv").read_text().splitlines()
-    reference = next(csv.reader(io.StringIO(rows[0])))[0]  # "47/2026/120010"
-    stem = reference.rsplit("/", 1)[0]
-    out = io.StringIO()
-    out.write(header + "\n")
-    copies = 0
-    while True:
-        block = "".join(
-            row.replace(f"{stem}/1200", f"{stem}/{run}{copies:07d}") + "\n" for row in rows
-        )
-        if out.tell() + len(block) > size:
-            break
-        out.write(block)
-        copies += 1
-    return out.getvalue().encode(), copies
+    batch = police_csv_batch(size, run)
+    return batch.body, batch.copies
 
 
 def police_single(index: int, run: str = "S") -> bytes:

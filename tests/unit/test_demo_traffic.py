@@ -16,6 +16,7 @@ from connectors.errors import ParseFailed
 from connectors.protocol import ParseContext
 from connectors.registry import connector_for
 from hub.demo import PartnerRequest, generate_day, summarise
+from hub.demo.bulk import police_csv_batch
 from hub.demo.orgs import PARTNER_ORGS
 from hub.demo.people import FAMILY, GIVEN_ADULT, GIVEN_CHILD
 from hub.demo.quality import DEFECTS
@@ -501,3 +502,18 @@ class TestVolumes:
         assert latest_referrals(path, "E10000099").year == 2024
         with pytest.raises(LookupError, match="E10000098"):
             latest_referrals(path, "E10000098")
+
+
+class TestPoliceCsvBatch:
+    def test_a_batch_fills_its_size_with_new_references_the_connector_reads(self) -> None:
+        """The load batch stays under its size, and every copy parses with references of its own."""
+        batch = police_csv_batch(64 * 1024, "T")
+        assert len(batch.body) <= 64 * 1024
+        assert batch.copies > 1
+        context = ParseContext(
+            received_at=datetime(2026, 3, 2, 9, tzinfo=UTC), subject_key_secret=b"x" * 32
+        )
+        envelopes = connector_for(Partner.POLICE).parse(batch.body, "text/csv", context)
+        references = {e.source.partner_reference for e in envelopes}
+        assert len(envelopes) == len(references) == batch.notifications
+        assert all("/T" in reference for reference in references)
