@@ -278,7 +278,7 @@ def _routed_copies(
                     "envelope",
                     due,
                     opener.for_area(area),
-                    opener.seal_new(chronology, area) if chronology is not None else None,
+                    opener.seal_shared(chronology, area) if chronology is not None else None,
                 )
             ]
         topic = route_topic(area)
@@ -354,9 +354,9 @@ def _chronology_fields(chronology: dict[str, Any] | None) -> str:
     """The copy's chronology: sealed, or in clear with encryption off; nothing if none."""
     if chronology is None:
         return ""
-    sealed = chronology.get("sealed")
+    sealed = chronology.get("sealed_json")
     if sealed is not None:
-        return f',"chronology_sealed":{sealed.model_dump_json()}'
+        return f',"chronology_sealed":{sealed}'
     return f',"chronology":{chronology["payload"]}'
 
 
