@@ -509,8 +509,8 @@ def summarise(
             "low_level_3m": low,
             "last_marac_referral_at": state.last_marac_at,
             "open_case": state.open_case_area is not None,
-            "open_case_area": Area(state.open_case_area) if state.open_case_area else None,
-            "last_destinations": tuple(Area(d) for d in last.destinations) if last else (),
+            "open_case_area": _area(state.open_case_area) if state.open_case_area else None,
+            "last_destinations": tuple(map(_area, last.destinations)) if last else (),
             "last_contact_at": last.occurred_at if last else None,
             "linked_message_id": _link(contacts, meta),
         }
@@ -518,6 +518,12 @@ def summarise(
 
 
 _PARTNERS = {p.value: p for p in Partner}
+_AREAS = {a.value: a for a in Area}
+
+
+def _area(value: str) -> Area:
+    """``Area(value)`` by a dict look-up (an unknown value still raises as before)."""
+    return _AREAS.get(value) or Area(value)
 
 
 def _link(contacts: Sequence[Contact], meta: RoutingMetadata) -> UUID | None:
