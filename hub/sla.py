@@ -224,11 +224,20 @@ class SlaCalendar:
         self._extra_closures = frozenset(settings.extra_bank_holidays)
         self._bank_holidays: dict[int, frozenset[date]] = {}
         self._intervals: dict[date, tuple[datetime, datetime]] = {}
+        self._next_working: dict[date, date] = {}
+        self._clocks: dict[tuple[Area, RiskLevel], SlaClock | None] = {}
 
     @property
     def settings(self) -> SlaSettings:
         """The settings this calendar was built from."""
         return self._settings
+
+    def clock_for(self, area: Area, risk_level: RiskLevel) -> SlaClock | None:
+        """:meth:`SlaSettings.clock_for`, remembered (the settings are frozen)."""
+        key = (area, risk_level)
+        if key not in self._clocks:
+            self._clocks[key] = self._settings.clock_for(area, risk_level)
+        return self._clocks[key]
 
     def is_bank_holiday(self, day: date) -> bool:
         """Whether ``day`` is a bank holiday in England and Wales, or an extra closure."""
@@ -259,16 +268,15 @@ class SlaCalendar:
         remaining = timedelta(hours=hours)
         if not remaining:
             return begin
-        day = begin.astimezone(self._zone).date()
+        day = self._working_day_from(begin.astimezone(self._zone).date())
         while True:
-            if self.is_working_day(day):
-                opens, closes = self._working_interval(day)
-                cursor = max(begin, opens)
-                if cursor < closes:
-                    if remaining <= closes - cursor:
-                        return cursor + remaining
-                    remaining -= closes - cursor
-            day += _ONE_DAY
+            opens, closes = self._working_interval(day)
+            cursor = max(begin, opens)
+            if cursor < closes:
+                if remaining <= closes - cursor:
+                    return cursor + remaining
+                remaining -= closes - cursor
+            day = self._working_day_from(day + _ONE_DAY)
 
     def working_seconds_between(self, a: datetime, b: datetime) -> float:
         """Seconds of working time from ``a`` to ``b``; negative when ``b`` is before ``a``."""
@@ -300,6 +308,16 @@ class SlaCalendar:
                 if starts > after:
                     return starts
             day += _ONE_DAY
+
+    def _working_day_from(self, day: date) -> date:
+        """The first working day on or after ``day`` (remembered: the router asks per copy)."""
+        found = self._next_working.get(day)
+        if found is None:
+            found = day
+            while not self.is_working_day(found):
+                found += _ONE_DAY
+            self._next_working[day] = found
+        return found
 
     def _working_interval(self, day: date) -> tuple[datetime, datetime]:
         found = self._intervals.get(day)
@@ -340,7 +358,7 @@ def due_by(
     overdue from the returned instant on.
     """
     start = _utc(routed_at, "routed_at")
-    clock = calendar.settings.clock_for(area, risk_level)
+    clock = calendar.clock_for(area, risk_level)
     if clock is None:
         return None
     return _run(clock, start, calendar)

@@ -45,6 +45,7 @@ class CompiledPolicy:
                     names.append(leaf.fact)
         self._names = tuple(names)
         self._computes = tuple(FACTS[n].compute for n in names)
+        self._key = _generate_key(self._computes)
         self._ids = tuple(r.id for r in policy.rules)
         self._match = _generate(policy, {n: i for i, n in enumerate(names)})
         self._memo: dict[tuple[Any, ...], Decision] = {}
@@ -59,7 +60,7 @@ class CompiledPolicy:
 
     def decide(self, meta: RoutingMetadata, history: HistorySummary) -> Decision:
         """The decision for one message (remembered per fact values and consent)."""
-        key = (*self.facts(meta, history), meta.consent.given)
+        key = self._key(meta, history)
         decision = self._memo.get(key)
         if decision is None:
             decision = self._resolve(self.policy, self.matches(key[:-1]), meta.consent.given)
@@ -79,6 +80,18 @@ def compiled(policy: Policy, resolve: Resolve) -> CompiledPolicy:
         # The entry holds the policy, so its id cannot be reused while it is here.
         found = _CACHE[id(policy)] = CompiledPolicy(policy, resolve)
     return found
+
+
+def _generate_key(
+    computes: tuple[Callable[[RoutingMetadata, HistorySummary], Any], ...],
+) -> Callable[[RoutingMetadata, HistorySummary], tuple[Any, ...]]:
+    """One function giving the fact values, then consent: the memory's key (no loop)."""
+    namespace: dict[str, Any] = {f"c{i}": compute for i, compute in enumerate(computes)}
+    values = "".join(f"c{i}(m, h), " for i in range(len(computes)))
+    source = f"def key(m, h):\n    return ({values}m.consent.given)\n"
+    exec(compile(source, "<policy facts>", "exec"), namespace)  # noqa: S102
+    key: Callable[[RoutingMetadata, HistorySummary], tuple[Any, ...]] = namespace["key"]
+    return key
 
 
 def _generate(policy: Policy, index: dict[str, int]) -> Callable[..., tuple[bool, ...]]:

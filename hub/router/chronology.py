@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from hub.router.history import MAX_CONTACTS, YEAR, Contact, new_contact
 from hub.router.household import HouseholdView
@@ -28,9 +28,8 @@ MAX_SHOWN = MAX_CONTACTS
 """Contacts a routed copy carries at most (newest first)."""
 
 
-@dataclass(frozen=True)
-class Related:
-    """An earlier contact and how it relates to the message."""
+class Related(NamedTuple):
+    """An earlier contact and how it relates to the message (a tuple: one per contact shown)."""
 
     contact: Contact
     same_child: bool

@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from hub.audit import ChainHead, seal_record
+from hub.audit import ChainHead
 from hub.errors import (
     PermanentMessageError,
     RecordKeyError,
@@ -37,6 +37,7 @@ from hub.errors import (
 )
 from hub.policy import Decision, Policy, decide
 from hub.router.chronology import chronology_json, gather
+from hub.router.decisionjson import datetime_json, record_json, summary_json
 from hub.router.encompass import encompass_copies, encompass_decision
 from hub.router.history import Contact, HistoryStore, new_contact, summarise
 from hub.router.household import HouseholdView, contact_key, contact_value
@@ -59,9 +60,8 @@ from hub.topology import (
 )
 from schemas.common import KINDS, Area, Partner
 from schemas.envelope import RoutingMetadata
-from schemas.history import HistorySummary
 from schemas.outcome import OutcomeRecorded
-from schemas.routed import DecisionSummary, MessageRouted
+from schemas.routed import MessageRouted
 from schemas.wire import MessageReceived
 
 log = structlog.get_logger("hub.router.handler")
@@ -198,8 +198,12 @@ def _route(record: InRecord, ctx: RouterContext, task: TaskState) -> list[OutRec
     decision = decide(ctx.policy, meta, history)
     decided_at = ctx.clock()
     chronology = chronology_json(related, meta) if related else None
-    out = _routed_copies(message, decision, history, decided_at, ctx, task.partition, chronology)
-    out.append(_decision_record(meta, decision, history, decided_at, task))
+    # The decision's JSON parts, made once for the copies and the decision record.
+    parts = _DecisionParts(
+        decision, decided_at, datetime_json(decided_at), history.model_dump_json()
+    )
+    out = _routed_copies(message, parts, ctx, task.partition, chronology)
+    out.append(_decision_record(meta, parts, task))
     contact = dataclasses.replace(
         contact, destinations=tuple(a.value for a in decision.destinations)
     )
@@ -233,28 +237,25 @@ def _routed_id(task: TaskState, key: bytes, source: InRecord, at: datetime) -> O
     return OutRecord(ROUTED_IDS, key, value, partition=task.partition)
 
 
-def _routed_copies(  # noqa: PLR0917 -- the parts of one decision
+@dataclass(frozen=True)
+class _DecisionParts:
+    """One message's decision, and its time and history summary as JSON."""
+
+    decision: Decision
+    decided_at: datetime
+    decided_at_json: str
+    history_json: str
+
+
+def _routed_copies(
     message: MessageReceived,
-    decision: Decision,
-    history: HistorySummary,
-    decided_at: datetime,
+    parts: _DecisionParts,
     ctx: RouterContext,
     partition: int,
     chronology: bytes | None = None,
 ) -> list[OutRecord]:
     meta = message.metadata
-    summary = DecisionSummary.trusted(
-        {
-            "destinations": decision.destinations,
-            "rules": decision.rules,
-            "rationale": decision.rationale,
-            "returned_reasons": decision.returned_reasons,
-            "policy_version": decision.policy_version,
-            "shared_without_consent": decision.shared_without_consent,
-            "decided_at": decided_at,
-            "history": history,
-        }
-    )
+    decision, decided_at = parts.decision, parts.decided_at
     opener = Opener(
         message,
         ctx.inbound_keks.get(meta.partner.value, {}),
@@ -264,7 +265,8 @@ def _routed_copies(  # noqa: PLR0917 -- the parts of one decision
     out = []
     key = meta.subject_key.encode()
     # Every copy carries the same metadata and decision: serialise them once.
-    shared = _SharedParts(str(meta.message_id), meta.model_dump_json(), summary.model_dump_json())
+    summary = summary_json(decision, parts.decided_at_json, parts.history_json)
+    shared = _SharedParts(str(meta.message_id), meta.model_dump_json(), summary)
     for area in decision.destinations:
         due = due_by(area, decided_at, meta.risk.level, ctx.calendar)
         if area is Area.ENCOMPASS:
@@ -276,7 +278,7 @@ def _routed_copies(  # noqa: PLR0917 -- the parts of one decision
                     "envelope",
                     due,
                     opener.for_area(area),
-                    opener.seal_new(chronology, area) if chronology is not None else None,
+                    opener.seal_shared(chronology, area) if chronology is not None else None,
                 )
             ]
         topic = route_topic(area)
@@ -352,39 +354,15 @@ def _chronology_fields(chronology: dict[str, Any] | None) -> str:
     """The copy's chronology: sealed, or in clear with encryption off; nothing if none."""
     if chronology is None:
         return ""
-    sealed = chronology.get("sealed")
+    sealed = chronology.get("sealed_json")
     if sealed is not None:
-        return f',"chronology_sealed":{sealed.model_dump_json()}'
+        return f',"chronology_sealed":{sealed}'
     return f',"chronology":{chronology["payload"]}'
 
 
-def _decision_record(
-    meta: RoutingMetadata,
-    decision: Decision,
-    history: HistorySummary,
-    decided_at: datetime,
-    task: TaskState,
-) -> OutRecord:
-    digest, value = seal_record(
-        {
-            "message_id": meta.message_id,
-            "partner": meta.partner,
-            "source_reference": meta.partner_reference,
-            "kind": meta.kind,
-            "subject_key": meta.subject_key,
-            "received_at": meta.received_at,
-            "decided_at": decided_at,
-            "destinations": decision.destinations,
-            "rules": decision.rules,
-            "rationale": decision.rationale,
-            "returned_reasons": decision.returned_reasons,
-            "policy_version": decision.policy_version,
-            "consent_status": meta.consent.status,
-            "lawful_basis": meta.consent.lawful_basis,
-            "shared_without_consent": decision.shared_without_consent,
-            "history": history,
-        },
-        task.chain.head,
+def _decision_record(meta: RoutingMetadata, parts: _DecisionParts, task: TaskState) -> OutRecord:
+    digest, value = record_json(
+        meta, parts.decision, parts.decided_at_json, parts.history_json, task.chain.head
     )
     task.chain = task.chain.advance(digest)
     return OutRecord(DECISIONS, meta.subject_key.encode(), value, partition=task.partition)

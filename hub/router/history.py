@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
+from json.encoder import encode_basestring_ascii as _text
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
@@ -100,9 +101,26 @@ class Contact:
         """:meth:`to_json` as compact JSON, made once: a state is written after each message.
 
         ``SubjectState.to_bytes`` joins these; the bytes are what ``json.dumps`` of the
-        whole state writes (a test compares them).
+        whole state writes (a test compares them). Written member by member, the strings
+        escaped as ``json.dumps`` escapes them: a contact is made per message.
         """
-        return json.dumps(self.to_json(), separators=(",", ":"))
+        parts = [
+            f'{{"message_id":{_text(self.message_id)}',
+            f'"occurred_at":"{self.occurred_at.isoformat()}"',
+            f'"kind":{_text(self.kind)}',
+            f'"partner":{_text(self.partner)}',
+            f'"level":{_text(self.level)}',
+            f'"destinations":{_texts(self.destinations)}',
+        ]
+        if self.received_at is not None:
+            parts.append(f'"received_at":"{self.received_at.isoformat()}"')
+        if self.people:
+            parts.append(f'"people":{_texts(self.people)}')
+        if self.households:
+            parts.append(f'"households":{_texts(self.households)}')
+        if self.outcomes:
+            parts.append(f'"outcomes":{json.dumps(list(self.outcomes), separators=(",", ":"))}')
+        return ",".join(parts) + "}"
 
     @cached_property
     def chronology_id(self) -> str:
@@ -180,6 +198,11 @@ class Contact:
             for o in self.outcomes
         )
         return replace(self, outcomes=updated)
+
+
+def _texts(values: Iterable[str]) -> str:
+    """A list of strings as ``json.dumps`` writes it compactly."""
+    return f"[{','.join(map(_text, values))}]"
 
 
 def new_contact(meta: RoutingMetadata, destinations: Iterable[Area]) -> Contact:
@@ -486,8 +509,8 @@ def summarise(
             "low_level_3m": low,
             "last_marac_referral_at": state.last_marac_at,
             "open_case": state.open_case_area is not None,
-            "open_case_area": Area(state.open_case_area) if state.open_case_area else None,
-            "last_destinations": tuple(Area(d) for d in last.destinations) if last else (),
+            "open_case_area": _area(state.open_case_area) if state.open_case_area else None,
+            "last_destinations": tuple(map(_area, last.destinations)) if last else (),
             "last_contact_at": last.occurred_at if last else None,
             "linked_message_id": _link(contacts, meta),
         }
@@ -495,6 +518,12 @@ def summarise(
 
 
 _PARTNERS = {p.value: p for p in Partner}
+_AREAS = {a.value: a for a in Area}
+
+
+def _area(value: str) -> Area:
+    """``Area(value)`` by a dict look-up (an unknown value still raises as before)."""
+    return _AREAS.get(value) or Area(value)
 
 
 def _link(contacts: Sequence[Contact], meta: RoutingMetadata) -> UUID | None:

@@ -94,6 +94,7 @@ class Opener:
         self._encrypt = encrypt
         self._dek: bytes | None = None
         self._prefix: str | None = None
+        self._shared: tuple[bytes, str, bytes] | None = None
 
     def _data_key(self, sealed: Sealed) -> bytes:
         if self._dek is None:
@@ -134,6 +135,22 @@ class Opener:
         message_id = self._message.metadata.message_id
         json = sealing.rewrap_json(self._prefix, message_id, self._data_key(sealed), recipient)
         return {"sealed_json": json}
+
+    def seal_shared(self, payload: bytes, area: Area) -> dict[str, Any]:
+        """``payload`` (the same for every area of this message) sealed for ``area``.
+
+        ``{"sealed_json": ...}`` as :meth:`for_area` gives it, or ``{"payload": ...}`` in
+        clear. Like the content, it is encrypted once per message and only its data key
+        is wrapped per area.
+        """
+        if not self._encrypt:
+            return {"payload": payload.decode()}
+        message_id = self._message.metadata.message_id
+        if self._shared is None or self._shared[0] is not payload:
+            self._shared = (payload, *sealing.seal_prefix(payload, message_id))
+        _payload, prefix, dek = self._shared
+        recipient = sealing.Recipient(sealing.area_recipient(area.value), self._area_keks[area])
+        return {"sealed_json": sealing.rewrap_json(prefix, message_id, dek, recipient)}
 
     def seal_new(self, payload: bytes, area: Area) -> dict[str, Any]:
         """``payload`` (made for ``area`` alone) sealed for it, or in clear."""

@@ -28,6 +28,7 @@ from hub.security.keys import SecretKey
 from schemas.wire import Sealed, WrappedKey
 
 _NONCE = 12
+_ALG = Sealed.model_fields["alg"].default
 ROUTER = "router"
 
 
@@ -145,6 +146,20 @@ def rewrap_json(prefix: str, message_id: UUID, dek: bytes, recipient: Recipient)
     """
     name, key_id, wrapped = _wrapped(dek, message_id, recipient)
     return f'{prefix}{{"recipient":"{name}","key_id":"{key_id}","wrapped":"{wrapped}"}}]}}'
+
+
+def seal_prefix(plaintext: bytes, message_id: UUID) -> tuple[str, bytes]:
+    """:func:`seal` for recipients wrapped one by one: the JSON up to the keys, and the key.
+
+    Encrypts ``plaintext`` once under a fresh data key; :func:`rewrap_json` then writes
+    each recipient's ``Sealed`` from the prefix (what :func:`seal` would write for that
+    recipient alone, with this ciphertext).
+    """
+    dek = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(_NONCE)
+    ciphertext = AESGCM(dek).encrypt(nonce, plaintext, message_id.bytes)
+    prefix = f'{{"alg":"{_ALG}","nonce":"{_b64(nonce)}","ciphertext":"{_b64(ciphertext)}","keys":['
+    return prefix, dek
 
 
 def sealed_prefix(sealed: Sealed) -> str:

@@ -553,6 +553,13 @@ class TestProperties:
         measured = CALENDAR.working_seconds_between(start, end)
         assert measured == pytest.approx(hours * 3600, abs=1e-3)
 
+    @given(INSTANTS, st.floats(min_value=0, max_value=200, allow_nan=False))
+    def test_adding_is_the_day_by_day_walk(self, start: datetime, hours: float) -> None:
+        """Skipping to the next working day (remembered per day) lands where walking does."""
+        calendar = SlaCalendar(SlaSettings())
+        for _ in range(2):  # the second time from what the calendar remembers
+            assert calendar.add_working_hours(start, hours) == _walk(calendar, start, hours)
+
     @given(INSTANTS, INSTANTS, INSTANTS, st.sampled_from(TIMED_AREAS))
     def test_states_only_move_forwards(
         self, routed: datetime, first: datetime, second: datetime, area: Area
@@ -565,3 +572,22 @@ class TestProperties:
         assert before is not None
         assert after is not None
         assert STATE_ORDER.index(before) <= STATE_ORDER.index(after)
+
+
+def _walk(calendar: SlaCalendar, start: datetime, hours: float) -> datetime:
+    """``add_working_hours`` as it was written first: every day in turn."""
+    begin, remaining = start.astimezone(UTC), timedelta(hours=hours)
+    if not remaining:
+        return begin
+    day = begin.astimezone(LONDON).date()
+    settings = calendar.settings
+    while True:
+        if calendar.is_working_day(day):
+            opens = datetime.combine(day, settings.working_day_start, tzinfo=LONDON)
+            closes = datetime.combine(day, settings.working_day_end, tzinfo=LONDON)
+            cursor = max(begin, opens.astimezone(UTC))
+            if cursor < closes:
+                if remaining <= closes - cursor:
+                    return cursor + remaining
+                remaining -= closes - cursor
+        day += timedelta(days=1)

@@ -67,6 +67,12 @@ def test_compiled_decision_is_the_interpreted_decision(case: Any) -> None:
     )
     assert decide(POLICY, meta, history) == interpreted
     assert decide(POLICY, meta, history) == interpreted
+    # The memory's key (generated code) is every fact the rules use, then consent.
+    policy = compiled(POLICY, _resolve)
+    expected = compute_facts(meta, history)
+    facts = {n: expected[n] for n in policy._names}
+    assert policy._key(meta, history) == (*facts.values(), meta.consent.given)
+    assert policy.facts(meta, history) == tuple(facts.values())
 
 
 def test_operators_compile_like_the_interpreter() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,21 @@ def test_state_bytes_are_json_dumps_of_the_state() -> None:
             ],
             last_marac_at=T0,
             open_case_area="mash",
+        ),
+        # Strings json.dumps must escape, in every member written from a string.
+        SubjectState(
+            [
+                dataclasses.replace(
+                    _contact(3, received_at=T0.astimezone(timezone(timedelta(hours=5)))),
+                    message_id='Zoë "\\ \u2028',
+                    kind="kind \x00\x1f \U0001f600",
+                    partner="pärtner",
+                    level="</script>",
+                    destinations=("mash", 'é"'),
+                    people=("\t", ""),
+                    households=("\u00e9",),
+                )
+            ]
         ),
     ]
     for state in states:

@@ -14,11 +14,16 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
+from hub.errors import DecryptionError
 from hub.security import sealing
+from hub.security.envelope import Opener
 from hub.security.keys import SecretKey
+from schemas.common import Area
+from schemas.envelope import split_envelope
 from schemas.history import HistorySummary
 from schemas.routed import DecisionSummary
-from schemas.wire import Sealed
+from schemas.wire import MessageReceived, Sealed
+from tests.factories import envelope
 
 ROUTER = SecretKey("router-1", os.urandom(32))
 AREA = SecretKey("area-mash.2026-01", os.urandom(32))
@@ -84,3 +89,57 @@ def test_a_recipient_the_model_refuses_is_still_refused(recipient: sealing.Recip
 def test_sealing_for_nobody_is_refused() -> None:
     with pytest.raises(ValidationError):
         sealing.seal(b"secret", uuid4(), [])
+
+
+MARAC = SecretKey("area-marac.2026-01", os.urandom(32))
+
+
+def test_a_payload_sealed_once_opens_for_each_area_and_only_with_its_own_key() -> None:
+    message_id = uuid4()
+    prefix, dek = sealing.seal_prefix(b'{"contacts": []}', message_id)
+    texts = {
+        area: sealing.rewrap_json(
+            prefix, message_id, dek, sealing.Recipient(sealing.area_recipient(area), key)
+        )
+        for area, key in (("mash", AREA), ("marac", MARAC))
+    }
+    mash, marac = (Sealed.model_validate_json(texts[a]) for a in ("mash", "marac"))
+    assert mash.model_dump_json() == texts["mash"]
+    assert marac.model_dump_json() == texts["marac"]
+    assert mash.ciphertext == marac.ciphertext
+    assert sealing.decrypt_for(mash, message_id, "area:mash", {AREA.key_id: AREA}) == (
+        b'{"contacts": []}'
+    )
+    assert sealing.decrypt_for(marac, message_id, "area:marac", {MARAC.key_id: MARAC}) == (
+        b'{"contacts": []}'
+    )
+    # The attack: MASH's wrapped key moved into MARAC's copy, opened as MARAC, or as MASH
+    # with MARAC's key, or on another message: refused every time.
+    moved = marac.model_copy(update={"keys": mash.keys})
+    with pytest.raises(DecryptionError):
+        sealing.decrypt_for(moved, message_id, "area:marac", {MARAC.key_id: MARAC})
+    with pytest.raises(DecryptionError):
+        sealing.decrypt_for(mash, message_id, "area:mash", {AREA.key_id: MARAC})
+    with pytest.raises(DecryptionError):
+        sealing.decrypt_for(mash, uuid4(), "area:mash", {AREA.key_id: AREA})
+
+
+def test_the_opener_seals_a_shared_payload_once_per_message() -> None:
+    envelope_ = envelope()
+    meta, _content = split_envelope(envelope_)
+    inbound = sealing.seal(b"{}", meta.message_id, [sealing.Recipient("router", ROUTER)])
+    message = MessageReceived(metadata=meta, sealed=inbound)
+    keks = {Area.MASH: AREA, Area.MARAC: MARAC}
+    opener = Opener(message, {ROUTER.key_id: ROUTER}, keks, encrypt=True)
+    payload = b'{"contacts":[],"totals":{}}'
+    copies = {area: opener.seal_shared(payload, area)["sealed_json"] for area in keks}
+    for area, text in copies.items():
+        sealed = Sealed.model_validate_json(text)
+        assert sealed.model_dump_json() == text
+        recipient = sealing.area_recipient(area.value)
+        opened = sealing.decrypt_for(
+            sealed, meta.message_id, recipient, {keks[area].key_id: keks[area]}
+        )
+        assert opened == payload
+    clear = Opener(message, {}, keks, encrypt=False).seal_shared(payload, Area.MASH)
+    assert clear == {"payload": payload.decode()}
