@@ -128,6 +128,17 @@ def keyed_partitioner(key: bytes | None, all_partitions: list[int], available: l
     return all_partitions[_key_hash(key) % len(all_partitions)]
 
 
+TXN_RETRY_BACKOFF_MS = 10
+"""A transactional producer's retry backoff (aiokafka's default: 100 ms).
+
+A transaction begun right after the previous one committed is answered
+CONCURRENT_TRANSACTIONS until the coordinator has written the previous one's markers (a
+few ms); aiokafka then retries ``AddOffsetsToTxn`` after the full backoff. Measured on
+the local broker, back-to-back transactions (offsets, one record, commit): p90 112 ms
+at 100 ms, 22 ms at 10 ms. The router and the ingest publisher begin transactions back
+to back whenever records are waiting."""
+
+
 def make_producer(
     settings: KafkaSettings, client_id: str, *, transactional_id: str | None = None, **extra: Any
 ) -> AIOKafkaProducer:
@@ -143,6 +154,7 @@ def make_producer(
     if transactional_id is not None:
         options["transactional_id"] = settings.topic(transactional_id)
         options["transaction_timeout_ms"] = extra.pop("transaction_timeout_ms", 60_000)
+        options["retry_backoff_ms"] = extra.pop("retry_backoff_ms", TXN_RETRY_BACKOFF_MS)
     options.update(extra)
     return AIOKafkaProducer(**options)
 

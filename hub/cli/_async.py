@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -13,6 +14,28 @@ import uvloop
 
 from hub.settings import HttpSettings
 from hub.web import http_config
+
+YOUNG_COLLECTION_EVERY = 20_000
+"""Net new container objects between two young collections (CPython's default: 700).
+
+A request or a routed message makes thousands of short-lived objects, nearly all freed
+by reference counting; at 700 the collector ran several times per request, each run
+also walking whatever the request still held (docs/performance.md)."""
+
+
+def settle_collector() -> None:
+    """Freeze what start-up built and collect the young generation less often.
+
+    Called once a long-running process has imported and built everything, before it
+    serves: the frozen objects (modules, pydantic schemas, the app) are never scanned
+    again, so neither an older-generation collection nor a full one walks them while a
+    request or a batch waits (they are long-lived by construction). The collector still
+    runs: only its young-generation threshold is raised.
+    """
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, middle, old)
 
 
 def run_until_signalled(service: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
@@ -25,6 +48,7 @@ def run_until_signalled(service: Callable[[asyncio.Event], Coroutine[Any, Any, N
             loop.add_signal_handler(sig, stop.set)
         await service(stop)
 
+    settle_collector()
     asyncio.run(main())
 
 
@@ -39,6 +63,7 @@ def serve_http(config: uvicorn.Config) -> None:
     a fraction of the standard loop's CPU per request (docs/performance.md).
     """
     signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
+    settle_collector()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(uvicorn.Server(config).serve())
 

@@ -53,6 +53,15 @@ class HttpMetrics:
             buckets=REQUEST_BUCKETS_S,
             registry=self.registry,
         )
+        self._series: dict[tuple[str, str, str], Histogram] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Time one request (each series's child is looked up once, not per request)."""
+        key = (method, route, str(status))
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = self.requests.labels(self.app_name, *key)
+        series.observe(seconds)
 
     def register(self, collectors: Iterable[Collector]) -> None:
         """Add an app's own collectors to the registry."""
@@ -92,9 +101,7 @@ class _Timing:
             finally:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or UNMATCHED
-                self.metrics.requests.labels(
-                    self.metrics.app_name, method, template, str(status)
-                ).observe(time.perf_counter() - started)
+                self.metrics.observe(method, template, status, time.perf_counter() - started)
                 if current is not None:
                     current.update_name(f"{method} {template}")
                     tracing.set_attributes(

@@ -118,22 +118,27 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, cacheable: frozenset[str] = frozenset()) -> None:
         self._app = app
         self._cacheable = cacheable
-        self._raw = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        raw = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        # Made once, not per response: the names ours replace, and the pairs added.
+        self._ours = frozenset(k for k, _ in raw)
+        self._raw = raw
+        self._ours_cached = self._ours - {b"cache-control"}
+        self._raw_cached = [(k, v) for k, v in raw if k in self._ours_cached]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve ``scope``, adding the headers to its response start."""
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        keep_cache = scope.get("path", "") in self._cacheable
+        if scope.get("path", "") in self._cacheable:
+            ours, raw = self._ours_cached, self._raw_cached
+        else:
+            ours, raw = self._ours, self._raw
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                ours = {k for k, _ in self._raw}
-                if keep_cache:
-                    ours.discard(b"cache-control")
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in ours]
-                headers += [(k, v) for k, v in self._raw if k in ours]
+                headers += raw
                 message = {**message, "headers": headers}
             await send(message)
 

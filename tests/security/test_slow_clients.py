@@ -159,6 +159,35 @@ class TestHalfSentRequests:
         assert statuses == [200, 200, 408]
         assert 0.5 < took < 4.0
 
+    def test_an_understated_length_smuggles_no_body_past_the_cap(self) -> None:
+        """Bytes beyond a declared length are a next request, refused as not HTTP and closed.
+
+        The body cap trusts a declared length within the limit (it no longer counts such a
+        body), because the server's parser delivers that many bytes and no more.
+        """
+        with served(create_app(MonitorState())) as port:
+            head = b"POST /metrics HTTP/1.1\r\nHost: hub\r\nContent-Length: 10\r\n\r\n"
+            sock = half_open(port, "127.0.0.1", head + b"x" * 10 + b"y" * 200_000)
+            raw = read_until_closed(sock, timeout_s=5.0)
+            sock.close()
+        statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", raw)]
+        # The declared request may or may not be answered (405) before the parser meets the
+        # rest; the rest is never read as its body, and ends the connection with a 400.
+        assert statuses in ([405, 400], [400])
+
+    def test_a_length_and_a_chunked_body_together_are_refused(self) -> None:
+        """A request that declares a length and chunked coding (request smuggling) is a 400."""
+        with served(create_app(MonitorState())) as port:
+            head = (
+                b"POST /metrics HTTP/1.1\r\nHost: hub\r\nContent-Length: 4\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
+            sock = half_open(port, "127.0.0.1", head + b"ffff\r\n" + b"z" * 70_000)
+            raw = read_until_closed(sock, timeout_s=5.0)
+            sock.close()
+        statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", raw)]
+        assert statuses == [400]
+
     def test_garbage_is_a_400_problem_not_plain_text(self) -> None:
         """What is not HTTP gets problem details with the security headers (uvicorn sends text)."""
         with served(create_app(MonitorState())) as port:

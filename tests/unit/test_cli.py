@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import pytest
 import typer.main
 
 from hub.cli import app
+from hub.cli._async import YOUNG_COLLECTION_EVERY, settle_collector
 from hub.cli._common import run_guarded
 
 HUB = [sys.executable, "-m", "hub"]
@@ -177,3 +179,19 @@ class TestPartnerCredentials:
         assert done.returncode == 1
         assert done.stderr.strip().splitlines() == [done.stderr.strip()]
         assert "--org" in done.stderr
+
+
+class TestCollector:
+    def test_a_long_running_process_freezes_its_start_up_and_collects_young_less_often(
+        self,
+    ) -> None:
+        """What start-up built is frozen; only the young generation's threshold is raised."""
+        before = gc.get_threshold()
+        try:
+            settle_collector()
+            assert gc.get_freeze_count() > 0
+            assert gc.get_threshold() == (YOUNG_COLLECTION_EVERY, before[1], before[2])
+            assert gc.isenabled()
+        finally:
+            gc.unfreeze()
+            gc.set_threshold(*before)

@@ -7,7 +7,8 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from hub.errors import KafkaAuthorizationError, KafkaUnavailableError, ProducerFencedError
-from hub.kafka import kafka_errors, keyed_partitioner
+from hub.kafka import TXN_RETRY_BACKOFF_MS, kafka_errors, keyed_partitioner, make_producer
+from hub.settings import KafkaSettings
 
 
 class TestPartitioner:
@@ -42,3 +43,17 @@ class TestErrorTranslation:
         """No aiokafka exception leaves the adapter."""
         with pytest.raises(expected), kafka_errors("testing"):
             raise raised()
+
+
+class TestProducerSettings:
+    async def test_transactions_retry_concurrent_transactions_soon(self) -> None:
+        """A transactional producer retries after 10 ms, not aiokafka's 100 (back-to-back txns)."""
+        settings = KafkaSettings(bootstrap_servers="127.0.0.1:1")
+        transactional = make_producer(settings, "t", transactional_id="txn")
+        plain = make_producer(settings, "p")
+        try:
+            assert transactional._sender._retry_backoff == TXN_RETRY_BACKOFF_MS / 1000
+            assert plain._sender._retry_backoff == 0.1
+        finally:
+            await transactional.stop()
+            await plain.stop()
