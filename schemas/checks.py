@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
-from schemas.common import Area, Contract, SubjectRole
+from schemas.common import Area, Contract, SubjectRole, text_given
 from schemas.envelope import SubjectDetails, SubjectKey
 from schemas.wire import Sealed
 
@@ -61,13 +61,6 @@ Question = Annotated[str, Field(min_length=1, max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-def _not_blank(value: str, what: str) -> str:
-    if not value.strip():
-        msg = f"{what} must not be blank"
-        raise ValueError(msg)
-    return value
-
-
 class AskChecks(Contract):
     """A practitioner asks one or more partners about a message's child and household."""
 
@@ -85,7 +78,7 @@ class AskChecks(Contract):
     @field_validator("question")
     @classmethod
     def _question(cls, value: str) -> str:
-        return _not_blank(value, "a question")
+        return text_given(value, "a question must not be blank")
 
     @field_validator("partners")
     @classmethod
@@ -145,14 +138,13 @@ class AnswerCheck(Contract):
     @field_validator("answered_by")
     @classmethod
     def _who(cls, value: str) -> str:
-        return _not_blank(value, "answered_by")
+        return text_given(value, "answered_by must not be blank")
 
     @field_validator("details")
     @classmethod
     def _details_when_found(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("result") is CheckResult.INFORMATION_FOUND and not value.strip():
-            msg = "details are required when information was found"
-            raise ValueError(msg)
+        if info.data.get("result") is CheckResult.INFORMATION_FOUND:
+            return text_given(value, "details are required when information was found")
         return value
 
 

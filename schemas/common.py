@@ -53,6 +53,17 @@ class Contract(BaseModel):
 _TRUSTED_DEFAULTS: dict[type[Contract], dict[str, Any]] = {}
 
 
+def text_given(value: str, message: str) -> str:
+    """``value``, unless it is blank: then ``message`` as the field's validation error.
+
+    For a field validator of a free-text field that must say something (a question, a
+    rationale): pydantic reports the ``ValueError`` against the field.
+    """
+    if not value.strip():
+        raise ValueError(message)
+    return value
+
+
 class Partner(StrEnum):
     """The partner agencies that send information to the hub."""
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
-from schemas.common import Area, Contract
+from schemas.common import Area, Contract, text_given
 from schemas.envelope import SubjectKey
 
 
@@ -46,14 +46,6 @@ def needs_authorisation(area: Area, outcome: Outcome) -> bool:
 Rationale = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
-def _rationale_given(value: str, why: str) -> str:
-    """``value``, unless it is blank: a rationale is required and says ``why``."""
-    if not value.strip():
-        msg = f"a rationale is required: say why {why}"
-        raise ValueError(msg)
-    return value
-
-
 class RecordOutcome(Contract):
     """A practitioner's command to record a decision (web form or API)."""
 
@@ -64,7 +56,7 @@ class RecordOutcome(Contract):
     @field_validator("rationale")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        return _rationale_given(value, "this outcome was chosen")
+        return text_given(value, "a rationale is required: say why this outcome was chosen")
 
 
 class AuthoriseDecision(Contract):
@@ -78,7 +70,9 @@ class AuthoriseDecision(Contract):
     @field_validator("rationale")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        return _rationale_given(value, "you authorise or return this decision")
+        return text_given(
+            value, "a rationale is required: say why you authorise or return this decision"
+        )
 
 
 class OutcomeRecorded(Contract):
