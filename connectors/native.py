@@ -122,6 +122,12 @@ def parse_json_model(model: type[_ModelT], raw: bytes, limit: int = JSON_MAX_BYT
         raise ParseFailed(validation_errors(exc)) from exc
 
 
+def parse_json_body(model: type[_ModelT], raw: bytes, content_type: str) -> _ModelT:
+    """The body of a format that is one JSON document: its media type, then the model."""
+    media_type(content_type, JSON_TYPES)
+    return parse_json_model(model, raw)
+
+
 @contextmanager
 def contract_errors(where: str = "envelope") -> Iterator[None]:
     """Turn a ValidationError of the hub's own contracts into ParseFailed.

@@ -13,14 +13,8 @@ from datetime import UTC
 from connectors.domestic_abuse.format import Answer, DashAnswers, DashAssessment
 from connectors.errors import FieldError, ParseFailed
 from connectors.grades import LEVEL_RAG, map_grade, with_judgement
-from connectors.identity import message_id_for, primary_subject_key
-from connectors.native import (
-    JSON_TYPES,
-    birth_date_errors,
-    contract_errors,
-    media_type,
-    parse_json_model,
-)
+from connectors.message import Sender
+from connectors.native import birth_date_errors, contract_errors, parse_json_body
 from connectors.protocol import ParseContext
 from connectors.subjects import build_subject, consent_gaps, finding
 from schemas.common import (
@@ -37,10 +31,8 @@ from schemas.common import (
 from schemas.envelope import (
     Consent,
     Envelope,
-    Quality,
     QualityFinding,
     Risk,
-    Source,
     Subject,
     age_on,
 )
@@ -52,8 +44,7 @@ HIGH_FROM, MEDIUM_FROM = 14, 10
 
 def parse(raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
     """Parse one DASH assessment into one envelope."""
-    media_type(content_type, JSON_TYPES)
-    assessment = parse_json_model(DashAssessment, raw)
+    assessment = parse_json_body(DashAssessment, raw, content_type)
     errors = assessment_errors(assessment)
     if errors:
         raise ParseFailed(errors)
@@ -112,26 +103,20 @@ def to_envelope(assessment: DashAssessment, context: ParseContext) -> Envelope:
         subjects, findings = _subjects(a, context)
         risk = _risk(a)
         findings += _grade_finding(a, risk)
-        return Envelope(
-            message_id=message_id_for(Partner.DOMESTIC_ABUSE, a.org_code, a.reference),
-            partner=Partner.DOMESTIC_ABUSE,
-            source=Source(
-                org_code=a.org_code,
-                system=a.system or "json",
-                partner_reference=a.reference,
-                submitted_by=a.assessor,
-            ),
+        sender = Sender(Partner.DOMESTIC_ABUSE, a.org_code, a.reference)
+        return sender.envelope(
+            context,
+            system=a.system or "json",
+            submitted_by=a.assessor,
             kind=KIND,
-            occurred_at=occurred.astimezone(UTC),
-            reported_at=a.assessed_at.astimezone(UTC),
-            received_at=context.received_at,
-            subject_key=primary_subject_key(subjects),
-            subjects=tuple(subjects),
+            occurred_at=occurred,
+            reported_at=a.assessed_at,
+            subjects=subjects,
+            findings=findings,
             risk=risk,
             consent=_consent(a),
             concerns=_concerns(a),
             narrative=a.narrative,
-            quality=Quality.from_findings(findings),
         )
 
 

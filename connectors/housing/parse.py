@@ -19,14 +19,8 @@ from connectors.housing.format import (
     Reason,
     Relationship,
 )
-from connectors.identity import message_id_for, primary_subject_key
-from connectors.native import (
-    JSON_TYPES,
-    birth_date_errors,
-    contract_errors,
-    media_type,
-    parse_json_model,
-)
+from connectors.message import Sender
+from connectors.native import birth_date_errors, contract_errors, parse_json_body
 from connectors.protocol import ParseContext
 from connectors.subjects import build_subject, finding
 from schemas.common import (
@@ -44,10 +38,8 @@ from schemas.common import (
 from schemas.envelope import (
     Consent,
     Envelope,
-    Quality,
     QualityFinding,
     Risk,
-    Source,
     Subject,
     age_on,
 )
@@ -74,9 +66,8 @@ _MIN_APPLICANT_AGE = 16
 
 def parse(raw: bytes, content_type: str, context: ParseContext) -> list[Envelope]:
     """Parse one duty-to-refer referral into one envelope."""
-    media_type(content_type, JSON_TYPES)
     try:
-        referral = parse_json_model(DutyToRefer, raw)
+        referral = parse_json_body(DutyToRefer, raw, content_type)
     except ParseFailed as exc:
         raise ParseFailed([_explain(error) for error in exc.errors]) from exc
     errors = referral_errors(referral)
@@ -136,24 +127,18 @@ def _homeless_on_errors(r: DutyToRefer) -> list[FieldError]:
 def to_envelope(referral: DutyToRefer, context: ParseContext) -> Envelope:
     """Map a checked referral to its envelope."""
     r = referral
-    org_code = r.referring_body.org_code
     with contract_errors():
         subjects, findings = _subjects(r, context)
-        return Envelope(
-            message_id=message_id_for(Partner.HOUSING, org_code, r.reference),
-            partner=Partner.HOUSING,
-            source=Source(
-                org_code=org_code,
-                system=r.system or "json",
-                partner_reference=r.reference,
-                submitted_by=r.referring_body.contact.name,
-            ),
+        sender = Sender(Partner.HOUSING, r.referring_body.org_code, r.reference)
+        return sender.envelope(
+            context,
+            system=r.system or "json",
+            submitted_by=r.referring_body.contact.name,
             kind=KIND,
-            occurred_at=r.referred_at.astimezone(UTC),
-            reported_at=r.referred_at.astimezone(UTC),
-            received_at=context.received_at,
-            subject_key=primary_subject_key(subjects),
-            subjects=tuple(subjects),
+            occurred_at=r.referred_at,
+            reported_at=r.referred_at,
+            subjects=subjects,
+            findings=findings,
             risk=Risk(
                 tool=RiskTool.NONE,
                 partner_grade=NOT_GRADED,
@@ -170,7 +155,6 @@ def to_envelope(referral: DutyToRefer, context: ParseContext) -> Envelope:
             ),
             concerns=tuple(dict.fromkeys((Concern.HOMELESSNESS, *r.safeguarding_concerns))),
             narrative=narrative(r),
-            quality=Quality.from_findings(findings),
         )
 
 
