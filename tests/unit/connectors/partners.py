@@ -161,6 +161,12 @@ class PartnerCase:
     def doc_failures(self, doc: dict[str, Any]) -> dict[str, str]:
         return self.failures(json.dumps(doc).encode())
 
+    def assert_field_refused(self, doc: dict[str, Any], field: str, fragment: str) -> None:
+        """The document is refused with an error at ``field`` whose message has ``fragment``."""
+        errors = self.doc_failures(doc)
+        assert field in errors, errors
+        assert fragment in errors[field]
+
 
 @dataclass(frozen=True)
 class Example:
