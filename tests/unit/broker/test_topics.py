@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from hub.broker.topics import (
     CO_PARTITIONED,
@@ -16,6 +15,7 @@ from hub.broker.topics import (
 )
 from hub.errors import TopicsFileError
 from hub.settings import PROJECT_ROOT
+from tests.deploy_files import load_yaml, named
 
 TOPICS_FILE = PROJECT_ROOT / "deploy" / "topics.yaml"
 AREAS = [
@@ -35,13 +35,11 @@ AREAS = [
 
 @pytest.fixture
 def raw() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(TOPICS_FILE.read_text())
-    return data
+    return load_yaml(TOPICS_FILE)
 
 
 def entry(raw: dict[str, Any], name: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(t for t in raw["topics"] if t["name"] == name)
-    return found
+    return named(raw["topics"], name)
 
 
 class TestTheProjectsTopicsFile:

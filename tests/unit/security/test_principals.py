@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import SecretStr
 
 from hub.broker.topics import load_topics_file
@@ -27,6 +26,7 @@ from hub.security.principals import (
 )
 from hub.settings import PROJECT_ROOT, KafkaSettings
 from schemas.common import Area, Partner
+from tests.deploy_files import load_yaml, named
 
 PRINCIPALS_FILE = PROJECT_ROOT / "deploy" / "principals.yaml"
 TOPICS = [s.name for s in load_topics_file(PROJECT_ROOT / "deploy" / "topics.yaml", "local")]
@@ -41,13 +41,11 @@ def shipped() -> dict[str, Principal]:
 
 @pytest.fixture
 def raw() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(PRINCIPALS_FILE.read_text())
-    return data
+    return load_yaml(PRINCIPALS_FILE)
 
 
 def entry(raw: dict[str, Any], name: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(p for p in raw["principals"] if p["name"] == name)
-    return found
+    return named(raw["principals"], name)
 
 
 def holders(
