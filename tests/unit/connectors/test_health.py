@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from connectors.errors import FieldError, ParseFailed
 from connectors.health import CONNECTOR
 from connectors.health.format import NO_CONSENT_REASON_URL, STATUTORY_GATEWAY_URL
-from connectors.protocol import ParseContext
 from hub.settings import PROJECT_ROOT
 from schemas.common import (
     Concern,
@@ -27,7 +26,6 @@ from schemas.common import (
     SubjectRole,
 )
 from schemas.envelope import Envelope
-from tests.factories import NOW
 from tests.unit.connectors.documents import (
     BAD_CHECK_DIGIT_NHS,
     ODS,
@@ -40,27 +38,14 @@ from tests.unit.connectors.documents import (
     related,
     service_request,
 )
+from tests.unit.connectors.fhirkit import JSON, XML, parse, refusal
 from tests.unit.connectors.fuzzkit import FUZZ, parses_or_fails_precisely
+from tests.unit.connectors.partners import CONTEXT
 
 DATA = PROJECT_ROOT / "tests" / "data" / "shared"
 HL7 = DATA / "hl7-fhir-r4-core-examples"
 UK_CORE = DATA / "nhs-uk-core-r4"
 EXAMPLES = PROJECT_ROOT / "docs" / "formats" / "examples" / "health"
-
-JSON = "application/fhir+json"
-XML = "application/fhir+xml"
-CONTEXT = ParseContext(received_at=NOW, subject_key_secret=b"synthetic-test-secret-0123456789")
-
-
-def parse(document: dict[str, Any] | bytes, content_type: str = JSON) -> list[Envelope]:
-    raw = document if isinstance(document, bytes) else json.dumps(document).encode()
-    return CONNECTOR.parse(raw, content_type, CONTEXT)
-
-
-def refusal(document: dict[str, Any] | bytes, content_type: str = JSON) -> ParseFailed:
-    with pytest.raises(ParseFailed) as caught:
-        parse(document, content_type)
-    return caught.value
 
 
 def messages(exc: ParseFailed) -> list[str]:

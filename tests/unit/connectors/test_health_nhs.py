@@ -35,14 +35,13 @@ from schemas.common import (
 from schemas.envelope import Envelope, split_envelope
 from schemas.history import HistorySummary
 from tests.unit.connectors.documents import VALID_NHS, bundle, consent, flag, patient
+from tests.unit.connectors.fhirkit import JSON, XML, failures, parse
 from tests.unit.connectors.fuzzkit import FUZZ, parses_or_fails_precisely
 from tests.unit.connectors.partners import CONTEXT
 
 NHS_ENGLAND = PROJECT_ROOT / "tests" / "data" / "nhs-england"
 OWN = PROJECT_ROOT / "tests" / "data" / "health"
 POLICY = load_policy()
-JSON = "application/fhir+json"
-XML = "application/fhir+xml"
 CONCERN = "health.safeguarding_concern"
 ACCESS = "health.cpis_access"
 SNOMED = "http://snomed.info/sct"
@@ -54,17 +53,6 @@ NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 
 def content_type(path: Path) -> str:
     return XML if path.suffix == ".xml" else JSON
-
-
-def parse(document: dict[str, Any] | bytes, media: str = JSON) -> list[Envelope]:
-    raw = document if isinstance(document, bytes) else json.dumps(document).encode()
-    return CONNECTOR.parse(raw, media, CONTEXT)
-
-
-def refusal(document: dict[str, Any] | bytes, media: str = JSON) -> dict[str, str]:
-    with pytest.raises(ParseFailed) as caught:
-        parse(document, media)
-    return {e.field: e.message for e in caught.value.errors}
 
 
 def destinations(envelope: Envelope, **history: Any) -> set[Area]:
@@ -156,7 +144,7 @@ class TestEveryExample:
         """Accepted with its kind and areas (no history), or refused naming the problem."""
         path = PROJECT_ROOT / "tests" / "data" / name
         if isinstance(expected, Refused):
-            errors = refusal(path.read_bytes(), content_type(path))
+            errors = failures(path.read_bytes(), content_type(path))
             assert expected.field in errors, errors
             assert expected.reason in errors[expected.field]
             return
@@ -320,14 +308,14 @@ class TestCpisAccess:
         """Only the ISO 21089 lifecycle access is a CP-IS access notification."""
         doc = _load("cpis-access.json")
         doc["type"] = {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"}
-        errors = refusal(doc)
+        errors = failures(doc)
         assert "is not a safeguarding message" in errors["AuditEvent.type"]
 
     def test_an_access_without_the_child_is_refused(self) -> None:
         """No agent of type PAT and no entity that is the Patient: nobody to tell about."""
         doc = _load("cpis-access.json")
         doc["agent"] = doc["agent"][1:]
-        assert "must name the child" in refusal(doc)["AuditEvent.agent"]
+        assert "must name the child" in failures(doc)["AuditEvent.agent"]
 
 
 # ---------------------------------------------------------------------- BaRS
@@ -387,7 +375,7 @@ class TestBars:
     def test_other_flags_are_ignored_even_about_a_location(self) -> None:
         """A scene-safety flag about a Location is no error: it is not read at all."""
         raw = (NHS_ENGLAND / "bars" / "ValidationRequest-POST.json").read_bytes()
-        errors = refusal(raw)
+        errors = failures(raw)
         assert list(errors) == ["Bundle"]
 
     def test_no_safeguarding_issues_is_not_a_concern(self) -> None:
@@ -407,7 +395,7 @@ class TestBars:
         """Without an SG flag a BaRS referral has no safeguarding content, whatever else it has."""
         doc = _load("bars-referral-child.json")
         doc["entry"] = [e for e in doc["entry"] if e["resource"]["resourceType"] != "Flag"]
-        assert "BaRS message without a safeguarding Flag" in refusal(doc)["Bundle"]
+        assert "BaRS message without a safeguarding Flag" in failures(doc)["Bundle"]
 
 
 # ---------------------------------------------------------------------- consent
@@ -512,7 +500,7 @@ class TestSubjects:
         """A safeguarding flag must be about a person."""
         coded = flag(codes=("neglect",))
         coded["subject"] = {"reference": "Location/ward-7"}
-        errors = refusal(bundle(coded, kind="collection"))
+        errors = failures(bundle(coded, kind="collection"))
         assert (
             errors["Bundle.entry[0].resource.subject"] == "must reference a Patient, not a Location"
         )
@@ -520,7 +508,7 @@ class TestSubjects:
     def test_an_uncoded_flag_about_a_patient_elsewhere_is_refused(self) -> None:
         """Without a safeguarding code there is nothing to tell it from any other record."""
         uncoded = flag(codes=())
-        errors = refusal(bundle(uncoded, kind="collection"))
+        errors = failures(bundle(uncoded, kind="collection"))
         assert "is not in the bundle" in errors["Bundle.entry[0].resource.subject"]
 
 
@@ -533,13 +521,13 @@ class TestInvalidFhir:
     def test_contained_that_is_not_a_resource_is_named_for_each_entry(self) -> None:
         """NHS England's draft transaction puts meta straight into contained, three times."""
         raw = (NHS_ENGLAND / "cpis" / "AddCPISRecordTransaction-Bundle-Example.xml").read_bytes()
-        errors = refusal(raw, XML)
+        errors = failures(raw, XML)
         assert set(errors) == {f"Bundle.entry[{i}].resource.contained" for i in (1, 2, 3)}
 
     def test_every_cardinality_error_of_the_bars_draft(self) -> None:
         """The unmerged BaRS draft: each R4 violation by path."""
         raw = (NHS_ENGLAND / "bars" / "POST-111ToEDServiceRequest.json").read_bytes()
-        errors = refusal(raw)
+        errors = failures(raw)
         assert len(errors) == 7
         assert "Bundle.entry[21].resource.policyRule.root" in errors
 
@@ -549,7 +537,7 @@ class TestInvalidFhir:
         raw = raw.replace(
             b'<status value="active"/>', b'<status value="active"/><status value="x"/>', 1
         )
-        errors = refusal(raw, XML)
+        errors = failures(raw, XML)
         assert "Bundle.entry[0].resource.destination[0].endpoint" in errors
         assert any(field.startswith("Bundle.entry[2].resource.status") for field in errors)
 
@@ -562,7 +550,7 @@ class TestInvalidFhir:
             b'<Flag><status value="active"/><code>' + nested + b"</code></Flag>"
             b"</resource></entry></Bundle>"
         )
-        errors = refusal(raw, XML)
+        errors = failures(raw, XML)
         assert any(field.endswith("subject") for field in errors)
 
     def test_xml_caller_gets_an_xml_operation_outcome(self) -> None:
@@ -588,7 +576,7 @@ class TestInvalidFhir:
         """A search result is not a message; the refusal says what to send."""
         raw = (NHS_ENGLAND / "cpis" / "CPIS-GetCareTeamResult-Example.xml").read_bytes()
         assert (
-            "on its own, or in a message or collection Bundle" in refusal(raw, XML)["Bundle.type"]
+            "on its own, or in a message or collection Bundle" in failures(raw, XML)["Bundle.type"]
         )
 
 
