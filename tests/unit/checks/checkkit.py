@@ -47,6 +47,17 @@ class Ingest:
     def auth(self, partner: CheckPartner) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[partner]}"}
 
+    async def answer(
+        self,
+        partner: CheckPartner,
+        check_id: str,
+        body: dict[str, object],
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST ``body`` to ``partner``'s answer path, with its credential unless ``headers``."""
+        url = f"/v1/{partner}/checks/{check_id}/response"
+        return await self.client.post(url, json=body, headers=headers or self.auth(partner))
+
     async def first_check_id(self, partner: CheckPartner) -> str:
         """The id of the first check ``partner`` lists with its own credential."""
         listed = await self.client.get(f"/v1/{partner}/checks", headers=self.auth(partner))

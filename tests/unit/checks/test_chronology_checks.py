@@ -37,9 +37,7 @@ async def test_the_answer_joins_the_earlier_contact_in_the_chronology(
         "details": "Synthetic: two call-outs.",
         "answered_by": "PC Synthetic",
     }
-    answered = await partners.client.post(
-        f"/v1/police/checks/{check['check_id']}/response", json=answer, headers=police
-    )
+    answered = await partners.answer("police", check["check_id"], answer)
     assert answered.status_code == 201, answered.text
     deliver(team, partners)
     store_copies(team, hub, router.route(second), Area.MASH)

@@ -11,6 +11,7 @@ from hub.bootstrap import Hub
 from hub.checks.crypto import Received
 from hub.ingest.credentials import CredentialStore
 from hub.teams.checkconsumer import apply_check_record
+from schemas.checks import CheckPartner
 from schemas.common import Area, Partner, RiskLevel, SubjectRole
 from schemas.envelope import Envelope
 from tests.factories import envelope, risk, subject
@@ -42,6 +43,15 @@ async def ask(team: TeamApp, contact: Envelope, body: object = None) -> dict[str
     assert response.status_code == 201, response.text
     found: dict[str, object] = response.json()
     return found
+
+
+async def asked_check(
+    team: TeamApp, partners: Ingest, contact: Envelope, partner: CheckPartner
+) -> str:
+    """Ask police and health about the contact, deliver, and return ``partner``'s check id."""
+    await ask(team, contact)
+    deliver(team, partners)
+    return await partners.first_check_id(partner)
 
 
 def deliver(team: TeamApp, partners: Ingest) -> None:
@@ -158,19 +168,16 @@ class TestAnswering:
         self, team: TeamApp, partners: Ingest, contact: Envelope
     ) -> None:
         """201, then 409; the MASH sees the answer on the message's API answer."""
-        await ask(team, contact)
-        deliver(team, partners)
-        check_id = await partners.first_check_id("health")
+        check_id = await asked_check(team, partners, contact, "health")
         answer = {
             "result": "information_found",
             "details": "Known to the GP.",
             "answered_by": "Dr Synthetic",
         }
-        url = f"/v1/health/checks/{check_id}/response"
-        first = await partners.client.post(url, json=answer, headers=partners.auth("health"))
+        first = await partners.answer("health", check_id, answer)
         assert first.status_code == 201, first.text
         assert first.json()["on_time"] is True
-        second = await partners.client.post(url, json=answer, headers=partners.auth("health"))
+        second = await partners.answer("health", check_id, answer)
         assert second.status_code == 409
         listed = await partners.client.get("/v1/health/checks", headers=partners.auth("health"))
         assert listed.json() == {"checks": []}
@@ -188,17 +195,11 @@ class TestAnswering:
         self, team: TeamApp, partners: Ingest, contact: Envelope
     ) -> None:
         """Police cannot answer health's check through its own path, nor use health's path."""
-        await ask(team, contact)
-        deliver(team, partners)
-        health = await partners.first_check_id("health")
+        health = await asked_check(team, partners, contact, "health")
         answer = {"result": "nothing_known", "answered_by": "PC Synthetic"}
-        mine = await partners.client.post(
-            f"/v1/police/checks/{health}/response", json=answer, headers=partners.auth("police")
-        )
+        mine = await partners.answer("police", health, answer)
         assert mine.status_code == 404
-        theirs = await partners.client.post(
-            f"/v1/health/checks/{health}/response", json=answer, headers=partners.auth("police")
-        )
+        theirs = await partners.answer("health", health, answer, partners.auth("police"))
         assert theirs.status_code == 403
         assert all(not w.batches for w in partners.writer.values())
 
@@ -206,18 +207,16 @@ class TestAnswering:
         self, team: TeamApp, partners: Ingest, contact: Envelope
     ) -> None:
         """Unknown result, information found without details, nobody named."""
-        await ask(team, contact)
-        deliver(team, partners)
-        check_id = await partners.first_check_id("police")
-        url = f"/v1/police/checks/{check_id}/response"
+        check_id = await asked_check(team, partners, contact, "police")
         bad = {"result": "maybe", "details": "", "answered_by": "  ", "extra": 1}
-        response = await partners.client.post(url, json=bad, headers=partners.auth("police"))
+        response = await partners.answer("police", check_id, bad)
         assert response.status_code == 422
         assert response.headers["content-type"] == PROBLEM
         assert {e["field"] for e in response.json()["errors"]} == {"result", "answered_by", "extra"}
         found = {"result": "information_found", "answered_by": "PC Synthetic"}
-        response = await partners.client.post(url, json=found, headers=partners.auth("police"))
+        response = await partners.answer("police", check_id, found)
         assert {e["field"] for e in response.json()["errors"]} == {"details"}
+        url = f"/v1/police/checks/{check_id}/response"
         not_json = await partners.client.post(url, content=b"{", headers=partners.auth("police"))
         assert not_json.status_code == 422
 
@@ -245,10 +244,8 @@ class TestAnswering:
         police = await partners.client.get("/v1/police/checks", headers=partners.auth("probation"))
         assert police.status_code == 403
         answer = {"result": "nothing_known", "answered_by": "Probation officer"}
-        url = f"/v1/probation/checks/{checks[0]['check_id']}/response"
-        assert (
-            await partners.client.post(url, json=answer, headers=partners.auth("probation"))
-        ).status_code == 201
+        answered = await partners.answer("probation", checks[0]["check_id"], answer)
+        assert answered.status_code == 201
 
 
 class TestTrust:
@@ -284,9 +281,7 @@ class TestTrust:
         deliver(team, partners)
         check_id = await partners.first_check_id("police")
         answer = {"result": "information_found", "details": "Synthetic record", "answered_by": "PC"}
-        await partners.client.post(
-            f"/v1/police/checks/{check_id}/response", json=answer, headers=partners.auth("police")
-        )
+        await partners.answer("police", check_id, answer)
         (record,) = partners.writer["police"].delivered()
         answered = CheckAnswered.model_validate_json(record.value)
         assert b"Synthetic record" not in record.value
@@ -320,9 +315,7 @@ class TestMessagePage:
             "details": "Synthetic police record",
             "answered_by": "PC Synthetic",
         }
-        await partners.client.post(
-            f"/v1/police/checks/{check_id}/response", json=answer, headers=partners.auth("police")
-        )
+        await partners.answer("police", check_id, answer)
         deliver(team, partners)
         html = (await team.client.get(page)).text
         assert 'data-partner="police" data-status="answered"' in html
@@ -357,8 +350,7 @@ class TestOrganisations:
         assert seen.json() == {"checks": []}
         check_id = await partners.first_check_id("police")
         answer = {"result": "nothing_known", "answered_by": "PC Synthetic"}
-        url = f"/v1/police/checks/{check_id}/response"
-        assert (await partners.client.post(url, json=answer, headers=other)).status_code == 404
+        assert (await partners.answer("police", check_id, answer, other)).status_code == 404
         assert all(not w.batches for w in partners.writer.values())
 
     async def test_a_credential_from_before_organisations_reads_no_check(
