@@ -425,10 +425,7 @@ async def _record(
     which: tuple[Area, str, int],
 ) -> Response:
     deps = deps_of(request)
-    area, message_id, child = which
-    form = await read_session_form(request, session, MAX_FORM_BYTES)
-    item = _item(deps, area, message_id, child)
-    typed = {"outcome": form.get("outcome", ""), "rationale": form.get("rationale", "")}
+    item, typed = await _posted(request, session, which, ("outcome", "rationale"))
     try:
         command = RecordOutcome(message_id=item.message_id, **typed)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -455,11 +452,9 @@ async def _authorise(
     which: tuple[Area, str, int],
 ) -> Response:
     deps = deps_of(request)
-    area, message_id, child = which
-    form = await read_session_form(request, session, MAX_FORM_BYTES)
-    _require_manager(request, session)
-    item = _item(deps, area, message_id, child)
-    typed = {"decision": form.get("decision", ""), "rationale": form.get("rationale", "")}
+    item, typed = await _posted(
+        request, session, which, ("decision", "rationale"), manager_only=True
+    )
     try:
         command = AuthoriseDecision(**typed)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -476,6 +471,23 @@ async def _authorise(
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+async def _posted(
+    request: Request,
+    session: Session,
+    which: tuple[Area, str, int],
+    fields: tuple[str, ...],
+    *,
+    manager_only: bool = False,
+) -> tuple[QueueItem, dict[str, str]]:
+    """The row a decision form was posted for, and what was typed into its ``fields``."""
+    area, message_id, child = which
+    form = await read_session_form(request, session, MAX_FORM_BYTES)
+    if manager_only:
+        _require_manager(request, session)
+    item = _item(deps_of(request), area, message_id, child)
+    return item, {field: form.get(field, "") for field in fields}
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:
