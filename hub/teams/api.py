@@ -27,7 +27,6 @@ from hub.teams.auth import ApiCaller, ProblemError, deps_of
 from hub.teams.checkroutes import chronology_checks, message_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
-from hub.teams.outcomes import record_authorisation, record_outcome
 from hub.teams.store import QueueItem, Status
 from hub.teams.views import (
     AssignMessage,
@@ -144,15 +143,7 @@ def api_router() -> APIRouter:
                 "The outcome is for another message than the path names.",
                 errors=[{"field": "message_id", "message": "must equal the message in the path"}],
             )
-        writing = record_outcome(
-            deps.store,
-            deps.publisher,
-            item,
-            command,
-            decided_by=caller.name,
-            clock=deps.clock,
-            calendar=deps.calendar,
-        )
+        writing = deps.record_outcome(item, command, decided_by=caller.name)
         return await _recorded(deps, "outcome", writing)
 
     _manager_routes(router)
@@ -184,9 +175,7 @@ def _manager_routes(router: APIRouter) -> None:
         deps = deps_of(request)
         _manager(caller)
         item = _item(deps, caller.area, message_id, child)
-        writing = record_authorisation(
-            deps.store, deps.publisher, item, command, decided_by=caller.name, clock=deps.clock
-        )
+        writing = deps.record_authorisation(item, command, decided_by=caller.name)
         return await _recorded(deps, "authorisation", writing)
 
     @router.post(

@@ -47,7 +47,6 @@ from hub.teams.auth import (
 from hub.teams.checkroutes import chronology_checks, page_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
-from hub.teams.outcomes import record_authorisation, record_outcome
 from hub.teams.sessions import Session
 from hub.teams.store import QueueItem, Status
 from hub.teams.validation import field_errors
@@ -431,15 +430,7 @@ async def _record(
     except ValidationError as exc:
         errors = field_errors(exc.errors())
         return _message_page(pages, request, session, item, status=422, errors=errors, form=typed)
-    writing = record_outcome(
-        deps.store,
-        deps.publisher,
-        item,
-        command,
-        decided_by=session.username,
-        clock=deps.clock,
-        calendar=deps.calendar,
-    )
+    writing = deps.record_outcome(item, command, decided_by=session.username)
     return await _recorded(
         pages, request, session, item, writing=writing, what="outcome", typed=typed
     )
@@ -462,9 +453,7 @@ async def _authorise(
         return _message_page(
             pages, request, session, item, status=422, auth_errors=errors, auth_form=typed
         )
-    writing = record_authorisation(
-        deps.store, deps.publisher, item, command, decided_by=session.username, clock=deps.clock
-    )
+    writing = deps.record_authorisation(item, command, decided_by=session.username)
     return await _recorded(
         pages, request, session, item, writing=writing, what="authorisation", typed=typed
     )
