@@ -280,8 +280,9 @@ class HttpSettings(_Section):
 
 
 class _WebApp(_Section):
-    """A web app's section: it serves HTTPS when a certificate is set."""
+    """A web app's section: where it listens, and HTTPS when a certificate is set."""
 
+    host: str = Field("127.0.0.1", description="Address the app binds.")
     tls_certfile: Path | None = Field(None, description="TLS certificate (PEM); HTTPS when set.")
     tls_keyfile: Path | None = Field(None, description="TLS private key (PEM).")
 
@@ -289,7 +290,6 @@ class _WebApp(_Section):
 class ConnectorSettings(_WebApp):
     """The partners' HTTP ingest app and file import."""
 
-    host: str = Field("127.0.0.1", description="Address the HTTP app binds.")
     port: int = Field(8080, ge=1, le=65535, description="Port of the HTTP app.")
     state_dir: Path = Field(
         PROJECT_ROOT / ".hub" / "connectors",
@@ -312,7 +312,6 @@ class ConnectorSettings(_WebApp):
 class TeamSettings(_WebApp):
     """The team queue web app and API (``hub teams serve``)."""
 
-    host: str = Field("127.0.0.1", description="Address the team app binds.")
     port: int = Field(8090, ge=1, le=65535, description="Port of the team app.")
     state_dir: Path = Field(
         PROJECT_ROOT / ".hub" / "teams",
@@ -335,7 +334,6 @@ class TeamSettings(_WebApp):
 class MonitorSettings(_WebApp):
     """The monitor (``hub monitor run``, ``hub status``)."""
 
-    host: str = Field("127.0.0.1", description="Address /metrics and the scorecard bind.")
     port: int = Field(9108, ge=1, le=65535, description="Port of /metrics and the scorecard.")
     interval_s: float = Field(10.0, gt=0, description="Seconds between lag samples.")
     window: int = Field(

@@ -13,12 +13,14 @@ from pydantic import SecretStr
 from hub.security.keys import SecretKey
 from hub.sla import SlaCalendar
 from hub.teams.accounts import AccountStore
-from hub.teams.checks import Tailer, TeamChecks
+from hub.teams.checks import Tailer, TeamChecks, ask_checks
 from hub.teams.outcomes import OutcomePublisher, record_authorisation, record_outcome
 from hub.teams.ratelimit import SignInLimiter
 from hub.teams.sessions import SessionStore
 from hub.teams.store import QueueItem, QueueStore
+from schemas.checks import AskChecks, CheckRequested
 from schemas.common import Area
+from schemas.envelope import Envelope
 from schemas.outcome import AuthoriseDecision, OutcomeRecorded, RecordOutcome
 
 
@@ -83,6 +85,20 @@ class TeamDeps:
         """:func:`~hub.teams.outcomes.record_authorisation` with this app's store and clock."""
         return record_authorisation(
             self.store, self.publisher, item, command, decided_by=decided_by, clock=self.clock
+        )
+
+    async def ask_checks(
+        self, checks: TeamChecks, envelope: Envelope, area: Area, command: AskChecks, by: str
+    ) -> list[CheckRequested]:
+        """:func:`~hub.teams.checks.ask_checks` on this app's calendar and clock."""
+        return await ask_checks(
+            checks,
+            envelope,
+            area,
+            command,
+            asked_by=by,
+            calendar=self.calendar,
+            clock=self.clock,
         )
 
     def close(self) -> None:
