@@ -279,10 +279,17 @@ class HttpSettings(_Section):
         return tuple(entry.strip() for entry in value)
 
 
-class ConnectorSettings(_Section):
+class _WebApp(_Section):
+    """A web app's section: where it listens, and HTTPS when a certificate is set."""
+
+    host: str = Field("127.0.0.1", description="Address the app binds.")
+    tls_certfile: Path | None = Field(None, description="TLS certificate (PEM); HTTPS when set.")
+    tls_keyfile: Path | None = Field(None, description="TLS private key (PEM).")
+
+
+class ConnectorSettings(_WebApp):
     """The partners' HTTP ingest app and file import."""
 
-    host: str = Field("127.0.0.1", description="Address the HTTP app binds.")
     port: int = Field(8080, ge=1, le=65535, description="Port of the HTTP app.")
     state_dir: Path = Field(
         PROJECT_ROOT / ".hub" / "connectors",
@@ -295,8 +302,6 @@ class ConnectorSettings(_Section):
     publish_timeout_s: float = Field(10.0, gt=0, description="How long a write may take.")
     rate_per_s: float = Field(50.0, gt=0, description="Requests a second per partner.")
     rate_burst: float = Field(200.0, ge=1, description="Burst of requests per partner.")
-    tls_certfile: Path | None = Field(None, description="TLS certificate (PEM); HTTPS when set.")
-    tls_keyfile: Path | None = Field(None, description="TLS private key (PEM).")
 
     @property
     def credentials_file(self) -> Path:
@@ -304,10 +309,9 @@ class ConnectorSettings(_Section):
         return self.state_dir / "credentials.json"
 
 
-class TeamSettings(_Section):
+class TeamSettings(_WebApp):
     """The team queue web app and API (``hub teams serve``)."""
 
-    host: str = Field("127.0.0.1", description="Address the team app binds.")
     port: int = Field(8090, ge=1, le=65535, description="Port of the team app.")
     state_dir: Path = Field(
         PROJECT_ROOT / ".hub" / "teams",
@@ -325,14 +329,11 @@ class TeamSettings(_Section):
         default=False,
         description="Mark session cookies Secure (always, when a TLS certificate is set).",
     )
-    tls_certfile: Path | None = Field(None, description="TLS certificate (PEM); HTTPS when set.")
-    tls_keyfile: Path | None = Field(None, description="TLS private key (PEM).")
 
 
-class MonitorSettings(_Section):
+class MonitorSettings(_WebApp):
     """The monitor (``hub monitor run``, ``hub status``)."""
 
-    host: str = Field("127.0.0.1", description="Address /metrics and the scorecard bind.")
     port: int = Field(9108, ge=1, le=65535, description="Port of /metrics and the scorecard.")
     interval_s: float = Field(10.0, gt=0, description="Seconds between lag samples.")
     window: int = Field(
@@ -341,8 +342,6 @@ class MonitorSettings(_Section):
     state_dir: Path = Field(
         PROJECT_ROOT / ".hub" / "monitor", description="The monitor's local caches."
     )
-    tls_certfile: Path | None = Field(None, description="TLS certificate (PEM); HTTPS when set.")
-    tls_keyfile: Path | None = Field(None, description="TLS private key (PEM).")
 
 
 class SecuritySettings(_Section):

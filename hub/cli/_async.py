@@ -12,6 +12,9 @@ from typing import Any, Protocol
 import uvicorn
 import uvloop
 
+from hub import tracing
+from hub.bootstrap import Hub
+from hub.cli._common import current_hub, private_files
 from hub.settings import HttpSettings
 from hub.web import http_config
 
@@ -95,3 +98,23 @@ def serve_app(
             keyfile=listener.tls_keyfile,
         )
     )
+
+
+def serve_web_app(
+    build: Callable[[Hub], tuple[Any, Listener]],
+    host: str | None,
+    port: int | None,
+    *,
+    traced_as: str | None = None,
+) -> None:
+    """Serve the app ``build`` makes of this process's hub where it says, until SIGTERM.
+
+    Every file the process creates is private; ``traced_as`` names the service its
+    traces carry (None: not traced).
+    """
+    private_files()
+    if traced_as is not None:
+        tracing.configure(traced_as)
+    hub = current_hub()
+    app, listener = build(hub)
+    serve_app(app, listener, hub.settings.http, host, port)

@@ -6,15 +6,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 
-from hub import tracing
+from hub.bootstrap import Hub
 from hub.bootstrap.checks import partner_pages
 from hub.bootstrap.ingest import ingest_deps
-from hub.cli._async import serve_app
+from hub.cli._async import serve_web_app
 from hub.cli._common import HostOption, PortOption, current_hub, private_files
 from hub.cli._progress import working
 from hub.ingest.app import create_app
 from hub.partners.page import add_partner_pages
+from hub.settings import ConnectorSettings
 
 app = typer.Typer(help="Partner connectors: HTTP ingest and file import.")
 
@@ -25,15 +27,16 @@ def serve(
     host: HostOption = None,
 ) -> None:
     """Serve every partner's HTTP endpoints until SIGTERM."""
-    private_files()
-    tracing.configure("hub-ingest")
-    hub = current_hub()
+    serve_web_app(_ingest_app, host, port, traced_as="hub-ingest")
+
+
+def _ingest_app(hub: Hub) -> tuple[FastAPI, ConnectorSettings]:
     deps = ingest_deps(hub)
     app_ = create_app(deps)
     pages = partner_pages(hub, deps.checks)
     if pages is not None:
         add_partner_pages(app_, pages)
-    serve_app(app_, hub.settings.connectors, hub.settings.http, host, port)
+    return app_, hub.settings.connectors
 
 
 @app.command(name="import")

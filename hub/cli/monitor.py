@@ -6,10 +6,12 @@ import asyncio
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 from rich.console import Console
 
-from hub.cli._async import serve_app
-from hub.cli._common import HostOption, PortOption, current_hub, private_files
+from hub.bootstrap import Hub
+from hub.cli._async import serve_web_app
+from hub.cli._common import HostOption, PortOption, current_hub
 from hub.cli._progress import working
 from hub.errors import HubError
 from hub.monitor.check import check, unknown
@@ -17,6 +19,7 @@ from hub.monitor.console import print_status
 from hub.monitor.service import build_collector
 from hub.monitor.snapshot import MonitorSnapshot
 from hub.monitor.web import monitor_app
+from hub.settings import MonitorSettings
 
 app = typer.Typer(help="The monitor: lag, consumer status, SLA and the partner scorecard.")
 
@@ -30,16 +33,17 @@ def run(
     host: HostOption = None,
 ) -> None:
     """Sample every interval and serve /metrics, /api/status and the scorecard until SIGTERM."""
-    private_files()
-    hub = current_hub()
+    serve_web_app(_monitor_app, host, port)
+
+
+def _monitor_app(hub: Hub) -> tuple[FastAPI, MonitorSettings]:
     settings = hub.settings
-    monitor = settings.monitor
     app_ = monitor_app(
         lambda: build_collector(settings, kafka=hub.kafka_as("monitor")),
-        monitor.interval_s,
+        settings.monitor.interval_s,
         ops_token=settings.http.ops_token,
     )
-    serve_app(app_, monitor, settings.http, host, port)
+    return app_, settings.monitor
 
 
 def status(

@@ -11,9 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub import tracing
-from hub.cli._async import serve_app
-from hub.cli._common import HostOption, PortOption, current_hub, fail, private_files, run_guarded
+from hub.cli._async import serve_web_app
+from hub.cli._common import HostOption, PortOption, current_hub, fail, run_guarded
 from hub.contracts.outputs import TeamUserRow, TeamUsersListing
 from hub.teams.accounts import AccountStore, Role
 from schemas.common import Area
@@ -56,11 +55,12 @@ def serve(
     from hub.bootstrap.teams import team_deps  # noqa: PLC0415
     from hub.teams.app import create_app  # noqa: PLC0415 -- heavy, only for this command
 
-    private_files()
-    tracing.configure("hub-teams")
-    hub = current_hub()
-    app_ = create_app(team_deps(hub))
-    serve_app(app_, hub.settings.teams, hub.settings.http, host, port)
+    serve_web_app(
+        lambda hub: (create_app(team_deps(hub)), hub.settings.teams),
+        host,
+        port,
+        traced_as="hub-teams",
+    )
 
 
 @app.command(name="add-user")

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -304,6 +305,13 @@ def _check_id(partner: CheckPartner, text: str) -> UUID:
         raise CheckRefusal(404, f"No {partner.value} check {text[:64]} is known.") from None
 
 
+_ADMISSION: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or unknown credential"},
+    429: {"description": "Rate limit"},
+}
+"""The answers of a partner's credential check, on every check route."""
+
+
 def _add_partner_routes(
     app: FastAPI, credentials: CredentialStore, checks: IngestChecks, partner: CheckPartner
 ) -> None:
@@ -335,9 +343,8 @@ def _add_partner_routes(
         response_model=OpenChecks,
         summary=f"The open agency checks asked of {slug}",
         responses={
-            401: {"description": "Missing or unknown credential"},
+            **_ADMISSION,
             403: {"description": "Another partner's checks"},
-            429: {"description": "Rate limit"},
             503: {"description": "The hub is starting; retry after Retry-After seconds"},
         },
         tags=[f"{slug} checks"],
@@ -350,11 +357,10 @@ def _add_partner_routes(
         response_model=CheckAnswerAccepted,
         summary=f"Answer one agency check asked of {slug}, once",
         responses={
-            401: {"description": "Missing or unknown credential"},
+            **_ADMISSION,
             403: {"description": "Another partner's endpoint"},
             404: {"description": "No such check of this partner (another partner's too)"},
             409: {"description": "Answered already"},
-            429: {"description": "Rate limit"},
             413: {"description": "Body too large"},
             422: {"description": "Invalid answer: every error by field"},
             503: {"description": "Kafka did not take it, or the hub is starting; retry later"},

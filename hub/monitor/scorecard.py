@@ -181,7 +181,6 @@ class Scorecard:
     ) -> None:
         self._zone = zone
         self._grace = grace
-        self._ttd_samples = ttd_samples
         self._days_shown = days_shown
         self._areas = {a: _AreaTally(durations=deque(maxlen=ttd_samples)) for a in ACTIONABLE}
         self._partners = {p: _PartnerTally() for p in Partner}

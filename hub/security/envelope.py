@@ -13,7 +13,7 @@ the Sealer computes, because the record's MAC (the partner's ``inbound-mac`` key
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -71,6 +71,7 @@ class Sealer:
         return InboundRecord(topic, key, value, headers, partition)
 
 
+@dataclass(eq=False)
 class Opener:
     """Opens one inbound message for the router and seals its content for each area.
 
@@ -80,35 +81,27 @@ class Opener:
     With encryption off (benchmarks), content travels in clear.
     """
 
-    def __init__(
-        self,
-        message: MessageReceived,
-        inbound_keks: Mapping[str, SecretKey],
-        area_keks: Mapping[Area, SecretKey],
-        *,
-        encrypt: bool,
-    ) -> None:
-        self._message = message
-        self._inbound_keks = inbound_keks
-        self._area_keks = area_keks
-        self._encrypt = encrypt
-        self._dek: bytes | None = None
-        self._prefix: str | None = None
-        self._shared: tuple[bytes, str, bytes] | None = None
+    message: MessageReceived
+    inbound_keks: Mapping[str, SecretKey] = field(repr=False)
+    area_keks: Mapping[Area, SecretKey] = field(repr=False)
+    encrypt: bool = field(kw_only=True)
+    _dek: bytes | None = field(default=None, init=False, repr=False)
+    _prefix: str | None = field(default=None, init=False, repr=False)
+    _shared: tuple[bytes, str, bytes] | None = field(default=None, init=False, repr=False)
 
     def _data_key(self, sealed: Sealed) -> bytes:
         if self._dek is None:
-            message_id = self._message.metadata.message_id
-            self._dek = sealing.unwrap(sealed, message_id, sealing.ROUTER, self._inbound_keks)
+            message_id = self.message.metadata.message_id
+            self._dek = sealing.unwrap(sealed, message_id, sealing.ROUTER, self.inbound_keks)
         return self._dek
 
     def content(self) -> SensitiveContent:
         """The sensitive content, opened."""
-        if self._message.content is not None:
-            return self._message.content
+        if self.message.content is not None:
+            return self.message.content
         sealed = self._sealed()
         plain = sealing.open_sealed(
-            sealed, self._message.metadata.message_id, self._data_key(sealed)
+            sealed, self.message.metadata.message_id, self._data_key(sealed)
         )
         try:
             return SensitiveContent.model_validate_json(plain)
@@ -116,23 +109,23 @@ class Opener:
             raise SchemaViolationError(f"sealed content: {exc.errors()[0]['msg']}") from exc
 
     def _sealed(self) -> Sealed:
-        if self._message.sealed is None:
+        if self.message.sealed is None:
             raise SchemaViolationError("sealed: missing while encryption is required")
-        return self._message.sealed
+        return self.message.sealed
 
     def for_area(self, area: Area) -> dict[str, Any]:
         """The content for ``area``: ``{"sealed_json": ...}``, or ``{"payload": ...}`` in clear.
 
         ``sealed_json`` is the re-wrapped ``Sealed`` as the JSON text the model writes.
         """
-        if not self._encrypt:
+        if not self.encrypt:
             content = self.content()
             return {"payload": content.model_dump_json()}
         sealed = self._sealed()
         if self._prefix is None:
             self._prefix = sealing.sealed_prefix(sealed)
-        recipient = sealing.Recipient(sealing.area_recipient(area.value), self._area_keks[area])
-        message_id = self._message.metadata.message_id
+        recipient = sealing.Recipient(sealing.area_recipient(area.value), self.area_keks[area])
+        message_id = self.message.metadata.message_id
         json = sealing.rewrap_json(self._prefix, message_id, self._data_key(sealed), recipient)
         return {"sealed_json": json}
 
@@ -143,18 +136,18 @@ class Opener:
         clear. Like the content, it is encrypted once per message and only its data key
         is wrapped per area.
         """
-        if not self._encrypt:
+        if not self.encrypt:
             return {"payload": payload.decode()}
-        message_id = self._message.metadata.message_id
+        message_id = self.message.metadata.message_id
         if self._shared is None or self._shared[0] is not payload:
             self._shared = (payload, *sealing.seal_prefix(payload, message_id))
         _payload, prefix, dek = self._shared
-        recipient = sealing.Recipient(sealing.area_recipient(area.value), self._area_keks[area])
+        recipient = sealing.Recipient(sealing.area_recipient(area.value), self.area_keks[area])
         return {"sealed_json": sealing.rewrap_json(prefix, message_id, dek, recipient)}
 
     def seal_new(self, payload: bytes, area: Area) -> dict[str, Any]:
         """``payload`` (made for ``area`` alone) sealed for it, or in clear."""
-        if not self._encrypt:
+        if not self.encrypt:
             return {"payload": payload.decode()}
-        recipient = sealing.Recipient(sealing.area_recipient(area.value), self._area_keks[area])
-        return {"sealed": sealing.seal(payload, self._message.metadata.message_id, [recipient])}
+        recipient = sealing.Recipient(sealing.area_recipient(area.value), self.area_keks[area])
+        return {"sealed": sealing.seal(payload, self.message.metadata.message_id, [recipient])}

@@ -118,32 +118,34 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class _InRole:
+    """Someone working one area's queue in a role (the fields are the dataclass's)."""
+
+    area: Area
+    role: Role
+
+    @property
+    def is_manager(self) -> bool:
+        """A manager of the area (a manager's client may authorise decisions)."""
+        return self.role is Role.MANAGER
+
+
 @dataclass(frozen=True)
-class Practitioner:
+class Practitioner(_InRole):
     """A signed-in person: who, and which area's queue they work, in which role."""
 
     username: str
     area: Area
     role: Role = Role.PRACTITIONER
 
-    @property
-    def is_manager(self) -> bool:
-        """A manager of the area."""
-        return self.role is Role.MANAGER
-
 
 @dataclass(frozen=True)
-class ApiClient:
+class ApiClient(_InRole):
     """A case-management system calling the API for one area."""
 
     client_id: str
     area: Area
     role: Role = Role.PRACTITIONER
-
-    @property
-    def is_manager(self) -> bool:
-        """A manager's client (it may authorise decisions)."""
-        return self.role is Role.MANAGER
 
     @property
     def name(self) -> str:

@@ -15,8 +15,8 @@ MASH threshold decision, ``POST .../messages/<id>/assignment`` assigns it, and
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, Query, Request
@@ -27,7 +27,6 @@ from hub.teams.auth import ApiCaller, ProblemError, deps_of
 from hub.teams.checkroutes import chronology_checks, message_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
-from hub.teams.outcomes import record_authorisation, record_outcome
 from hub.teams.store import QueueItem, Status
 from hub.teams.views import (
     AssignMessage,
@@ -50,19 +49,32 @@ _AUTH: dict[int | str, dict[str, Any]] = {
     403: {"description": "The token is for another area"},
 }
 _NOT_IN_QUEUE = {"description": "Not in this area's queue"}
+_Route = TypeVar("_Route", bound=Callable[..., Any])
 
 
-def _decision_answers(
-    auth: dict[int | str, dict[str, Any]], *, conflict: str, invalid: str
-) -> dict[int | str, dict[str, Any]]:
-    """The answers of a route that records a decision on ``team.outcomes``."""
-    return {
-        **auth,
-        404: _NOT_IN_QUEUE,
-        409: {"description": conflict},
-        422: {"description": invalid},
-        503: {"description": "Kafka did not take it; nothing recorded. Retry later"},
-    }
+def _decision_route(
+    router: APIRouter,
+    action: str,
+    summary: str,
+    auth: dict[int | str, dict[str, Any]],
+    *,
+    conflict: str,
+    invalid: str,
+) -> Callable[[_Route], _Route]:
+    """``POST .../messages/<id>/<action>``: a route that records a decision on ``team.outcomes``."""
+    return router.post(
+        f"/areas/{{area}}/messages/{{message_id}}/{action}",
+        status_code=201,
+        response_model=OutcomeRecorded,
+        summary=summary,
+        responses={
+            **auth,
+            404: _NOT_IN_QUEUE,
+            409: {"description": conflict},
+            422: {"description": invalid},
+            503: {"description": "Kafka did not take it; nothing recorded. Retry later"},
+        },
+    )
 
 
 def api_router() -> APIRouter:
@@ -107,16 +119,13 @@ def api_router() -> APIRouter:
         item = _item(deps, caller.area, message_id, child)
         return _open(deps, item, caller)
 
-    @router.post(
-        "/areas/{area}/messages/{message_id}/outcome",  # noqa: FAST003 -- `area` is read by api_area
-        status_code=201,
-        response_model=OutcomeRecorded,
-        summary="Record the area's decision; written to team.outcomes",
-        responses=_decision_answers(
-            _AUTH,
-            conflict="Already decided, or a decision is being recorded",
-            invalid="Invalid outcome: every error by field",
-        ),
+    @_decision_route(
+        router,
+        "outcome",
+        "Record the area's decision; written to team.outcomes",
+        _AUTH,
+        conflict="Already decided, or a decision is being recorded",
+        invalid="Invalid outcome: every error by field",
     )
     async def outcome(
         request: Request,
@@ -134,15 +143,7 @@ def api_router() -> APIRouter:
                 "The outcome is for another message than the path names.",
                 errors=[{"field": "message_id", "message": "must equal the message in the path"}],
             )
-        writing = record_outcome(
-            deps.store,
-            deps.publisher,
-            item,
-            command,
-            decided_by=caller.name,
-            clock=deps.clock,
-            calendar=deps.calendar,
-        )
+        writing = deps.record_outcome(item, command, decided_by=caller.name)
         return await _recorded(deps, "outcome", writing)
 
     _manager_routes(router)
@@ -156,16 +157,13 @@ _MANAGER = {
 
 
 def _manager_routes(router: APIRouter) -> None:
-    @router.post(
-        "/areas/{area}/messages/{message_id}/authorisation",  # noqa: FAST003 -- `area` is read by api_area
-        status_code=201,
-        response_model=OutcomeRecorded,
-        summary="A manager authorises or returns a MASH threshold decision",
-        responses=_decision_answers(
-            _MANAGER,
-            conflict="Not awaiting authorisation, or being authorised",
-            invalid="Invalid: decision authorise|return and a rationale",
-        ),
+    @_decision_route(
+        router,
+        "authorisation",
+        "A manager authorises or returns a MASH threshold decision",
+        _MANAGER,
+        conflict="Not awaiting authorisation, or being authorised",
+        invalid="Invalid: decision authorise|return and a rationale",
     )
     async def authorisation(
         request: Request,
@@ -177,9 +175,7 @@ def _manager_routes(router: APIRouter) -> None:
         deps = deps_of(request)
         _manager(caller)
         item = _item(deps, caller.area, message_id, child)
-        writing = record_authorisation(
-            deps.store, deps.publisher, item, command, decided_by=caller.name, clock=deps.clock
-        )
+        writing = deps.record_authorisation(item, command, decided_by=caller.name)
         return await _recorded(deps, "authorisation", writing)
 
     @router.post(

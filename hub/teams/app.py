@@ -11,7 +11,7 @@ says only whether the app is ready, except to operators (:mod:`hub.web.ops`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -41,22 +41,17 @@ def create_app(deps: TeamDeps) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await deps.publisher.start()
-        try:
-            if deps.checks is not None:
-                await deps.checks.start()
-            if deps.consumer is not None:
-                await deps.consumer.start()
-            try:
-                yield
-            finally:
-                if deps.consumer is not None:
-                    await deps.consumer.stop()
-                if deps.checks is not None:
-                    await deps.checks.stop()
-        finally:
-            await deps.publisher.stop()
-            deps.close()
+        # Started in order and stopped in reverse, each only once started; the stores
+        # close after the publisher stops.
+        async with AsyncExitStack() as running:
+            await deps.publisher.start()
+            running.callback(deps.close)
+            running.push_async_callback(deps.publisher.stop)
+            for service in (deps.checks, deps.consumer):
+                if service is not None:
+                    await service.start()
+                    running.push_async_callback(service.stop)
+            yield
 
     app = HubApp(
         max_body=max(MAX_FORM_BYTES, API_MAX_BODY),

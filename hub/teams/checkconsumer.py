@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import structlog
 from aiokafka import AIOKafkaConsumer
@@ -59,32 +60,25 @@ def apply_check_record(
     return new
 
 
+@dataclass(eq=False)
 class CheckConsumer:
     """Tails both check topics into the :class:`CheckStore`."""
 
-    def __init__(
-        self,
-        kafka: KafkaSettings,
-        store: CheckStore,
-        keys: Mapping[CheckPartner, CheckKeys],
-        areas: frozenset[Area],
-        client_id: str,
-    ) -> None:
-        self._kafka = kafka
-        self._store = store
-        self._keys = keys
-        self._areas = areas
-        self._client_id = client_id
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.refused = 0
-        """Records passed over because they did not verify."""
+    kafka: KafkaSettings
+    store: CheckStore
+    keys: Mapping[CheckPartner, CheckKeys] = field(repr=False)
+    areas: frozenset[Area]
+    client_id: str
+    refused: int = field(default=0, init=False)
+    """Records passed over because they did not verify."""
+    _consumer: AIOKafkaConsumer | None = field(default=None, init=False, repr=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def start(self) -> None:
         """Join the group and start tailing."""
-        group = check_answers_group(min(self._areas, key=lambda a: a.value))
+        group = check_answers_group(min(self.areas, key=lambda a: a.value))
         consumer = make_consumer(
-            self._kafka, self._client_id, CHECKS, CHECK_RESPONSES, group_id=group
+            self.kafka, self.client_id, CHECKS, CHECK_RESPONSES, group_id=group
         )
         with kafka_errors("starting the check consumer"):
             await consumer.start()
@@ -98,7 +92,7 @@ class CheckConsumer:
         self._consumer = None
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
-        prefix = len(self._kafka.topic_prefix)
+        prefix = len(self.kafka.topic_prefix)
         while True:
             try:
                 with kafka_errors("reading checks"):
@@ -127,7 +121,7 @@ class CheckConsumer:
 
     def _apply(self, record: Received) -> None:
         try:
-            apply_check_record(self._store, self._keys, self._areas, record)
+            apply_check_record(self.store, self.keys, self.areas, record)
         except PermanentMessageError as exc:
             failure = type(exc).__name__
         else:

@@ -26,7 +26,7 @@ from hub.teams.auth import (
     deps_of,
     read_session_form,
 )
-from hub.teams.checks import ChecksAsked, CheckView, TeamChecks, ask_checks, check_views
+from hub.teams.checks import ChecksAsked, CheckView, TeamChecks, check_views
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
 from hub.teams.store import QueueItem
@@ -75,15 +75,7 @@ def check_api_router() -> APIRouter:
         checks = checks_of(deps, caller.area)
         envelope = _envelope(deps, _item(deps, caller.area, message_id))
         try:
-            asked = await ask_checks(
-                checks,
-                envelope,
-                caller.area,
-                command,
-                asked_by=caller.name,
-                calendar=deps.calendar,
-                clock=deps.clock,
-            )
+            asked = await deps.ask_checks(checks, envelope, caller.area, command, caller.name)
         except KafkaError:
             raise ProblemError(
                 503,
@@ -134,15 +126,8 @@ def check_page_router() -> APIRouter:
             detail = "; ".join(f"{_FIELD_NAMES.get(f, f)}: {m}" for f, m in errors.items())
             raise PageError(422, "The checks were not asked", detail) from None
         try:
-            await ask_checks(
-                deps.checks,
-                _envelope(deps, item, page=True),
-                area,
-                command,
-                asked_by=session.username,
-                calendar=deps.calendar,
-                clock=deps.clock,
-            )
+            envelope = _envelope(deps, item, page=True)
+            await deps.ask_checks(deps.checks, envelope, area, command, session.username)
         except KafkaError:
             raise PageError(
                 503,

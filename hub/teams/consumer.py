@@ -31,6 +31,7 @@ import dataclasses
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +51,7 @@ from hub.kafka import client_options, kafka_errors
 from hub.settings import KafkaSettings
 from hub.teams.intake import CopyCheck, RoutedRecord, accept_routed
 from hub.teams.outcomes import RefusalPublisher
-from hub.teams.store import Added, QueueStore
+from hub.teams.store import QueueStore
 from hub.topology import route_topic, team_group
 from schemas.common import Area
 
@@ -142,25 +143,24 @@ class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
         self.event.set()
 
 
+@dataclass(eq=False)
 class TeamConsumer:
     """The subscribers of one team app instance, on one FastStream broker."""
 
-    def __init__(
-        self,
-        identities: Sequence[tuple[KafkaSettings, Sequence[Area]]],
-        store: QueueStore,
-        clock: Callable[[], datetime],
-        *,
-        check: CopyCheck,
-        refusals: RefusalPublisher | None = None,
-        client_id: str = "teams",
-        retry_s: float = 1.0,
+    identities: InitVar[Sequence[tuple[KafkaSettings, Sequence[Area]]]]
+    store: QueueStore
+    clock: Callable[[], datetime]
+    _: KW_ONLY
+    check: CopyCheck
+    refusals: RefusalPublisher | None = None
+    client_id: InitVar[str] = "teams"
+    retry_s: float = 1.0
+    assigned: dict[Area, asyncio.Event] = field(init=False)
+    brokers: list[KafkaBroker] = field(init=False)
+
+    def __post_init__(
+        self, identities: Sequence[tuple[KafkaSettings, Sequence[Area]]], client_id: str
     ) -> None:
-        self._store = store
-        self._clock = clock
-        self._check = check
-        self._refusals = refusals
-        self._retry_s = retry_s
         self.assigned = {area: asyncio.Event() for _, areas in identities for area in areas}
         self.brokers = [self._broker(kafka, areas, client_id) for kafka, areas in identities]
 
@@ -235,11 +235,11 @@ class TeamConsumer:
             ) as current:
                 refused = self._store_one(area, record)
                 tracing.set_attributes(current, {"hub.outcome": "refused" if refused else "queued"})
-            if refused is not None and self._refusals is not None:
-                await self._refusals.set_aside(area, record.partition, record.offset, refused)
+            if refused is not None and self.refusals is not None:
+                await self.refusals.set_aside(area, record.partition, record.offset, refused)
         except Exception as exc:  # noqa: BLE001 -- any store failure: retry, never skip
             log.warning("routed_record_not_stored", error_class=type(exc).__name__)
-            await asyncio.sleep(self._retry_s)
+            await asyncio.sleep(self.retry_s)
             await message.nack()  # seeks back to this record
             return
         finally:
@@ -254,13 +254,13 @@ class TeamConsumer:
     def _store_one(self, area: Area, record: RoutedRecord) -> PermanentMessageError | None:
         """Store the record; return why it was set aside instead, if it was."""
         try:
-            added, message_id = accept_routed(self._store, area, record, self._clock(), self._check)
+            stored, message_id = accept_routed(self.store, area, record, self.clock(), self.check)
         except PermanentMessageError as exc:
-            self._store.reject(area.value, (record.partition, record.offset), exc, self._clock())
+            self.store.reject(area.value, (record.partition, record.offset), exc, self.clock())
             log.warning(
                 "routed_record_rejected", error_class=type(exc).__name__, error=str(exc)[:200]
             )
             return exc
-        event = "routed_record_stored" if added is Added.STORED else "routed_record_duplicate"
+        event = "routed_record_stored" if stored else "routed_record_duplicate"
         log.info(event, area=area.value, message_id=str(message_id))
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -13,12 +13,15 @@ from pydantic import SecretStr
 from hub.security.keys import SecretKey
 from hub.sla import SlaCalendar
 from hub.teams.accounts import AccountStore
-from hub.teams.checks import Tailer, TeamChecks
-from hub.teams.outcomes import OutcomePublisher
+from hub.teams.checks import Tailer, TeamChecks, ask_checks
+from hub.teams.outcomes import OutcomePublisher, record_authorisation, record_outcome
 from hub.teams.ratelimit import SignInLimiter
 from hub.teams.sessions import SessionStore
-from hub.teams.store import QueueStore
+from hub.teams.store import QueueItem, QueueStore
+from schemas.checks import AskChecks, CheckRequested
 from schemas.common import Area
+from schemas.envelope import Envelope
+from schemas.outcome import AuthoriseDecision, OutcomeRecorded, RecordOutcome
 
 
 class ManagedPublisher(OutcomePublisher, Protocol):
@@ -61,6 +64,42 @@ class TeamDeps:
     """Who may see counts per area on ``/health`` (:mod:`hub.web.ops`)."""
     checks: TeamChecks | None = None
     """Agency checks (DESIGN.md section 17); None: this instance asks none."""
+
+    def record_outcome(
+        self, item: QueueItem, command: RecordOutcome, *, decided_by: str
+    ) -> Awaitable[OutcomeRecorded]:
+        """:func:`~hub.teams.outcomes.record_outcome` with this app's store, clock and calendar."""
+        return record_outcome(
+            self.store,
+            self.publisher,
+            item,
+            command,
+            decided_by=decided_by,
+            clock=self.clock,
+            calendar=self.calendar,
+        )
+
+    def record_authorisation(
+        self, item: QueueItem, command: AuthoriseDecision, *, decided_by: str
+    ) -> Awaitable[OutcomeRecorded]:
+        """:func:`~hub.teams.outcomes.record_authorisation` with this app's store and clock."""
+        return record_authorisation(
+            self.store, self.publisher, item, command, decided_by=decided_by, clock=self.clock
+        )
+
+    async def ask_checks(
+        self, checks: TeamChecks, envelope: Envelope, area: Area, command: AskChecks, by: str
+    ) -> list[CheckRequested]:
+        """:func:`~hub.teams.checks.ask_checks` on this app's calendar and clock."""
+        return await ask_checks(
+            checks,
+            envelope,
+            area,
+            command,
+            asked_by=by,
+            calendar=self.calendar,
+            clock=self.clock,
+        )
 
     def close(self) -> None:
         """Close the local files."""

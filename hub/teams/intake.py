@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from hub.errors import SchemaViolationError, SignatureError, UnsealedContentError
 from hub.security.mac import RecordMac
-from hub.teams.store import Added, Incoming, QueueStore
+from hub.teams.store import Incoming, QueueStore
 from hub.topology import route_topic
 from schemas.common import SCHOOL_AGE, Area
 from schemas.envelope import RoutingMetadata
@@ -108,8 +108,10 @@ def encompass_children(meta: RoutingMetadata) -> tuple[int, ...]:
 
 def accept_routed(
     store: QueueStore, area: Area, record: RoutedRecord, now: datetime, check: CopyCheck
-) -> tuple[Added, UUID]:
+) -> tuple[bool, UUID]:
     """Store one routed record (idempotently); raise a permanent error for a bad one.
+
+    Answers whether it was stored (False: a duplicate) and the message id.
 
     A record the router did not make for ``area`` raises :class:`SignatureError`
     (or :class:`UnsealedContentError`) before anything of it is parsed or stored.

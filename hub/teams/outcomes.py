@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID, uuid4
@@ -84,6 +85,7 @@ def refusal_headers(
     return dlq_headers(route_topic(area), partition, offset, error)
 
 
+@dataclass(eq=False)
 class KafkaOutcomePublisher:
     """An idempotent, ``acks=all`` producer for ``team.outcomes`` (built by :mod:`hub.kafka`).
 
@@ -91,22 +93,15 @@ class KafkaOutcomePublisher:
     go without a MAC, as with ``HUB_CRYPTO__SIGN=false``).
     """
 
-    def __init__(
-        self,
-        kafka: KafkaSettings,
-        client_id: str,
-        macs: Mapping[Area, RecordMac] | None = None,
-        timeout_s: float = 20.0,
-    ) -> None:
-        self._kafka = kafka
-        self._client_id = client_id
-        self._macs = macs
-        self._timeout_s = timeout_s
-        self._producer: AIOKafkaProducer | None = None
+    kafka: KafkaSettings
+    client_id: str
+    macs: Mapping[Area, RecordMac] | None = field(default=None, repr=False)
+    timeout_s: float = 20.0
+    _producer: AIOKafkaProducer | None = field(default=None, init=False, repr=False)
 
     async def start(self) -> None:
         """Connect the producer."""
-        producer = make_producer(self._kafka, self._client_id, linger_ms=0)
+        producer = make_producer(self.kafka, self.client_id, linger_ms=0)
         with kafka_errors("starting the outcome producer"):
             await producer.start()
         self._producer = producer
@@ -122,8 +117,8 @@ class KafkaOutcomePublisher:
     ) -> None:
         """Write one outcome keyed by the subject key; raise if not acknowledged in time."""
         value, key = outcome.model_dump_json().encode(), outcome.subject_key.encode()
-        if self._macs is not None:
-            mac = self._macs.get(outcome.area)
+        if self.macs is not None:
+            mac = self.macs.get(outcome.area)
             if mac is None:
                 raise KafkaUnavailableError(f"no outcome key for {outcome.area.value}")
             headers = [*headers, *mac.headers(OUTCOMES, partition, key, value)]
@@ -146,9 +141,9 @@ class KafkaOutcomePublisher:
         if self._producer is None:
             raise KafkaUnavailableError("the outcome producer is not started")
         with kafka_errors(action):
-            async with asyncio.timeout(self._timeout_s):
+            async with asyncio.timeout(self.timeout_s):
                 await self._producer.send_and_wait(
-                    self._kafka.topic(topic), value, key=key, headers=headers, partition=partition
+                    self.kafka.topic(topic), value, key=key, headers=headers, partition=partition
                 )
 
 

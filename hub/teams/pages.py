@@ -47,7 +47,6 @@ from hub.teams.auth import (
 from hub.teams.checkroutes import chronology_checks, page_checks
 from hub.teams.content import try_open
 from hub.teams.deps import TeamDeps
-from hub.teams.outcomes import record_authorisation, record_outcome
 from hub.teams.sessions import Session
 from hub.teams.store import QueueItem, Status
 from hub.teams.validation import field_errors
@@ -425,24 +424,13 @@ async def _record(
     which: tuple[Area, str, int],
 ) -> Response:
     deps = deps_of(request)
-    area, message_id, child = which
-    form = await read_session_form(request, session, MAX_FORM_BYTES)
-    item = _item(deps, area, message_id, child)
-    typed = {"outcome": form.get("outcome", ""), "rationale": form.get("rationale", "")}
+    item, typed = await _posted(request, session, which, ("outcome", "rationale"))
     try:
         command = RecordOutcome(message_id=item.message_id, **typed)  # type: ignore[arg-type]
     except ValidationError as exc:
         errors = field_errors(exc.errors())
         return _message_page(pages, request, session, item, status=422, errors=errors, form=typed)
-    writing = record_outcome(
-        deps.store,
-        deps.publisher,
-        item,
-        command,
-        decided_by=session.username,
-        clock=deps.clock,
-        calendar=deps.calendar,
-    )
+    writing = deps.record_outcome(item, command, decided_by=session.username)
     return await _recorded(
         pages, request, session, item, writing=writing, what="outcome", typed=typed
     )
@@ -455,11 +443,9 @@ async def _authorise(
     which: tuple[Area, str, int],
 ) -> Response:
     deps = deps_of(request)
-    area, message_id, child = which
-    form = await read_session_form(request, session, MAX_FORM_BYTES)
-    _require_manager(request, session)
-    item = _item(deps, area, message_id, child)
-    typed = {"decision": form.get("decision", ""), "rationale": form.get("rationale", "")}
+    item, typed = await _posted(
+        request, session, which, ("decision", "rationale"), manager_only=True
+    )
     try:
         command = AuthoriseDecision(**typed)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -467,15 +453,30 @@ async def _authorise(
         return _message_page(
             pages, request, session, item, status=422, auth_errors=errors, auth_form=typed
         )
-    writing = record_authorisation(
-        deps.store, deps.publisher, item, command, decided_by=session.username, clock=deps.clock
-    )
+    writing = deps.record_authorisation(item, command, decided_by=session.username)
     return await _recorded(
         pages, request, session, item, writing=writing, what="authorisation", typed=typed
     )
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+async def _posted(
+    request: Request,
+    session: Session,
+    which: tuple[Area, str, int],
+    fields: tuple[str, ...],
+    *,
+    manager_only: bool = False,
+) -> tuple[QueueItem, dict[str, str]]:
+    """The row a decision form was posted for, and what was typed into its ``fields``."""
+    area, message_id, child = which
+    form = await read_session_form(request, session, MAX_FORM_BYTES)
+    if manager_only:
+        _require_manager(request, session)
+    item = _item(deps_of(request), area, message_id, child)
+    return item, {field: form.get(field, "") for field in fields}
 
 
 def _item(deps: TeamDeps, area: Area, message_id: str, child: int) -> QueueItem:

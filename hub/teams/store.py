@@ -111,13 +111,6 @@ class Status(StrEnum):
     ALL = "all"
 
 
-class Added(StrEnum):
-    """What :meth:`QueueStore.add` did with a record."""
-
-    STORED = "stored"
-    DUPLICATE = "duplicate"
-
-
 class Claim(StrEnum):
     """The answer to a claim: the caller may decide only on ``CLAIMED``."""
 
@@ -235,8 +228,8 @@ class QueueStore:
         self._db.close()
 
     # ------------------------------------------------------------------ intake
-    def add(self, incoming: Incoming, now: datetime) -> Added:
-        """Store a routed record once; a redelivered record is a ``DUPLICATE``.
+    def add(self, incoming: Incoming, now: datetime) -> bool:
+        """Store a routed record once: True when stored, False for a duplicate.
 
         A redelivery is the same Kafka position for the same message and area; a row
         is also never stored beyond the positions the message allows (a replay of the
@@ -251,13 +244,13 @@ class QueueStore:
                 key,
             ).fetchall()
             if any((p, o) == (incoming.partition, incoming.offset) for _c, p, o in rows):
-                return Added.DUPLICATE
+                return False
             taken = {c for c, _p, _o in rows}
             free = [c for c in incoming.child_positions if c not in taken]
             if not free:
-                return Added.DUPLICATE
+                return False
             self._insert(incoming, free[0], now)
-        return Added.STORED
+        return True
 
     def _insert(self, incoming: Incoming, child_index: int, now: datetime) -> None:
         routed, meta = incoming.routed, incoming.routed.metadata
@@ -339,22 +332,32 @@ class QueueStore:
         """Reserve an undecided row for one decision in progress."""
         with self._transaction():
             row = self._db.execute(
-                "SELECT decided_at, claim_id, claimed_at FROM items "
+                "SELECT decided_at IS NULL, claim_id, claimed_at FROM items "
                 "WHERE area = ? AND message_id = ? AND child_index = ?",
                 key.args(),
             ).fetchone()
-            if row is None:
-                return Claim.MISSING
-            decided_at, held, claimed_at = row
-            if decided_at is not None:
-                return Claim.DECIDED
-            if held is not None and datetime.fromisoformat(claimed_at) > now - CLAIM_TIMEOUT:
-                return Claim.BUSY
-            self._db.execute(
-                "UPDATE items SET claim_id = ?, claimed_at = ? "
-                "WHERE area = ? AND message_id = ? AND child_index = ?",
-                (str(claim_id), _iso(now), *key.args()),
-            )
+            return self._take(key, row, claim_id, now)
+
+    def _take(
+        self, key: RowKey, row: tuple[int, str | None, str] | None, claim_id: UUID, now: datetime
+    ) -> Claim:
+        """Claim the row unless missing, not open to this decision, or claimed by another.
+
+        ``row`` is (open to the decision, claim held, claimed at); call inside the
+        transaction that read it.
+        """
+        if row is None:
+            return Claim.MISSING
+        open_to_it, held, claimed_at = row
+        if not open_to_it:
+            return Claim.DECIDED
+        if held is not None and datetime.fromisoformat(claimed_at) > now - CLAIM_TIMEOUT:
+            return Claim.BUSY
+        self._db.execute(
+            "UPDATE items SET claim_id = ?, claimed_at = ? "
+            "WHERE area = ? AND message_id = ? AND child_index = ?",
+            (str(claim_id), _iso(now), *key.args()),
+        )
         return Claim.CLAIMED
 
     def release(self, key: RowKey, claim_id: UUID) -> None:
@@ -404,23 +407,11 @@ class QueueStore:
         """Reserve a row awaiting authorisation for one manager's decision."""
         with self._transaction():
             row = self._db.execute(
-                "SELECT claim_id, claimed_at, (" + _AWAITING + ") FROM " + _FROM + " "  # noqa: S608 -- fixed fragments
+                "SELECT (" + _AWAITING + "), claim_id, claimed_at FROM " + _FROM + " "  # noqa: S608 -- fixed fragments
                 "WHERE i.area = ? AND i.message_id = ? AND i.child_index = ?",
                 key.args(),
             ).fetchone()
-            if row is None:
-                return Claim.MISSING
-            held, claimed_at, awaiting = row
-            if not awaiting:
-                return Claim.DECIDED
-            if held is not None and datetime.fromisoformat(claimed_at) > now - CLAIM_TIMEOUT:
-                return Claim.BUSY
-            self._db.execute(
-                "UPDATE items SET claim_id = ?, claimed_at = ? "
-                "WHERE area = ? AND message_id = ? AND child_index = ?",
-                (str(claim_id), _iso(now), *key.args()),
-            )
-        return Claim.CLAIMED
+            return self._take(key, row, claim_id, now)
 
     def authorise(self, key: RowKey, claim_id: UUID, done: Authorised) -> None:
         """Record a manager's authorisation; a return makes the row undecided again."""

@@ -13,7 +13,7 @@ from hub.bootstrap import Hub
 from hub.bootstrap.teams import copy_check
 from hub.errors import SchemaViolationError
 from hub.teams.intake import CopyCheck, RoutedRecord, accept_routed, child_positions
-from hub.teams.store import CLAIM_TIMEOUT, Added, Claim, Decided, QueueStore, RowKey, Status
+from hub.teams.store import CLAIM_TIMEOUT, Claim, Decided, QueueStore, RowKey, Status
 from schemas.common import Area, RiskLevel, SubjectRole
 from schemas.envelope import Envelope
 from schemas.outcome import Outcome
@@ -57,10 +57,10 @@ class TestIntake:
         record = delivered(routed_copies(hub, env)["route.mash"][0], offset=41)
         check = copy_check(hub, (Area.MASH,))
         assert accept_routed(store, Area.MASH, record, NOW, check) == (
-            Added.STORED,
+            True,
             env.message_id,
         )
-        assert accept_routed(store, Area.MASH, record, NOW, check)[0] is Added.DUPLICATE
+        assert accept_routed(store, Area.MASH, record, NOW, check)[0] is False
         assert store.page("mash")[1] == 1
 
     def test_a_replay_under_new_offsets_is_not_queued_again(
@@ -72,7 +72,7 @@ class TestIntake:
         check = copy_check(hub, (Area.MASH,))
         accept_routed(store, Area.MASH, delivered(copy, 1), NOW, check)
         again = accept_routed(store, Area.MASH, delivered(copy, 9), NOW, check)
-        assert again[0] is Added.DUPLICATE
+        assert again[0] is False
 
     def test_each_encompass_notice_is_its_own_row(self, hub: Hub, store: QueueStore) -> None:
         """One row per notified child, keyed by the child's position; redelivery adds none."""
@@ -85,7 +85,7 @@ class TestIntake:
         # A crash before the commit: both are delivered again.
         for offset, copy in enumerate(copies):
             result = accept_routed(store, Area.ENCOMPASS, delivered(copy, offset), NOW, check)
-            assert result[0] is Added.DUPLICATE
+            assert result[0] is False
         items, total = store.page("encompass")
         assert total == 2
         assert sorted(i.child_index for i in items) == [1, 3]
