@@ -36,6 +36,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from starlette.routing import BaseRoute
 
 from connectors.errors import ParseFailed
 from connectors.protocol import Connector, ParseContext
@@ -179,11 +180,25 @@ def create_app(deps: IngestDeps) -> FastAPI:
         return JSONResponse(body, status_code=200 if ready else 503)
 
     add_metrics(app, "ingest", deps.ops_token)
+    framework = list(app.router.routes)
     for connector in deps.connectors:
         _add_routes(app, connector, deps)
         _add_metadata_route(app, connector)
     add_check_routes(app, deps.credentials, deps.checks)
+    _matched_last(app, framework)
     return app
+
+
+def _matched_last(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
+    """Try ``routes`` after every other route of ``app``.
+
+    The router tries each route in turn, a regular expression each: the documentation,
+    health and metrics routes came first, and a partner's POST was matched against six
+    paths before its own. None of them is in the OpenAPI document (its paths keep their
+    order) and none shares a path with another route, so only the cost changes.
+    """
+    kept = set(map(id, routes))
+    app.router.routes[:] = [r for r in app.router.routes if id(r) not in kept] + list(routes)
 
 
 class _Unauthorized(Exception):  # noqa: N818 -- internal signal to the 401 handler
@@ -206,8 +221,11 @@ async def authenticated_partner(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Credential:
     """The credential the request carries (401 otherwise; 403 when bound to no org)."""
+    return _credential(request, credentials.credentials if credentials is not None else "")
+
+
+def _credential(request: Request, token: str) -> Credential:
     deps: IngestDeps = request.app.state.deps
-    token = credentials.credentials if credentials is not None else ""
     found = deps.credentials.authenticate(token) if token else None
     if found is None:
         raise _Unauthorized
@@ -220,8 +238,13 @@ Caller = Annotated[Credential, Depends(authenticated_partner)]
 
 
 async def _caller(request: Request) -> Credential:
-    """:func:`authenticated_partner` without FastAPI's dependency solving."""
-    return await authenticated_partner(request, await _bearer(request))
+    """:func:`authenticated_partner` without FastAPI's dependency solving.
+
+    The token is read as ``HTTPBearer`` reads it (scheme ``bearer`` in any case, the
+    rest stripped), without building its credentials model per request.
+    """
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return _credential(request, token.strip() if scheme.lower() == "bearer" else "")
 
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]

@@ -162,6 +162,16 @@ def seal_prefix(plaintext: bytes, message_id: UUID) -> tuple[str, bytes]:
     return prefix, dek
 
 
+def seal_json(plaintext: bytes, message_id: UUID, recipient: Recipient) -> str:
+    """:func:`seal` for one recipient, straight to the JSON text its ``Sealed`` writes.
+
+    The ingest seals every message for the router alone: no model is built or
+    serialised (a test checks the text is the model's and opens).
+    """
+    prefix, dek = seal_prefix(plaintext, message_id)
+    return rewrap_json(prefix, message_id, dek, recipient)
+
+
 def sealed_prefix(sealed: Sealed) -> str:
     """The JSON of ``sealed`` up to its first wrapped key (every field is base64url or fixed)."""
     return (
