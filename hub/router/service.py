@@ -178,8 +178,9 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         broker's markers, not the routing, then dominate the CPU. Gathering for a few
         milliseconds after the first record puts more messages in each transaction.
         The window never holds more than ``max_batch`` records and never starts on an
-        empty poll, so an idle router waits as before and a busy one (whose poll comes
-        back full) does not wait at all.
+        empty poll: an idle router waits as before, a poll that comes back full does
+        not wait, and a busy router pays at most the window per poll, little beside
+        routing a large batch.
         """
         with kafka_errors("fetching inbound records"):
             batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = await consumer.getmany(
