@@ -30,9 +30,12 @@ from bench.common import Rig, Usage, free_port, rig, router_stats, rss_kib, stop
 from bench.http_client import RawConnection
 from bench.records import police_notification
 from bench.report import summary_ms, table
-from bench.watch import read_sightings
+from bench.watch import STAGES, read_sightings, read_watch
 from schemas.common import Partner
 
+STAGES_ON = os.environ.get("BENCH_LATENCY_STAGES", "") == "1"
+"""Break each message's latency into stages (:mod:`bench.watch` ``--stages``): the watch
+then reads the police inbound topic too, a little more work for the broker."""
 POLICE = "/v1/police/notifications"
 WARM_UP = 20
 CONNECTIONS = 128
@@ -149,11 +152,11 @@ async def hub_under_load(rate: float, duration: float, name: str) -> dict[str, A
     async with rig(name) as r:
         port = free_port()
         token = r.partner_token(Partner.POLICE)
-        router = r.start_router()
+        router = r.start_router(**_router_env())
         connectors = r.start_connectors(port)
         sightings_file = r.tmp / "sightings.txt"
         r.start(
-            ["bench.watch", "--out", str(sightings_file)],
+            ["bench.watch", "--out", str(sightings_file), *(["--stages"] if STAGES_ON else [])],
             "watch",
         )
         base = f"http://127.0.0.1:{port}"
@@ -164,11 +167,20 @@ async def hub_under_load(rate: float, duration: float, name: str) -> dict[str, A
         load = await offered_load(base, token, rate, duration, uuid.uuid4().hex[:6])
         cores = usage.cores()
         sampler.cancel()
-        sightings = await _wait_visible(sightings_file, set(load.accepted), timeout_s=120)
+        sightings = await wait_visible(sightings_file, set(load.accepted), timeout_s=120)
         peaks = {"router": rss_kib(router.pid), "connectors": rss_kib(connectors.pid)}
         router_rc = stop_process(router)
         stats = router_stats(r.log("router"))
+        stages = read_watch(sightings_file).stages(load.accepted) if STAGES_ON else {}
         return _result(r, load, sightings, memory, peaks) | {
+            **(
+                {
+                    "stages": {name: summary_ms(values) for name, values in stages.items()},
+                    "stages_of_slowest_1pct_ms": _slowest(stages),
+                }
+                if stages
+                else {}
+            ),
             "router_exit": router_rc,
             "router_stats": stats,
             "router_transactions_per_s": round(stats.get("transactions", 0) / duration, 1),
@@ -176,15 +188,31 @@ async def hub_under_load(rate: float, duration: float, name: str) -> dict[str, A
         }
 
 
+def _router_env() -> dict[str, str]:
+    """Bench-only: a router batch window other than the default (``BENCH_ROUTER_WINDOW_MS``)."""
+    window = os.environ.get("BENCH_ROUTER_WINDOW_MS")
+    return {} if window is None else {"HUB_ROUTER__BATCH_WINDOW_MS": window}
+
+
+def _slowest(stages: dict[str, list[float]]) -> dict[str, float]:
+    """Each stage's mean (ms) over the slowest 1% of messages (202 to visible)."""
+    total = [sum(parts) for parts in zip(*(stages[s] for s in STAGES[1:]), strict=True)]
+    if not total:
+        return {}
+    order = sorted(range(len(total)), key=total.__getitem__)[-max(1, len(total) // 100) :]
+    return {s: round(1000 * sum(stages[s][i] for i in order) / len(order), 1) for s in STAGES}
+
+
 async def _warm_up(base: str, token: str, sightings_file: Any) -> None:
     """A few messages end to end first: the router has its tasks, every client is warm."""
     load = await offered_load(base, token, 10, WARM_UP / 10, "warm" + uuid.uuid4().hex[:4])
     if not load.accepted:
         raise RuntimeError(f"warm-up: nothing accepted ({dict(load.statuses)}, {load.errors})")
-    await _wait_visible(sightings_file, set(load.accepted), timeout_s=120)
+    await wait_visible(sightings_file, set(load.accepted), timeout_s=120)
 
 
-async def _wait_visible(path: Any, ids: set[str], timeout_s: float) -> dict[str, float]:
+async def wait_visible(path: Any, ids: set[str], timeout_s: float) -> dict[str, float]:
+    """Poll a watch file until every id in ``ids`` was seen or ``timeout_s`` passed."""
     deadline = time.monotonic() + timeout_s
     while True:
         seen = read_sightings(path)
@@ -281,6 +309,8 @@ async def run(rates: list[float], duration: float) -> dict[str, Any]:
             for run in runs
         ],
     )
+    if STAGES_ON:
+        _stage_table(runs)
     for run in runs:
         late = run["schedule_lateness"]
         if (late["p99_ms"] or 0) > 100 or (run["accepted_per_s"] or 0) < 0.95 * run["offered_rate"]:
@@ -292,3 +322,22 @@ async def run(rates: list[float], duration: float) -> dict[str, Any]:
                 "the message is already visible (negative 202->visible)."
             )
     return {"duration_s": duration, "runs": runs}
+
+
+def _stage_table(runs: list[dict[str, Any]]) -> None:
+    table(
+        "Where the time goes: each stage's p50 / p99 (mean over the slowest 1%), ms. "
+        "Stages 2-5 add up to 202 -> visible.",
+        ["offered/s", *STAGES],
+        [
+            [
+                run["offered_rate"],
+                *(
+                    f"{run['stages'][s]['p50_ms']} / {run['stages'][s]['p99_ms']} "
+                    f"({run['stages_of_slowest_1pct_ms'].get(s)})"
+                    for s in STAGES
+                ),
+            ]
+            for run in runs
+        ],
+    )

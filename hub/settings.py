@@ -176,6 +176,10 @@ class CryptoSettings(_Section):
     )
 
 
+DEFAULT_BATCH_WINDOW_MS = 10
+"""The router's batch window by default (see ``RouterSettings.batch_window_ms``)."""
+
+
 class RouterSettings(_Section):
     """The router service."""
 
@@ -191,6 +195,15 @@ class RouterSettings(_Section):
     )
     max_batch: int = Field(
         2000, ge=1, le=20_000, description="Records fetched per poll, at most (all tasks)."
+    )
+    batch_window_ms: int = Field(
+        DEFAULT_BATCH_WINDOW_MS,
+        ge=0,
+        le=100,
+        description=(
+            "Milliseconds a poll that found records goes on gathering (up to max_batch) "
+            "before the tasks commit; 0 routes what the first fetch brought."
+        ),
     )
     metrics_port: int | None = Field(
         None,

@@ -48,6 +48,7 @@ def run(
         settings.router.state_dir,
         instance=settings.router.instance,
         max_batch=settings.router.max_batch,
+        batch_window_ms=settings.router.batch_window_ms,
         checkpoint_every_s=settings.router.checkpoint_interval_s,
     )
 
