@@ -116,6 +116,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         self._tasks: dict[int, RouterTask] = {}
         self._lock = asyncio.Lock()
         self._generation = 0
+        self._stopping = False
         self._consumer: AIOKafkaConsumer | None = None
         self.households = HouseholdView()
         self.stats = RouterStats()
@@ -158,10 +159,15 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
                     await self._process_batch(batch, generation)
                 await self._anchor_due()
         finally:
+            self._stopping = True
             async with self._lock:
                 await self._anchor(list(self._tasks.values()), "shutdown")
                 await self._close_tasks(list(self._tasks))
             await consumer.stop()
+            # A rebalance already under way may finish while the consumer leaves the
+            # group: whatever it opened is closed too, never left to the collector.
+            async with self._lock:
+                await self._close_tasks(list(self._tasks))
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await following
@@ -414,6 +420,9 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         """Open a task per assigned partition number: fence, restore, then consume."""
         async with self._lock:
             self._generation += 1
+            if self._stopping:
+                # Leaving: the group hands these on once this consumer has left.
+                return
             partitions = sorted({tp.partition for tp in assigned} - set(self._tasks))
             await self._open_tasks(partitions)
             log.info("tasks_assigned", instance=self._instance, tasks=partitions)
@@ -423,21 +432,32 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         if not partitions:
             return
         started = time.monotonic()
-        tasks = {}
-        for p in partitions:
-            producer = make_producer(
-                self._kafka,
-                f"{self._instance}-task-{p}",
-                transactional_id=router_task_transaction(p),
-            )
-            # Starting initialises the transactional id: previous owners are fenced and
-            # their open transaction is aborted before we read any state.
-            with kafka_errors(f"starting the producer of task {p}"):
-                await producer.start()
-            store = SqliteStateStore(self._state_dir / f"task-{p}.sqlite")
-            state = TaskState(p, HistoryStore(store), households=self.households)
-            tasks[p] = RouterTask(state, producer, store)
-        await restore_tasks(self._kafka, f"{self._instance}-restore", list(tasks.values()))
+        tasks: dict[int, RouterTask] = {}
+        try:
+            for p in partitions:
+                producer = make_producer(
+                    self._kafka,
+                    f"{self._instance}-task-{p}",
+                    transactional_id=router_task_transaction(p),
+                )
+                # Starting initialises the transactional id: previous owners are fenced
+                # and their open transaction is aborted before we read any state.
+                try:
+                    with kafka_errors(f"starting the producer of task {p}"):
+                        await producer.start()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
+                    raise
+                store = SqliteStateStore(self._state_dir / f"task-{p}.sqlite")
+                state = TaskState(p, HistoryStore(store), households=self.households)
+                tasks[p] = RouterTask(state, producer, store)
+            await restore_tasks(self._kafka, f"{self._instance}-restore", list(tasks.values()))
+        except BaseException:
+            # A task that could not open holds nothing: no producer is left running.
+            for task in tasks.values():
+                await _release(task)
+            raise
         self._tasks.update(tasks)
         log.info(
             "tasks_restored",
@@ -451,11 +471,15 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _close_tasks(self, partitions: list[int]) -> None:
         for p in partitions:
             task = self._tasks.pop(p, None)
-            if task is None:
-                continue
-            with contextlib.suppress(Exception):
-                await task.producer.stop()
-            task.store.close()
+            if task is not None:
+                await _release(task)
+
+
+async def _release(task: RouterTask) -> None:
+    """Stop the task's producer and close its state store."""
+    with contextlib.suppress(Exception):
+        await task.producer.stop()
+    task.store.close()
 
 
 def _in_record(topic: str, msg: ConsumerRecord[Any, Any]) -> InRecord:
