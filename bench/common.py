@@ -268,7 +268,15 @@ class Rig:
         return proc
 
     def start_router(self, instance: str = "router", **extra_env: str) -> subprocess.Popen[bytes]:
-        """``hub router run`` as instance ``instance``."""
+        """``hub router run`` as instance ``instance``.
+
+        ``BENCH_ROUTER_WINDOW_MS``, when set, is the router's batch window (an A/B of
+        ``HUB_ROUTER__BATCH_WINDOW_MS`` in any bench; developer ``HUB_*`` settings are
+        not passed on).
+        """
+        window = os.environ.get("BENCH_ROUTER_WINDOW_MS")
+        if window is not None:
+            extra_env.setdefault("HUB_ROUTER__BATCH_WINDOW_MS", window)
         return self.start(
             ["hub", "router", "run"], instance, HUB_ROUTER__INSTANCE=instance, **extra_env
         )

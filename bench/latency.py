@@ -152,7 +152,7 @@ async def hub_under_load(rate: float, duration: float, name: str) -> dict[str, A
     async with rig(name) as r:
         port = free_port()
         token = r.partner_token(Partner.POLICE)
-        router = r.start_router(**_router_env())
+        router = r.start_router()
         connectors = r.start_connectors(port)
         sightings_file = r.tmp / "sightings.txt"
         r.start(
@@ -186,12 +186,6 @@ async def hub_under_load(rate: float, duration: float, name: str) -> dict[str, A
             "router_transactions_per_s": round(stats.get("transactions", 0) / duration, 1),
             "cores_used": cores,
         }
-
-
-def _router_env() -> dict[str, str]:
-    """Bench-only: a router batch window other than the default (``BENCH_ROUTER_WINDOW_MS``)."""
-    window = os.environ.get("BENCH_ROUTER_WINDOW_MS")
-    return {} if window is None else {"HUB_ROUTER__BATCH_WINDOW_MS": window}
 
 
 def _slowest(stages: dict[str, list[float]]) -> dict[str, float]:

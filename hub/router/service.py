@@ -141,38 +141,44 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
         physical = [self._kafka.topic(t) for t in INPUT_TOPICS]
         # The household view is read whole before the router takes any task.
         reader = HouseholdReader(self._kafka, f"{self._instance}-households", self.households)
-        try:
+        async with contextlib.AsyncExitStack() as running:
+            # Undone in reverse, whatever step fails: nothing is left open.
+            running.callback(
+                lambda: log.info("router_stopped", instance=self._instance, **self.stats.__dict__)
+            )
+            running.push_async_callback(reader.stop)
             await reader.catch_up()
-        except BaseException:
-            await reader.stop()
-            raise
-        following = asyncio.create_task(reader.follow(stop))
-        with kafka_errors("starting the router consumer"):
-            await consumer.start()
-        consumer.subscribe(topics=physical, listener=self)
-        log.info("router_started", instance=self._instance, topics=list(INPUT_TOPICS))
-        try:
+            following = asyncio.create_task(reader.follow(stop))
+            running.push_async_callback(_cancel, following)
+            # A rebalance already under way may finish while the consumer leaves the
+            # group: whatever it opened is closed after it left, never left to the
+            # collector.
+            running.push_async_callback(self._close_all)
+            with kafka_errors("starting the router consumer"):
+                await consumer.start()
+            running.push_async_callback(consumer.stop)
+            running.push_async_callback(self._shut_down)
+            consumer.subscribe(topics=physical, listener=self)
+            log.info("router_started", instance=self._instance, topics=list(INPUT_TOPICS))
             while not stop.is_set():
                 generation = self._generation
                 batch = await self._poll(consumer)
                 if batch:
                     await self._process_batch(batch, generation)
                 await self._anchor_due()
-        finally:
-            self._stopping = True
-            async with self._lock:
-                await self._anchor(list(self._tasks.values()), "shutdown")
-                await self._close_tasks(list(self._tasks))
-            await consumer.stop()
-            # A rebalance already under way may finish while the consumer leaves the
-            # group: whatever it opened is closed too, never left to the collector.
-            async with self._lock:
-                await self._close_tasks(list(self._tasks))
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
-            await reader.stop()
-            log.info("router_stopped", instance=self._instance, **self.stats.__dict__)
+
+    async def _shut_down(self) -> None:
+        """Open no more tasks; checkpoint and close the ones open (before leaving the group)."""
+        self._stopping = True
+        async with self._lock:
+            await self._anchor(list(self._tasks.values()), "shutdown")
+            await self._close_tasks(list(self._tasks))
+
+    async def _close_all(self) -> None:
+        """Close every task still open (after leaving the group)."""
+        self._stopping = True
+        async with self._lock:
+            await self._close_tasks(list(self._tasks))
 
     async def _poll(
         self, consumer: AIOKafkaConsumer
@@ -473,6 +479,13 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             task = self._tasks.pop(p, None)
             if task is not None:
                 await _release(task)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has ended."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _release(task: RouterTask) -> None:

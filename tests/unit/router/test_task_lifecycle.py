@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaConnectionError
 
 from hub.errors import KafkaError
 from hub.router import service
@@ -75,19 +76,34 @@ class LeavingConsumer:
 
 
 class IdleReader:
-    """The household view reader, with nothing to read."""
+    """The household view reader, with nothing to read; remembers the last one made."""
+
+    last: IdleReader | None = None
 
     def __init__(self, *_args: Any) -> None:
-        return None
+        self.following = False
+        self.stopped = False
+        IdleReader.last = self
 
     async def catch_up(self) -> None:
         return None
 
     async def follow(self, stop: asyncio.Event) -> None:
-        await stop.wait()
+        self.following = True
+        try:
+            await stop.wait()
+        finally:
+            self.following = False
 
     async def stop(self) -> None:
-        return None
+        self.stopped = True
+
+
+class UnreachableConsumer(LeavingConsumer):
+    """A consumer whose broker cannot be reached."""
+
+    async def start(self) -> None:
+        raise KafkaConnectionError("no broker at 127.0.0.1:1")
 
 
 async def no_restore(*_args: Any) -> None:
@@ -145,3 +161,16 @@ class TestTaskLifecycle:
         assert len(producers.made) == 3  # the fourth was never made
         assert all(p.stopped for p in producers.made)
         assert not r._tasks
+
+    async def test_a_router_that_cannot_start_leaves_nothing_running(
+        self, tmp_path: Path, producers: Producers, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        consumer = UnreachableConsumer([0])
+        monkeypatch.setattr(service, "make_consumer", lambda *_a, **_k: consumer)
+        with pytest.raises(KafkaError, match="starting the router consumer"):
+            await router(tmp_path).run(asyncio.Event())
+        reader = IdleReader.last
+        assert reader is not None
+        assert reader.stopped
+        assert not reader.following
+        assert not producers.made
