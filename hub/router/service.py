@@ -42,7 +42,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from hub import tracing
 from hub.audit import Anchor, checkpoint_record
 from hub.errors import HubError, KafkaError, ProducerFencedError
-from hub.kafka import kafka_errors, make_consumer, make_producer
+from hub.kafka import kafka_errors, make_consumer, make_producer, stop_tailing
 from hub.router.globaltable import HouseholdReader
 from hub.router.handler import (
     CHAIN_HEAD_KEY,
@@ -149,7 +149,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             running.push_async_callback(reader.stop)
             await reader.catch_up()
             following = asyncio.create_task(reader.follow(stop))
-            running.push_async_callback(_cancel, following)
+            running.push_async_callback(stop_tailing, following, None)
             # A rebalance already under way may finish while the consumer leaves the
             # group: whatever it opened is closed after it left, never left to the
             # collector.
@@ -479,13 +479,6 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]
             task = self._tasks.pop(p, None)
             if task is not None:
                 await _release(task)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait until it has ended."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def _release(task: RouterTask) -> None:
