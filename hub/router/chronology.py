@@ -15,10 +15,12 @@ the practitioner sees agree.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import NamedTuple
 
-from hub.router.history import MAX_CONTACTS, YEAR, Contact, new_contact
+from hub.router.history import MAX_CONTACTS, YEAR, Contact, epoch_us, new_contact
 from hub.router.household import HouseholdView
 from schemas.envelope import RoutingMetadata
 
@@ -26,6 +28,13 @@ MAX_SIBLINGS = 10
 """Children met through co-appearance whose contacts are looked up, per message."""
 MAX_SHOWN = MAX_CONTACTS
 """Contacts a routed copy carries at most (newest first)."""
+
+_RECEIVED_US = attrgetter("received_us")
+_PARTNER = attrgetter("partner")
+_KIND = attrgetter("kind")
+_SAME_CHILD = attrgetter("same_child")
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+"""``json.dumps(..., separators=...)`` makes an encoder per call; this one is made once."""
 
 
 class Related(NamedTuple):
@@ -60,28 +69,19 @@ def gather(
         for c in view.of_person(sibling):
             found.setdefault(c.message_id, c)
     found.pop(this.message_id, None)
-    related = [
-        Related(c, c.message_id in own_ids or not people.isdisjoint(c.people))
-        for c in found.values()
-    ]
-    related.sort(key=lambda r: r.contact.received, reverse=True)
-    return related[:MAX_SHOWN]
+    shown = sorted(found.values(), key=_RECEIVED_US, reverse=True)[:MAX_SHOWN]
+    return [Related(c, c.message_id in own_ids or not people.isdisjoint(c.people)) for c in shown]
 
 
 def chronology_json(related: Sequence[Related], meta: RoutingMetadata) -> bytes:
     """The :class:`~schemas.chronology.Chronology` JSON of ``related`` (tests validate it)."""
-    since = meta.received_at - YEAR
-    by_partner: dict[str, int] = {}
-    by_kind: dict[str, int] = {}
-    same = household = 0
-    for r in related:
-        c = r.contact
-        if c.received < since:
-            continue
-        by_partner[c.partner] = by_partner.get(c.partner, 0) + 1
-        by_kind[c.kind] = by_kind.get(c.kind, 0) + 1
-        same += r.same_child
-        household += not r.same_child
+    since = epoch_us(meta.received_at - YEAR)
+    recent = [r for r in related if r.contact.received_us >= since]
+    contacts_12m = [r.contact for r in recent]
+    same = sum(map(_SAME_CHILD, recent))
+    household = len(recent) - same
+    by_partner = Counter(map(_PARTNER, contacts_12m))
+    by_kind = Counter(map(_KIND, contacts_12m))
     totals = {
         "contacts_12m": same + household,
         "same_child_12m": same,
@@ -89,13 +89,6 @@ def chronology_json(related: Sequence[Related], meta: RoutingMetadata) -> bytes:
         "by_partner": by_partner,
         "by_kind": by_kind,
     }
-    contacts = ",".join(_contact(r) for r in related)
-    totals_json = json.dumps(totals, separators=(",", ":"))
+    contacts = ",".join([r.contact.chronology_entries[r.same_child] for r in related])
+    totals_json = _COMPACT.encode(totals)
     return f'{{"contacts":[{contacts}],"totals":{totals_json}}}'.encode()
-
-
-def _contact(r: Related) -> str:
-    """One entry of the chronology as compact JSON (the contact's part made once)."""
-    c = r.contact
-    relation = "same_child" if r.same_child else "household"
-    return f'{{"message_id":{c.chronology_id},"relation":"{relation}",{c.chronology_fields}}}'

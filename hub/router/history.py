@@ -23,9 +23,10 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from json.encoder import encode_basestring_ascii as _text
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
@@ -39,6 +40,24 @@ YEAR = timedelta(days=365)
 QUARTER = timedelta(days=91)
 LINK_WINDOW = timedelta(hours=48)
 MAX_CONTACTS = 200
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_us(at: datetime) -> int:
+    """``at`` as whole microseconds since the epoch: exact, and cheap to compare.
+
+    Aware datetimes from pydantic carry their own ``tzinfo`` objects, so comparing two
+    costs two ``utcoffset`` calls; the router compares each shown contact's times with
+    every message's, so a contact converts its times once (:attr:`Contact.received_us`).
+    """
+    return (at - _EPOCH) // _MICROSECOND
+
+
+YEAR_US = YEAR // _MICROSECOND
+QUARTER_US = QUARTER // _MICROSECOND
+LINK_WINDOW_US = LINK_WINDOW // _MICROSECOND
 
 _DA_KINDS = frozenset({"police.notification.domestic_abuse", "domestic_abuse.dash_assessment"})
 _FAMILIES = {
@@ -123,17 +142,13 @@ class Contact:
         return ",".join(parts) + "}"
 
     @cached_property
-    def chronology_id(self) -> str:
-        """The contact's message id as a JSON string, made once (see below)."""
-        return json.dumps(self.message_id)
-
-    @cached_property
-    def chronology_fields(self) -> str:
-        """The contact's fields of a chronology entry after ``relation``, as compact JSON.
+    def chronology_entries(self) -> tuple[str, str]:
+        """The contact's chronology entry as compact JSON: ``[household, same_child]``.
 
         Made once: a contact is shown in the chronology of every later message about
-        its children and household. :func:`hub.router.chronology.chronology_json`
-        joins these; a test compares its bytes with ``json.dumps`` of the whole.
+        its children and household, with one of the two relations (index it with the
+        ``same_child`` flag). :func:`hub.router.chronology.chronology_json` joins these;
+        a test compares its bytes with ``json.dumps`` of the whole.
         """
         fields = {
             "received_at": self.received.isoformat(),
@@ -143,7 +158,9 @@ class Contact:
             "destinations": list(self.destinations),
             "outcomes": list(self.outcomes),
         }
-        return json.dumps(fields, separators=(",", ":"))[1:-1]
+        rest = json.dumps(fields, separators=(",", ":"))[1:-1]
+        head = f'{{"message_id":{json.dumps(self.message_id)},"relation":'
+        return f'{head}"household",{rest}}}', f'{head}"same_child",{rest}}}'
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Contact:
@@ -166,6 +183,16 @@ class Contact:
     def received(self) -> datetime:
         """When the hub received it (older records: when it occurred)."""
         return self.received_at or self.occurred_at
+
+    @cached_property
+    def received_us(self) -> int:
+        """:attr:`received` as :func:`epoch_us`, made once (chronologies sort by it)."""
+        return epoch_us(self.received)
+
+    @cached_property
+    def occurred_us(self) -> int:
+        """``occurred_at`` as :func:`epoch_us`, made once (the history facts count by it)."""
+        return epoch_us(self.occurred_at)
 
     def with_outcome(self, outcome: OutcomeRecorded) -> Contact:
         """This contact with a team outcome, or a manager's authorisation, added once."""
@@ -485,8 +512,8 @@ def summarise(
     ``contacts`` are the chronology's contacts about the message's own children (the
     same list the practitioner sees); the case and MARAC state are the subject's.
     """
-    now = meta.occurred_at
-    recent = [c for c in contacts if now - c.occurred_at <= YEAR]
+    now = epoch_us(meta.occurred_at)
+    recent = [c for c in contacts if now - c.occurred_us <= YEAR_US]
     by_partner: dict[Partner, int] = {}
     by_kind: dict[str, int] = {}
     for c in recent:
@@ -495,9 +522,9 @@ def summarise(
         by_kind[c.kind] = by_kind.get(c.kind, 0) + 1
     da = sum(1 for c in recent if c.kind in _DA_KINDS) + (meta.kind in _DA_KINDS)
     low = sum(
-        1 for c in recent if now - c.occurred_at <= QUARTER and c.level == RiskLevel.STANDARD
+        1 for c in recent if now - c.occurred_us <= QUARTER_US and c.level == RiskLevel.STANDARD
     ) + (meta.risk.level is RiskLevel.STANDARD)
-    last = max(contacts, key=lambda c: c.occurred_at, default=None)
+    last = max(contacts, key=_OCCURRED_US, default=None)
     # Built without validation: every value is a count or the router's own (validated)
     # state, of the field's type (tests/unit/router/test_history_fast.py compares).
     return HistorySummary.trusted(
@@ -518,6 +545,7 @@ def summarise(
 
 
 _PARTNERS = {p.value: p for p in Partner}
+_OCCURRED_US = attrgetter("occurred_us")
 _AREAS = {a.value: a for a in Area}
 
 
@@ -528,14 +556,15 @@ def _area(value: str) -> Area:
 
 def _link(contacts: Sequence[Contact], meta: RoutingMetadata) -> UUID | None:
     family = incident_family(meta.kind)
+    at = epoch_us(meta.occurred_at)
     candidates = [
         c
         for c in contacts
         if c.partner != meta.partner.value
         and incident_family(c.kind) == family
-        and abs(c.occurred_at - meta.occurred_at) <= LINK_WINDOW
+        and abs(c.occurred_us - at) <= LINK_WINDOW_US
     ]
     if not candidates:
         return None
-    first = min(candidates, key=lambda c: abs(c.occurred_at - meta.occurred_at))
+    first = min(candidates, key=lambda c: abs(c.occurred_us - at))
     return UUID(first.message_id)

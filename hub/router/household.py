@@ -99,7 +99,8 @@ class HouseholdView:
         return len(old)
 
     def _resolve(self, ids: Iterable[str]) -> list[Contact]:
-        return [c for c in (self._contacts.get(i) for i in ids) if c is not None]
+        contacts = self._contacts
+        return [contacts[i] for i in ids if i in contacts]
 
     def _index(self, index: dict[str, list[str]], key: str, message_id: str, bound: int) -> None:
         ids = index.setdefault(key, [])
