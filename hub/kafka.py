@@ -339,6 +339,21 @@ async def partitions_of(consumer: AIOKafkaConsumer, topics: list[str]) -> list[T
     return found
 
 
+async def wait_until_read(consumer: AIOKafkaConsumer, reader: str, *, poll_s: float) -> None:
+    """Return once another task tailing ``consumer`` has read every record committed now.
+
+    ``reader`` names it in the errors ("the ledger", "the check index").
+    """
+    with kafka_errors(f"reading {reader}'s end offsets"):
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+    for tp, end in ends.items():
+        while True:
+            with kafka_errors(f"reading {reader} position"):
+                if await consumer.position(tp) >= end:
+                    break
+            await asyncio.sleep(poll_s)
+
+
 async def stop_tailing(task: asyncio.Task[None] | None, consumer: AIOKafkaConsumer | None) -> None:
     """Cancel a task that tails ``consumer`` and wait for it to end; then stop the consumer."""
     if task is not None:
