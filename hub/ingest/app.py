@@ -43,7 +43,7 @@ from connectors.protocol import Connector, ParseContext
 from connectors.registry import all_connectors
 from hub.errors import BatchWorkerError, KafkaUnavailableError
 from hub.ingest.accepted import Accepted, accepted_json, as_duplicate
-from hub.ingest.answers import format_errors
+from hub.ingest.answers import ADMISSION_RESPONSES, format_errors
 from hub.ingest.batch import LARGE_BYTES, Work, batch_mode, record_accepted, seal
 from hub.ingest.checks import IngestChecks, add_check_routes, checks_running
 from hub.ingest.credentials import Credential, CredentialStore
@@ -320,7 +320,7 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
         response_model=Accepted,
         summary=f"Submit {slug} messages in the partner's native format",
         responses={
-            401: {"description": "Missing or unknown credential"},
+            **ADMISSION_RESPONSES,
             403: {
                 "description": (
                     "Another partner's endpoint; a credential bound to no organisation "
@@ -331,7 +331,6 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
             413: {"description": "Body too large"},
             415: {"description": "Content type not accepted"},
             422: {"description": "Invalid input: every error by field"},
-            429: {"description": "Rate limit"},
             503: {"description": "Kafka unavailable; retry after Retry-After seconds"},
         },
         openapi_extra={
