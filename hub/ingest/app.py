@@ -35,7 +35,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 from starlette.routing import BaseRoute
 
 from connectors.errors import ParseFailed
@@ -64,6 +64,7 @@ from hub.web.body import read_body
 from hub.web.metrics import add_metrics
 from hub.web.ops import is_operator
 from hub.web.problems import title_of
+from schemas.answer import Answer
 from schemas.common import Partner
 from schemas.envelope import Envelope
 
@@ -75,10 +76,8 @@ MAX_RECORD_BYTES = 900_000
 """The largest sealed message written to Kafka (the brokers' limit is 1 MiB per batch)."""
 
 
-class Status(BaseModel):
+class Status(Answer):
     """What became of one message."""
-
-    model_config = ConfigDict(frozen=True)
 
     message_id: UUID = Field(description="The hub's id.")
     partner_reference: str = Field(description="Your reference.")
