@@ -339,6 +339,42 @@ async def partitions_of(consumer: AIOKafkaConsumer, topics: list[str]) -> list[T
     return found
 
 
+async def read_to_end(
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+) -> AsyncIterator[tuple[TopicPartition, list[Any]]]:
+    """Assign ``partitions`` and yield, batch by batch, every record committed up to now.
+
+    Reading starts at the beginning and stops at the end offsets of the moment it
+    starts; errors are the caller's to translate (it reads inside :func:`kafka_errors`).
+    """
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    ends = await consumer.end_offsets(partitions)
+    pending = {tp for tp, end in ends.items() if end > 0}
+    while pending:
+        batch = await consumer.getmany(*pending, timeout_ms=500, max_records=5000)
+        for tp, records in batch.items():
+            yield tp, records
+        for tp in list(pending):
+            if await consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)
+
+
+async def wait_until_read(consumer: AIOKafkaConsumer, reader: str, *, poll_s: float) -> None:
+    """Return once another task tailing ``consumer`` has read every record committed now.
+
+    ``reader`` names it in the errors ("the ledger", "the check index").
+    """
+    with kafka_errors(f"reading {reader}'s end offsets"):
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+    for tp, end in ends.items():
+        while True:
+            with kafka_errors(f"reading {reader} position"):
+                if await consumer.position(tp) >= end:
+                    break
+            await asyncio.sleep(poll_s)
+
+
 async def stop_tailing(task: asyncio.Task[None] | None, consumer: AIOKafkaConsumer | None) -> None:
     """Cancel a task that tails ``consumer`` and wait for it to end; then stop the consumer."""
     if task is not None:

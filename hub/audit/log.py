@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hub.audit.checkpoint import CHECKPOINT_CONTEXT, Finding, Headers, valid_checkpoints
 from hub.audit.verify import MAX_UNANCHORED, verify_partition
 from hub.errors import KafkaError
-from hub.kafka import kafka_errors, make_consumer, partitions_of
+from hub.kafka import kafka_errors, make_consumer, partitions_of, read_to_end
 from hub.security.signing import SignatureVerifier
 from hub.settings import KafkaSettings
 from hub.topology import AUDIT_CHECKPOINTS, DECISIONS
@@ -29,23 +29,14 @@ async def read_records(kafka: KafkaSettings, topic: str) -> dict[int, list[Recor
             partitions = await partitions_of(consumer, [kafka.topic(topic)])
             if not partitions:
                 raise KafkaError(f"topic {kafka.topic(topic)} does not exist")
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            pending = {tp for tp, end in ends.items() if end > 0}
             for tp in partitions:
                 by_partition[tp.partition] = []
-            while pending:
-                batch = await consumer.getmany(*pending, timeout_ms=500, max_records=5000)
-                for tp, records in batch.items():
-                    by_partition[tp.partition].extend(
-                        (r.offset, r.value, tuple((k, bytes(v)) for k, v in r.headers or ()))
-                        for r in records
-                        if r.value is not None
-                    )
-                for tp in list(pending):
-                    if await consumer.position(tp) >= ends[tp]:
-                        pending.discard(tp)
+            async for tp, records in read_to_end(consumer, partitions):
+                by_partition[tp.partition].extend(
+                    (r.offset, r.value, tuple((k, bytes(v)) for k, v in r.headers or ()))
+                    for r in records
+                    if r.value is not None
+                )
         finally:
             await consumer.stop()
     return by_partition

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hub.errors import KafkaUnavailableError, TopicsFileError
-from hub.kafka import KafkaAdmin
+from hub.kafka import KafkaAdmin, TopicState
 from hub.settings import KafkaSettings
 from hub.topology import CO_PARTITIONED
 from hub.yamlfile import describe_entry_error
@@ -97,13 +97,8 @@ class TopicsFile(_Strict):
 
 
 @dataclass(frozen=True)
-class TopicSpec:
-    """The desired state of one topic, after defaults and profile are applied."""
-
-    name: str
-    partitions: int
-    replication_factor: int
-    configs: dict[str, str]
+class TopicSpec(TopicState):
+    """The desired state of one topic (logical name), after defaults and profile are applied."""
 
 
 def load_topics_file(path: Path, profile: str) -> list[TopicSpec]:

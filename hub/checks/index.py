@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer
 from hub.checks.crypto import CheckKeys, Received, read_answer, read_request
 from hub.checks.visibility import visible_to
 from hub.errors import HubError, PermanentMessageError
-from hub.kafka import kafka_errors, make_consumer, partitions_of, stop_tailing
+from hub.kafka import kafka_errors, make_consumer, partitions_of, stop_tailing, wait_until_read
 from hub.settings import KafkaSettings
 from hub.topology import CHECK_RESPONSES, CHECKS
 from schemas.checks import CheckAnswered, CheckPartner, CheckRequested
@@ -159,14 +159,7 @@ class KafkaCheckIndex(CheckIndex):
         if consumer is None:
             return
         async with asyncio.timeout(timeout_s):
-            with kafka_errors("reading the check index's end offsets"):
-                ends = await consumer.end_offsets(list(consumer.assignment()))
-            for tp, end in ends.items():
-                while True:
-                    with kafka_errors("reading the check index position"):
-                        if await consumer.position(tp) >= end:
-                            break
-                    await asyncio.sleep(0.05)
+            await wait_until_read(consumer, "the check index", poll_s=0.05)
         self.synced.set()
         log.info("check_index_synced", checks=len(self.checks), answers=len(self.answers))
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -27,6 +28,8 @@ HostOption = Annotated[str | None, typer.Option(help="Address (default: settings
 
 PRIVATE_UMASK = 0o077
 
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
 
 def private_files() -> None:
     """Create every file of this process private to its account (0600; folders 0700).
@@ -42,6 +45,18 @@ def fail(message: str) -> typer.Exit:
     """Print a one-line reason to stderr and return the exit to raise."""
     print(f"hub: {message}", file=sys.stderr)
     return typer.Exit(code=1)
+
+
+def parse_choice(kind: type[_Choice], text: str, noun: str, *, value: str | None = None) -> _Choice:
+    """The member of ``kind`` named by ``value`` (default ``text``), or a failure listing all.
+
+    The failure names ``text`` as it was typed: ``unknown area 'x'; areas: ...``.
+    """
+    try:
+        return kind(text if value is None else value)
+    except ValueError:
+        known = ", ".join(member.value for member in kind)
+        raise fail(f"unknown {noun} {text!r}; {noun}s: {known}") from None
 
 
 def parse_moment(text: str, option: str) -> datetime:

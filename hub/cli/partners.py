@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.bootstrap.checks import partner_accounts_file
-from hub.cli._common import current_hub, fail
+from hub.cli._common import current_hub, fail, parse_choice
 from hub.contracts.outputs import PartnerCredentialRow, PartnersListing
 from hub.errors import AccountError
 from hub.ingest.checkcredentials import CheckCredentialStore, check_credentials_file
@@ -45,12 +45,7 @@ def add(
     if partner in ANSWER_ONLY:
         _add_answer_only(CheckPartner(partner), org)
         return
-    try:
-        which = Partner(partner)
-    except ValueError:
-        raise fail(
-            f"unknown partner {partner!r}; partners: {', '.join(p.value for p in Partner)}"
-        ) from None
+    which = parse_choice(Partner, partner, "partner")
     store = CredentialStore(current_hub().settings.connectors.credentials_file)
     try:
         token = store.add(which, org)
@@ -136,11 +131,7 @@ def add_user(
     ],
 ) -> None:
     """Create a staff account for /partners/<partner>/checks; the password is printed once."""
-    try:
-        which = CheckPartner(partner)
-    except ValueError:
-        known = ", ".join(p.value for p in CheckPartner)
-        raise fail(f"unknown partner {partner!r}; partners: {known}") from None
+    which = parse_choice(CheckPartner, partner, "partner")
     accounts = PartnerAccounts(partner_accounts_file(current_hub()))
     try:
         password = accounts.add_user(which, username)

@@ -12,7 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli._async import serve_web_app
-from hub.cli._common import HostOption, PortOption, current_hub, fail, run_guarded
+from hub.cli._common import (
+    HostOption,
+    PortOption,
+    current_hub,
+    fail,
+    parse_choice,
+    run_guarded,
+)
 from hub.contracts.outputs import TeamUserRow, TeamUsersListing
 from hub.teams.accounts import AccountStore, Role
 from schemas.common import Area
@@ -33,17 +40,11 @@ def _account_store() -> Iterator[AccountStore]:
 
 
 def _area(text: str) -> Area:
-    try:
-        return Area(text)
-    except ValueError:
-        raise fail(f"unknown area {text!r}; areas: {', '.join(a.value for a in Area)}") from None
+    return parse_choice(Area, text, "area")
 
 
 def _role(text: str) -> Role:
-    try:
-        return Role(text.strip().lower())
-    except ValueError:
-        raise fail(f"unknown role {text!r}; roles: {', '.join(r.value for r in Role)}") from None
+    return parse_choice(Role, text, "role", value=text.strip().lower())
 
 
 @app.command()

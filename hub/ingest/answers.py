@@ -10,6 +10,7 @@ caller gets RFC 9457 problem details.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -29,6 +30,12 @@ REFUSALS: dict[int, tuple[Refusal, str]] = {
     503: (Refusal.UNAVAILABLE, "request"),
 }
 """Each transport status as the refusal a format's error document names, and where."""
+
+ADMISSION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or unknown credential"},
+    429: {"description": "Rate limit"},
+}
+"""The answers of a partner's credential check, on every partner route (OpenAPI)."""
 
 
 def as_parse_failure(found: Problem) -> ParseFailed:

@@ -35,7 +35,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 from starlette.routing import BaseRoute
 
 from connectors.errors import ParseFailed
@@ -43,7 +43,7 @@ from connectors.protocol import Connector, ParseContext
 from connectors.registry import all_connectors
 from hub.errors import BatchWorkerError, KafkaUnavailableError
 from hub.ingest.accepted import Accepted, accepted_json, as_duplicate
-from hub.ingest.answers import format_errors
+from hub.ingest.answers import ADMISSION_RESPONSES, format_errors
 from hub.ingest.batch import LARGE_BYTES, Work, batch_mode, record_accepted, seal
 from hub.ingest.checks import IngestChecks, add_check_routes, checks_running
 from hub.ingest.credentials import Credential, CredentialStore
@@ -64,6 +64,7 @@ from hub.web.body import read_body
 from hub.web.metrics import add_metrics
 from hub.web.ops import is_operator
 from hub.web.problems import title_of
+from schemas.answer import Answer
 from schemas.common import Partner
 from schemas.envelope import Envelope
 
@@ -75,10 +76,8 @@ MAX_RECORD_BYTES = 900_000
 """The largest sealed message written to Kafka (the brokers' limit is 1 MiB per batch)."""
 
 
-class Status(BaseModel):
+class Status(Answer):
     """What became of one message."""
-
-    model_config = ConfigDict(frozen=True)
 
     message_id: UUID = Field(description="The hub's id.")
     partner_reference: str = Field(description="Your reference.")
@@ -320,7 +319,7 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
         response_model=Accepted,
         summary=f"Submit {slug} messages in the partner's native format",
         responses={
-            401: {"description": "Missing or unknown credential"},
+            **ADMISSION_RESPONSES,
             403: {
                 "description": (
                     "Another partner's endpoint; a credential bound to no organisation "
@@ -331,7 +330,6 @@ def _add_routes(app: FastAPI, connector: Connector, deps: IngestDeps) -> None:
             413: {"description": "Body too large"},
             415: {"description": "Content type not accepted"},
             422: {"description": "Invalid input: every error by field"},
-            429: {"description": "Rate limit"},
             503: {"description": "Kafka unavailable; retry after Retry-After seconds"},
         },
         openapi_extra={

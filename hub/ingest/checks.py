@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import structlog
@@ -36,6 +35,7 @@ from hub.checks.crypto import CheckKeys, answer_record
 from hub.checks.index import CheckIndex
 from hub.checks.writer import CheckWriter
 from hub.errors import DecryptionError, KafkaUnavailableError, SchemaViolationError
+from hub.ingest.answers import ADMISSION_RESPONSES
 from hub.ingest.checkcredentials import CheckCredentialStore
 from hub.ingest.credentials import CredentialStore
 from hub.web import Problem, TokenBuckets, answer
@@ -305,13 +305,6 @@ def _check_id(partner: CheckPartner, text: str) -> UUID:
         raise CheckRefusal(404, f"No {partner.value} check {text[:64]} is known.") from None
 
 
-_ADMISSION: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or unknown credential"},
-    429: {"description": "Rate limit"},
-}
-"""The answers of a partner's credential check, on every check route."""
-
-
 def _add_partner_routes(
     app: FastAPI, credentials: CredentialStore, checks: IngestChecks, partner: CheckPartner
 ) -> None:
@@ -343,7 +336,7 @@ def _add_partner_routes(
         response_model=OpenChecks,
         summary=f"The open agency checks asked of {slug}",
         responses={
-            **_ADMISSION,
+            **ADMISSION_RESPONSES,
             403: {"description": "Another partner's checks"},
             503: {"description": "The hub is starting; retry after Retry-After seconds"},
         },
@@ -357,7 +350,7 @@ def _add_partner_routes(
         response_model=CheckAnswerAccepted,
         summary=f"Answer one agency check asked of {slug}, once",
         responses={
-            **_ADMISSION,
+            **ADMISSION_RESPONSES,
             403: {"description": "Another partner's endpoint"},
             404: {"description": "No such check of this partner (another partner's too)"},
             409: {"description": "Answered already"},

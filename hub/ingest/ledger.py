@@ -36,7 +36,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer
 
 from hub.errors import HubError
-from hub.kafka import kafka_errors, make_consumer, partitions_of
+from hub.kafka import kafka_errors, make_consumer, partitions_of, stop_tailing, wait_until_read
 from hub.settings import KafkaSettings
 from hub.topology import DECISIONS, inbound_topic
 from schemas.common import Partner
@@ -254,12 +254,8 @@ class KafkaLedger(LedgerIndex):
 
     async def stop(self) -> None:
         """Stop tailing."""
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for consumer in self._consumers:
-            await consumer.stop()
+        for task, consumer in zip(self._tasks, self._consumers, strict=True):
+            await stop_tailing(task, consumer)
         self._tasks.clear()
         self._consumers.clear()
 
@@ -268,14 +264,7 @@ class KafkaLedger(LedgerIndex):
         self.synced.clear()
         async with asyncio.timeout(timeout_s):
             for consumer in self._consumers:
-                with kafka_errors("reading the ledger's end offsets"):
-                    ends = await consumer.end_offsets(list(consumer.assignment()))
-                for tp, end in ends.items():
-                    while True:
-                        with kafka_errors("reading the ledger position"):
-                            if await consumer.position(tp) >= end:
-                                break
-                        await asyncio.sleep(0.1)
+                await wait_until_read(consumer, "the ledger", poll_s=0.1)
         self.synced.set()
         log.info("ledger_synced", messages=len(self._messages))
 

@@ -31,7 +31,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from hub.errors import KafkaError, ReplayRefusedError
-from hub.kafka import kafka_errors, make_consumer, make_producer, partitions_of, started
+from hub.kafka import (
+    kafka_errors,
+    make_consumer,
+    make_producer,
+    partitions_of,
+    read_to_end,
+    started,
+)
 from hub.logging import scrub_text
 from hub.router.replay import message_key, outcome_key
 from hub.settings import KafkaSettings
@@ -215,19 +222,11 @@ async def _read_all(
     consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
 ) -> list[tuple[int, Any]]:
     """Every committed record of ``partitions``, as (partition, record), in offset order."""
-    consumer.assign(partitions)
-    await consumer.seek_to_beginning(*partitions)
-    ends = await consumer.end_offsets(partitions)
-    pending = {tp for tp, end in ends.items() if end > 0}
-    found: list[tuple[int, Any]] = []
-    while pending:
-        batch = await consumer.getmany(*pending, timeout_ms=500, max_records=5000)
-        for tp, records in batch.items():
-            found += [(tp.partition, r) for r in records]
-        for tp in list(pending):
-            if await consumer.position(tp) >= ends[tp]:
-                pending.discard(tp)
-    return found
+    return [
+        (tp.partition, r)
+        async for tp, records in read_to_end(consumer, partitions)
+        for r in records
+    ]
 
 
 async def _read_topic(

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from hub.kafka import kafka_errors, make_consumer, partitions_of, started
+from hub.kafka import kafka_errors, make_consumer, partitions_of, read_to_end, started
 from hub.policy import Policy, decide
 from hub.router.history import HistoryStore
 from hub.settings import KafkaSettings
@@ -109,21 +109,12 @@ async def read_events(kafka: KafkaSettings, until: datetime) -> list[Event]:
             partitions = await partitions_of(
                 consumer, [kafka.topic(t) for t in (*INBOUND_TOPICS, OUTCOMES)]
             )
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            pending = {tp for tp, end in ends.items() if end > 0}
             outcomes = kafka.topic(OUTCOMES)
-            while pending:
-                batch = await consumer.getmany(*pending, timeout_ms=500, max_records=5000)
-                for tp, records in batch.items():
-                    for record in records:
-                        event = _event(record.value, is_outcome=tp.topic == outcomes)
-                        if event is not None and event[0] < until:
-                            events.append(event)
-                for tp in list(pending):
-                    if await consumer.position(tp) >= ends[tp]:
-                        pending.discard(tp)
+            async for tp, records in read_to_end(consumer, partitions):
+                for record in records:
+                    event = _event(record.value, is_outcome=tp.topic == outcomes)
+                    if event is not None and event[0] < until:
+                        events.append(event)
     return events
 
 

@@ -32,6 +32,7 @@ from confluent_kafka import admin as ck
 from pydantic import SecretStr
 
 from hub.errors import KafkaAuthorizationError, KafkaError, KafkaUnavailableError
+from hub.kafka import client_options
 from hub.security.principals import AclBinding, Operation, PatternType, ResourceType
 from hub.settings import KafkaSettings
 
@@ -220,20 +221,26 @@ def _binding(acl: ck.AclBinding) -> AclBinding:
 
 
 # ---------------------------------------------------------------- the client
+_LIBRDKAFKA_NAMES = {
+    "bootstrap_servers": "bootstrap.servers",
+    "client_id": "client.id",
+    "request_timeout_ms": "socket.timeout.ms",
+    "security_protocol": "security.protocol",
+    "sasl_mechanism": "sasl.mechanism",
+    "sasl_plain_username": "sasl.username",
+    "sasl_plain_password": "sasl.password",
+}
+"""librdkafka's name for each option of :func:`hub.kafka.client_options`."""
+
+
 def client_config(settings: KafkaSettings, client_id: str) -> dict[str, str | int | float | bool]:
-    """The librdkafka properties (connection and security) for ``settings``."""
-    config: dict[str, str | int | float | bool] = {
-        "bootstrap.servers": settings.bootstrap_servers,
-        "client.id": client_id,
-        "security.protocol": settings.security_protocol,
-        "socket.timeout.ms": settings.request_timeout_ms,
-    }
-    if settings.security_protocol.startswith("SASL"):
-        config["sasl.mechanism"] = settings.sasl_mechanism
-        config["sasl.username"] = settings.username or ""
-        secret = settings.secret()
-        config["sasl.password"] = secret.get_secret_value() if secret else ""
-    return config
+    """The librdkafka properties (connection and security) for ``settings``.
+
+    They are :func:`hub.kafka.client_options`, the options every aiokafka client gets,
+    under librdkafka's names (an unset username or password is an empty string).
+    """
+    options = client_options(settings, client_id)
+    return {_LIBRDKAFKA_NAMES[k]: "" if v is None else v for k, v in options.items()}
 
 
 class _ClientLog:
