@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import aiokafka.errors as ak_errors
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from hub.errors import KafkaAuthorizationError, KafkaUnavailableError, ProducerFencedError
-from hub.kafka import TXN_RETRY_BACKOFF_MS, kafka_errors, keyed_partitioner, make_producer
+from hub.kafka import (
+    TXN_RETRY_BACKOFF_MS,
+    TopicPartition,
+    kafka_errors,
+    keyed_partitioner,
+    make_producer,
+    wait_until_read,
+)
 from hub.settings import KafkaSettings
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer
 
 
 class TestPartitioner:
@@ -57,3 +69,39 @@ class TestProducerSettings:
         finally:
             await transactional.stop()
             await plain.stop()
+
+
+class _TailedConsumer:
+    """A consumer another task reads: each position asked is one record further on."""
+
+    def __init__(self, ends: dict[TopicPartition, int], *, fail: bool = False) -> None:
+        self.ends = ends
+        self.positions = dict.fromkeys(ends, 0)
+        self.fail = fail
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.ends)
+
+    async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        if self.fail:
+            raise ak_errors.KafkaConnectionError
+        return {tp: self.ends[tp] for tp in partitions}
+
+    async def position(self, tp: TopicPartition) -> int:
+        at = self.positions[tp]
+        self.positions[tp] = min(at + 1, self.ends[tp])
+        return at
+
+
+class TestWaitUntilRead:
+    async def test_returns_once_every_partition_reached_its_end(self) -> None:
+        """It waits for the tailing task to reach the end offsets of every partition."""
+        consumer = _TailedConsumer({TopicPartition("t", 0): 3, TopicPartition("t", 1): 0})
+        await wait_until_read(cast("AIOKafkaConsumer", consumer), "the ledger", poll_s=0)
+        assert consumer.positions == {TopicPartition("t", 0): 3, TopicPartition("t", 1): 0}
+
+    async def test_errors_name_the_reader(self) -> None:
+        """A Kafka error says whose end offsets could not be read."""
+        consumer = _TailedConsumer({TopicPartition("t", 0): 1}, fail=True)
+        with pytest.raises(KafkaUnavailableError, match="reading the ledger's end offsets"):
+            await wait_until_read(cast("AIOKafkaConsumer", consumer), "the ledger", poll_s=0)
