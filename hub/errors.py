@@ -45,7 +45,9 @@ subclass) is a trust failure: the monitor counts those dead letters and pages
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
+
+from pydantic import ValidationError
 
 
 class HubError(Exception):
@@ -188,3 +190,17 @@ SIGNATURE_FAILURES: frozenset[str] = frozenset(
     c.__name__ for c in (SignatureError, RecordKeyError, UnsealedContentError)
 )
 """Dead-letter error classes that are trust failures (the signature-failure alert)."""
+
+
+def first_problem(
+    exc: ValidationError, *, whole: str = "value", detail: Literal["msg", "type"] = "msg"
+) -> str:
+    """The first error of a validation as ``where: what``, for a one-line refusal.
+
+    ``where`` is the dotted path of the field, or ``whole`` when the value as a whole
+    is refused; ``what`` is pydantic's message, or its error type where a message
+    could quote what was sent (sealed content).
+    """
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or whole
+    return f"{where}: {first[detail]}"

@@ -15,6 +15,7 @@ from rich.table import Table
 from hub.cli._common import current_hub, fail, parse_moment
 from hub.cli._progress import working
 from hub.contracts.outputs import PolicySimulation, SimulatedChange, SimulatedVolume
+from hub.errors import first_problem
 from hub.policy import explain as explain_decision
 from hub.policy import load_policy
 from hub.policy.conditions import Trace
@@ -99,9 +100,7 @@ def _read_message(path: Path) -> tuple[RoutingMetadata, HistorySummary]:
             return MessageReceived.model_validate(data).metadata, history
         return split_envelope(Envelope.model_validate(data))[0], history
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise fail(f"{path}: {where}: {first['msg']}") from exc
+        raise fail(f"{path}: {first_problem(exc, whole='')}") from exc
 
 
 def _print_trace(console: Console, trace: Trace, depth: int = 2) -> None:

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from hub.errors import DecodeError
+from hub.errors import DecodeError, first_problem
 from hub.monitor.scorecard import DeadLetter, Decided, OutcomeSeen, RoutedCopy
 from hub.topology import DLQ_ERROR_CLASS_HEADER
 from schemas.common import Area, Partner
@@ -134,6 +134,4 @@ def _parse(model: type[_M], value: bytes | None) -> _M:
     try:
         return model.model_validate_json(value)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "value"
-        raise UnreadableRecordError(f"{model.__name__}: {where}: {first['msg']}") from exc
+        raise UnreadableRecordError(f"{model.__name__}: {first_problem(exc)}") from exc

@@ -34,6 +34,7 @@ from hub.errors import (
     RecordKeyError,
     SchemaViolationError,
     UnknownKindError,
+    first_problem,
 )
 from hub.policy import Decision, Policy, decide
 from hub.router.chronology import chronology_json, gather
@@ -225,9 +226,7 @@ def _parse(value: bytes) -> MessageReceived:
     try:
         return MessageReceived.model_validate_json(value)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "value"
-        raise SchemaViolationError(f"{where}: {first['msg']}") from exc
+        raise SchemaViolationError(first_problem(exc)) from exc
     except UnicodeDecodeError as exc:
         raise SchemaViolationError("value: not UTF-8") from exc
 
@@ -375,9 +374,7 @@ def _apply_outcome(record: InRecord, ctx: RouterContext, task: TaskState) -> lis
     try:
         outcome = OutcomeRecorded.model_validate_json(record.value)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "value"
-        raise SchemaViolationError(f"outcome {where}: {first['msg']}") from exc
+        raise SchemaViolationError(f"outcome {first_problem(exc)}") from exc
     if ctx.macs is not None:
         # The key must be one of the outcome's own area: a team cannot speak for another.
         mac = ctx.macs.outcome[outcome.area]

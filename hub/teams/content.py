@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import structlog
 from pydantic import ValidationError
 
-from hub.errors import DecryptionError, SchemaViolationError, UnsealedContentError
+from hub.errors import DecryptionError, SchemaViolationError, UnsealedContentError, first_problem
 from hub.security import sealing
 from hub.security.keys import SecretKey
 from schemas.chronology import Chronology
@@ -61,9 +61,8 @@ def open_routed(routed: MessageRouted, keks: Mapping[str, SecretKey]) -> Opened:
             envelope=join_envelope(routed.metadata, content), chronology=_chronology(routed, keks)
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "content"
-        raise SchemaViolationError(f"sealed content {where}: {first['type']}") from exc
+        where = first_problem(exc, whole="content", detail="type")
+        raise SchemaViolationError(f"sealed content {where}") from exc
     except ValueError as exc:  # join_envelope: metadata and content disagree
         raise SchemaViolationError(f"sealed content: {exc}") from exc
 

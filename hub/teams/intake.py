@@ -19,7 +19,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from hub.errors import SchemaViolationError, SignatureError, UnsealedContentError
+from hub.errors import SchemaViolationError, SignatureError, UnsealedContentError, first_problem
 from hub.security.mac import RecordMac
 from hub.teams.store import Incoming, QueueStore
 from hub.topology import route_topic
@@ -78,9 +78,7 @@ def parse_routed(value: bytes | None, area: Area) -> MessageRouted:
     try:
         routed = MessageRouted.model_validate_json(value)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "value"
-        raise SchemaViolationError(f"{where}: {first['type']}") from exc
+        raise SchemaViolationError(first_problem(exc, detail="type")) from exc
     if routed.area is not area:
         raise SchemaViolationError(f"area: {routed.area.value} on the {area.value} topic")
     if routed.sealed is None and routed.payload is None:
