@@ -18,7 +18,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from schemas.common import Area, Contract, SubjectRole, text_given
-from schemas.envelope import SubjectDetails, SubjectKey
+from schemas.envelope import ShortText, SubjectDetails, SubjectKey
 from schemas.wire import Sealed
 
 
@@ -58,7 +58,6 @@ class CheckStatus(StrEnum):
 
 OrgCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
 Question = Annotated[str, Field(min_length=1, max_length=2000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class AskChecks(Contract):
@@ -118,7 +117,7 @@ class CheckRequested(Contract):
     )
     subject_key: SubjectKey = Field(description="The subject (Kafka key).")
     urgency: Urgency = Field(description="red, amber or green.")
-    asked_by: Name = Field(description="The practitioner who asked.")
+    asked_by: ShortText = Field(description="The practitioner who asked.")
     asked_at: AwareDatetime = Field(description="When they asked.")
     due_by: AwareDatetime = Field(description="The working-time deadline of the answer.")
     sealed: Sealed = Field(description="The CheckQuestion, sealed for the partner.")
@@ -133,7 +132,7 @@ class AnswerCheck(Contract):
         validate_default=True,
         description="What the partner knows; required when information was found.",
     )
-    answered_by: Name = Field(description="Who answered (name and role).")
+    answered_by: ShortText = Field(description="Who answered (name and role).")
 
     @field_validator("answered_by")
     @classmethod

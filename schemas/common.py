@@ -12,12 +12,20 @@ SCHEMA_VERSION = "1.0"
 """Version of the envelope contract this code writes and reads."""
 
 
-class Contract(BaseModel):
+class FrozenModel(BaseModel):
+    """Base of the models the hub builds from its own values: frozen, unknown fields refused.
+
+    The ``--json`` outputs of commands use it as it is; a :class:`Contract`, which also
+    reads what partners and practitioners send, strips the whitespace around text too.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Contract(FrozenModel):
     """Base of every contract model: frozen, and unknown fields are refused."""
 
     model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
         str_strip_whitespace=True,
         use_enum_values=False,
         ser_json_timedelta="iso8601",

@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from schemas.common import Area, ConsentStatus, Contract, LawfulBasis, Partner
-from schemas.envelope import SubjectKey
+from schemas.envelope import ShortText, SubjectKey
 from schemas.history import HistorySummary
 
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -24,9 +24,7 @@ class DecisionRecorded(Contract):
 
     message_id: UUID = Field(description="The inbound message decided on.")
     partner: Partner = Field(description="The sending partner.")
-    source_reference: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        description="The partner's own reference."
-    )
+    source_reference: ShortText = Field(description="The partner's own reference.")
     kind: Annotated[str, Field(max_length=80)] = Field(description="Message kind.")
     subject_key: SubjectKey = Field(description="The subject the message is keyed by.")
     received_at: AwareDatetime = Field(description="When the connector received it.")

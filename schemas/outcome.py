@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from schemas.common import Area, Contract, text_given
-from schemas.envelope import SubjectKey
+from schemas.envelope import ShortText, SubjectKey
 
 
 class Outcome(StrEnum):
@@ -83,12 +83,8 @@ class OutcomeRecorded(Contract):
     area: Area = Field(description="The area that decided.")
     subject_key: SubjectKey = Field(description="The subject (history key).")
     outcome: Outcome = Field(description="What was decided.")
-    rationale: Annotated[str, Field(min_length=1, max_length=5000)] = Field(
-        description="Why; never empty."
-    )
-    decided_by: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        description="The practitioner who decided."
-    )
+    rationale: Rationale = Field(description="Why; never empty.")
+    decided_by: ShortText = Field(description="The practitioner who decided.")
     decided_at: AwareDatetime = Field(description="When they decided.")
     routed_at: AwareDatetime | None = Field(None, description="When it was routed to the area.")
     due_by: AwareDatetime | None = Field(None, description="The SLA deadline it had.")

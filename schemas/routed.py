@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from schemas.chronology import Chronology
 from schemas.common import Area, Contract, Partner
-from schemas.envelope import Kind, RoutingMetadata, SubjectKey
+from schemas.envelope import Address, Kind, RoutingMetadata, SchoolUrn, ShortText, SubjectKey
 from schemas.history import HistorySummary
 from schemas.wire import Sealed
 
@@ -65,12 +65,12 @@ class EncompassNotice(Contract):
     child_given_name: str | None = Field(None, description="The child's given name.")
     child_family_name: str | None = Field(None, description="The child's family name.")
     child_date_of_birth: date | None = Field(None, description="The child's date of birth.")
-    school_urn: Annotated[str, Field(pattern=r"^\d{6,7}$")] | None = Field(
+    school_urn: SchoolUrn | None = Field(
         None, description="URN of the child's school or setting; None for the local authority."
     )
     police_reference: str = Field(description="Police reference of the incident.")
     occurred_at: AwareDatetime = Field(description="Date and time of the incident.")
-    incident_location: Annotated[str, Field(max_length=500)] | None = Field(
+    incident_location: Address | None = Field(
         None, description="Where the incident happened, where recorded."
     )
     present: bool | None = Field(None, description="Whether the child was present.")
@@ -94,12 +94,8 @@ class EncompassMetadata(Contract):
 
     message_id: UUID = Field(description="The police notification.")
     partner: Partner = Field(description="The sending partner (police).")
-    org_code: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        description="The police force code."
-    )
-    partner_reference: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        description="The police reference."
-    )
+    org_code: ShortText = Field(description="The police force code.")
+    partner_reference: ShortText = Field(description="The police reference.")
     kind: Kind = Field(description="Message kind.")
     occurred_at: AwareDatetime = Field(description="When the incident happened.")
     reported_at: AwareDatetime = Field(description="When the police reported it.")

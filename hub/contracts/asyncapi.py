@@ -379,16 +379,14 @@ def _topic_contract(topic: str) -> _TopicContract:
 
 
 def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    subject_key = {"$ref": _SCHEMAS + "SubjectKey"}
-    return {
-        "MessageReceived": _message(
+    messages = (
+        _message(
             "MessageReceived",
             "A partner message: routing metadata in clear, sensitive content sealed.",
             refs["message-received"],
-            key=subject_key,
             headers=_mac_headers("inbound-mac-<partner>", "the partner's connector"),
         ),
-        "MessageRouted": _message(
+        _message(
             "MessageRouted",
             "One routed copy of an inbound message, for one area, with its SLA deadline.",
             refs["message-routed"],
@@ -396,43 +394,38 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "SensitiveContent (payload_type envelope; the team joins it with the metadata "
             "into an Envelope) or one EncompassNotice (payload_type encompass_notice). "
             "A copy is in the partition number of the inbound record it came from.",
-            key=subject_key,
             headers=_mac_headers("route-mac-<area>", "the router"),
         ),
-        "CheckRequested": _message(
+        _message(
             "CheckRequested",
             "One partner asked: who asked, when, the urgency and the deadline.",
             refs["check-requested"],
             description="The sealed part is a CheckQuestion, for recipient partner:<partner> "
             "under its check-<partner> key, with the check id as associated data.",
-            key=subject_key,
             headers=_mac_headers("check-mac-<partner>", "the asking team"),
         ),
-        "CheckAnswered": _message(
+        _message(
             "CheckAnswered",
             "A partner's answer to one check, with when it was given.",
             refs["check-answered"],
             description="The sealed part is an AnswerCheck, for recipient area:<area> under "
             "the partner's check-<partner> key. The first answer of a check counts.",
-            key=subject_key,
             headers=_mac_headers("check-mac-<partner>", "the partner's ingest"),
         ),
-        "DecisionRecorded": _message(
+        _message(
             "DecisionRecorded",
             "Where one inbound message went, why, and under which policy version.",
             refs["decision-recorded"],
-            key=subject_key,
         ),
-        "OutcomeRecorded": _message(
+        _message(
             "OutcomeRecorded",
             "What a team decided about a routed message, and why.",
             refs["outcome-recorded"],
             description="Written to the partition number its routed copy came from, which "
             "is the router task holding the subject's history.",
-            key=subject_key,
             headers=_outcome_headers(),
         ),
-        "DeadLetter": _message(
+        _message(
             "DeadLetter",
             "The source record's value, byte for byte, with the reason it was rejected.",
             {
@@ -448,7 +441,7 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             headers=_dlq_headers(),
             content_type="application/octet-stream",
         ),
-        "DeadLetterReplayed": _message(
+        _message(
             "DeadLetterReplayed",
             "`hub dlq replay` wrote a dead letter back: the replay marker and its audit.",
             DeadLetterReplayed.model_json_schema(),
@@ -460,25 +453,24 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 "description": "The dead letter's partition:offset on hub.dlq.",
             },
         ),
-        "SubjectState": _message(
+        _message(
             "SubjectState",
             "Everything the router keeps about one subject (hub.router.history.SubjectState).",
             _SUBJECT_STATE,
-            key=subject_key,
         ),
-        "ContactRecorded": _message(
+        _message(
             "ContactRecorded",
             "One recent contact, with the teams' outcomes (hub.router.history.Contact).",
             _CONTACT,
             key={"type": "string", "format": "uuid", "description": "The message id."},
         ),
-        "AuditChainHead": _message(
+        _message(
             "AuditChainHead",
             "Where the decision chain of this partition stands (hub.audit.ChainHead).",
             _CHAIN_HEAD,
             key={"type": "string", "const": CHAIN_HEAD_KEY.decode()},
         ),
-        "RoutedId": _message(
+        _message(
             "RoutedId",
             "A message id the router routed, or an outcome id it applied.",
             _ROUTED_ID,
@@ -488,14 +480,15 @@ def _messages(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 "'o' and the outcome id in binary.",
             },
         ),
-        "ChainCheckpointed": _message(
+        _message(
             "ChainCheckpointed",
             "The router's signed statement of how far one partition's decision chain reached.",
             refs["chain-checkpointed"],
             key={"type": "string", "pattern": "^[0-9]+$", "description": "The partition."},
             headers=_checkpoint_headers(),
         ),
-    }
+    )
+    return {message["name"]: message for message in messages}
 
 
 def _message(
@@ -503,11 +496,12 @@ def _message(
     summary: str,
     payload: dict[str, Any],
     *,
-    key: dict[str, Any],
+    key: dict[str, Any] | None = None,
     headers: dict[str, Any] | None = None,
     content_type: str = "application/json",
     description: str | None = None,
 ) -> dict[str, Any]:
+    """One message of the document; its record key is a subject key unless ``key`` says."""
     message: dict[str, Any] = {"name": name, "title": name, "summary": summary}
     if description is not None:
         message["description"] = description
@@ -515,6 +509,8 @@ def _message(
     if headers is not None:
         message["headers"] = headers
     message["payload"] = payload
+    if key is None:
+        key = {"$ref": _SCHEMAS + "SubjectKey"}
     message["bindings"] = {"kafka": {"key": key, "bindingVersion": KAFKA_BINDING_VERSION}}
     return message
 
@@ -525,11 +521,7 @@ def _mac_headers(key_name: str, writer: str) -> dict[str, Any]:
 
 def _mac_properties(key_name: str, writer: str) -> dict[str, Any]:
     return {
-        KEY_ID_HEADER: {
-            "type": "string",
-            "minLength": 1,
-            "description": f"Id of the {key_name} key {writer} used (keys rotate).",
-        },
+        KEY_ID_HEADER: _key_id(f"Id of the {key_name} key {writer} used (keys rotate)."),
         MAC_HEADER: {
             "type": "string",
             "description": "32 raw bytes (not text): HMAC-SHA256 over the link's context, "
@@ -537,6 +529,10 @@ def _mac_properties(key_name: str, writer: str) -> dict[str, Any]:
             "(hub.security.mac).",
         },
     }
+
+
+def _key_id(description: str) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "description": description}
 
 
 def _outcome_headers() -> dict[str, Any]:
@@ -553,11 +549,7 @@ def _outcome_headers() -> dict[str, Any]:
 def _checkpoint_headers() -> dict[str, Any]:
     return _headers(
         {
-            KEY_ID_HEADER: {
-                "type": "string",
-                "minLength": 1,
-                "description": "Id of the signing-router key that signed it.",
-            },
+            KEY_ID_HEADER: _key_id("Id of the signing-router key that signed it."),
             SIGNATURE_HEADER: {
                 "type": "string",
                 "description": "64 raw bytes (not text): the Ed25519 signature over "
@@ -613,10 +605,12 @@ _CONTACT_PROPERTIES: dict[str, Any] = {
     },
 }
 
+_CONTACT_REQUIRED = ["message_id", "occurred_at", "kind", "partner", "level", "destinations"]
+
 _CONTACT: dict[str, Any] = {
     "type": "object",
     "description": "Internal to the router: one contact (hub.router.history.Contact).",
-    "required": ["message_id", "occurred_at", "kind", "partner", "level", "destinations"],
+    "required": _CONTACT_REQUIRED,
     "properties": _CONTACT_PROPERTIES,
 }
 
@@ -631,14 +625,7 @@ _SUBJECT_STATE: dict[str, Any] = {
             "description": "Messages about the subject in the last twelve months.",
             "items": {
                 "type": "object",
-                "required": [
-                    "message_id",
-                    "occurred_at",
-                    "kind",
-                    "partner",
-                    "level",
-                    "destinations",
-                ],
+                "required": _CONTACT_REQUIRED,
                 "properties": _CONTACT_PROPERTIES,
             },
         },

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
-from schemas.common import Area, Partner
+from schemas.common import Area, FrozenModel, Partner
 
 __all__ = [
     "AuditFinding",
@@ -28,11 +28,7 @@ __all__ = [
 ]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PartnerCredentialRow(_Model):
+class PartnerCredentialRow(FrozenModel):
     """One partner credential (never its secret or digest)."""
 
     credential_id: str = Field(description="The id part of the credential (hubp_<id>.<secret>).")
@@ -47,13 +43,13 @@ class PartnerCredentialRow(_Model):
     revoked: bool = Field(description="Revoked: it authenticates nothing any more.")
 
 
-class PartnersListing(_Model):
+class PartnersListing(FrozenModel):
     """``hub partners list --json``: every credential of the ingest, oldest first."""
 
     credentials: list[PartnerCredentialRow] = Field(description="Every credential issued.")
 
 
-class TeamUserRow(_Model):
+class TeamUserRow(FrozenModel):
     """One practitioner account (never its password hash)."""
 
     username: str = Field(description="Sign-in name (lower case).")
@@ -65,13 +61,13 @@ class TeamUserRow(_Model):
     disabled: bool = Field(description="Disabled: they can no longer sign in.")
 
 
-class TeamUsersListing(_Model):
+class TeamUsersListing(FrozenModel):
     """``hub teams list-users --json``: every practitioner, by name."""
 
     users: list[TeamUserRow] = Field(description="Every practitioner account.")
 
 
-class SimulatedVolume(_Model):
+class SimulatedVolume(FrozenModel):
     """How many messages one area would receive under each policy."""
 
     area: Area = Field(description="The service area.")
@@ -79,7 +75,7 @@ class SimulatedVolume(_Model):
     candidate: int = Field(description="Messages the candidate policy would route there.")
 
 
-class SimulatedChange(_Model):
+class SimulatedChange(FrozenModel):
     """One message the candidate policy would route differently (metadata only)."""
 
     message_id: UUID = Field(description="The message's id.")
@@ -91,7 +87,7 @@ class SimulatedChange(_Model):
     candidate_rules: list[str] = Field(description="Rules that would match under the candidate.")
 
 
-class PolicySimulation(_Model):
+class PolicySimulation(FrozenModel):
     """``hub policy simulate --json``: a candidate policy replayed over real traffic."""
 
     start: AwareDatetime = Field(description="Window start (inclusive).")
@@ -107,7 +103,7 @@ class PolicySimulation(_Model):
     changes: list[SimulatedChange] = Field(description="Messages that would change, all of them.")
 
 
-class AuditFinding(_Model):
+class AuditFinding(FrozenModel):
     """Something ``hub audit verify`` found at a record of a topic."""
 
     topic: str = Field(description="Logical topic name.")
@@ -120,7 +116,7 @@ class AuditFinding(_Model):
     text: str = Field(description="What is wrong there.")
 
 
-class AuditVerification(_Model):
+class AuditVerification(FrozenModel):
     """``hub audit verify --json``: the decision log checked against its checkpoints."""
 
     intact: bool = Field(description="No finding: every record is anchored and unchanged.")
