@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hub.monitor.checkboard import ChecksView
 from hub.monitor.evaluator import ConsumerStatus
-from schemas.common import Area, Partner
+from schemas.common import Area, FrozenModel, Partner
 
 __all__ = [
     "AreaFlow",
@@ -26,11 +26,7 @@ __all__ = [
 ]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PartitionLag(_Model):
+class PartitionLag(FrozenModel):
     """Lag of one partition for one consumer group."""
 
     topic: str = Field(description="Physical topic name.")
@@ -46,7 +42,7 @@ class PartitionLag(_Model):
     )
 
 
-class GroupLag(_Model):
+class GroupLag(FrozenModel):
     """One consumer group over the topics it must read."""
 
     name: str = Field(description="Logical group name, e.g. team-mash or router.")
@@ -70,7 +66,7 @@ class GroupLag(_Model):
         return sum(p.lag for p in self.partitions if p.topic == topic)
 
 
-class AreaFlow(_Model):
+class AreaFlow(FrozenModel):
     """Routed copies and team outcomes of one area."""
 
     area: Area = Field(description="The service area.")
@@ -106,14 +102,14 @@ class AreaFlow(_Model):
     authorised: int = Field(0, description="Recent authorisations (or returns) timed.")
 
 
-class ReasonCount(_Model):
+class ReasonCount(FrozenModel):
     """How often one returned reason was given."""
 
     reason: str = Field(description="The policy's returned reason.")
     count: int = Field(description="Messages returned with it.")
 
 
-class PartnerQuality(_Model):
+class PartnerQuality(FrozenModel):
     """One partner's line of the data-quality scorecard."""
 
     partner: Partner = Field(description="The partner.")
@@ -128,7 +124,7 @@ class PartnerQuality(_Model):
     quality_scored: int = Field(description="Messages whose score counts toward the mean.")
 
 
-class DayVolume(_Model):
+class DayVolume(FrozenModel):
     """One partner's messages on one local day."""
 
     day: date = Field(description="Local date the connector received them (SLA time zone).")
@@ -138,7 +134,7 @@ class DayVolume(_Model):
     returned_ratio: float | None = Field(description="returned / messages.")
 
 
-class ScorecardView(_Model):
+class ScorecardView(FrozenModel):
     """Flow, SLA and data quality, from hub.decisions, team.outcomes, route.* and hub.dlq."""
 
     areas: tuple[AreaFlow, ...] = Field(description="Per area that has an SLA clock.")
@@ -165,7 +161,7 @@ class ScorecardView(_Model):
     )
 
 
-class MonitorSnapshot(_Model):
+class MonitorSnapshot(FrozenModel):
     """Everything one sample found."""
 
     taken_at: datetime = Field(description="When the sample was taken (UTC).")

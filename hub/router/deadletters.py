@@ -28,7 +28,7 @@ from uuid import UUID
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, Field, ValidationError
 
 from hub.errors import KafkaError, ReplayRefusedError
 from hub.kafka import (
@@ -55,6 +55,7 @@ from hub.topology import (
     OUTCOMES,
     ROUTED_IDS,
 )
+from schemas.common import FrozenModel
 from schemas.outcome import OutcomeRecorded
 from schemas.wire import MessageReceived
 
@@ -68,11 +69,7 @@ REPLAYABLE_TOPICS: frozenset[str] = frozenset((*INBOUND_TOPICS, OUTCOMES))
 Headers = tuple[tuple[str, bytes], ...]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DeadLetterView(_Model):
+class DeadLetterView(FrozenModel):
     """One dead letter as an operator sees it: where, why, what, never the content."""
 
     partition: int = Field(description="Partition of hub.dlq.")
@@ -90,13 +87,13 @@ class DeadLetterView(_Model):
     replayed_at: AwareDatetime | None = Field(description="When it was replayed; None if never.")
 
 
-class DeadLettersListing(_Model):
+class DeadLettersListing(FrozenModel):
     """``hub dlq list --json``: dead letters, oldest first."""
 
     dead_letters: list[DeadLetterView] = Field(description="Each matching dead letter.")
 
 
-class DeadLetterReplayed(_Model):
+class DeadLetterReplayed(FrozenModel):
     """The value of a ``hub.dlq-replays`` record: one replay, for the audit."""
 
     dlq_partition: int = Field(description="Partition of the dead letter on hub.dlq.")
