@@ -13,8 +13,14 @@ from hub.settings import KafkaSettings
 from schemas.common import Area
 from schemas.decision import DecisionRecorded
 from schemas.wire import MessageReceived
-from tests.integration.routerkit import hub_for, produce, read_topic, running_router
-from tests.integration.test_router_crash import _lag_below, traffic, wait_for
+from tests.integration.routerkit import (
+    hub_for,
+    produce,
+    read_topic,
+    running_router,
+    traffic,
+    wait_until_routed,
+)
 
 
 @pytest.mark.slow
@@ -27,15 +33,15 @@ async def test_history_survives_restart_and_rebalance(
     sent = traffic(1_200)  # 300 subjects, four messages each
     async with running_router(hub, "router-a"):
         await produce(hub, sent[:400])
-        await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the first third")
+        await wait_until_routed(hub_topics, "the first third")
     # Restart: a new process state, rebuilt from the changelog.
     async with running_router(hub, "router-a"):
         await produce(hub, sent[400:800])
-        await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the second third")
+        await wait_until_routed(hub_topics, "the second third")
         # Rebalance: a second router takes half of the tasks with their history.
         async with running_router(hub, "router-b") as b:
             await produce(hub, sent[800:])
-            await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the last third")
+            await wait_until_routed(hub_topics, "the last third")
         assert b.router.stats.routed > 0
 
     decisions = [

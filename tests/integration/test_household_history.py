@@ -15,8 +15,13 @@ from schemas.common import Area, RiskLevel
 from schemas.envelope import Envelope
 from schemas.routed import MessageRouted
 from tests.factories import NOW, envelope, key, risk, subject
-from tests.integration.routerkit import hub_for, produce, read_topic, running_router
-from tests.integration.test_router_crash import _lag_below, wait_for
+from tests.integration.routerkit import (
+    hub_for,
+    produce,
+    read_topic,
+    running_router,
+    wait_until_routed,
+)
 
 HOME = key("integration-household")
 
@@ -57,15 +62,15 @@ async def test_the_household_view_survives_restart_and_rebalance(
     )
     async with running_router(hub, "router-a"):
         await produce(hub, [first, other])
-        await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the first two")
+        await wait_until_routed(hub_topics, "the first two")
     # Restart: a fresh process reads the household view back from the topic.
     async with running_router(hub, "router-a"):
         await produce(hub, [second])
-        await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the second")
+        await wait_until_routed(hub_topics, "the second")
         # Rebalance: a second process joins; it too reads the whole view before routing.
         async with running_router(hub, "router-b"):
             await produce(hub, [third])
-            await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the third")
+            await wait_until_routed(hub_topics, "the third")
 
     copies = [
         MessageRouted.model_validate_json(r.value)
