@@ -88,6 +88,25 @@ async def commit(kafka: KafkaSettings, group: str, offsets: dict[TopicPartition,
         await consumer.commit(offsets)
 
 
+async def backlog(
+    kafka: KafkaSettings,
+    area: Area,
+    count: int,
+    committed: dict[int, int],
+    *,
+    partition: int | None = None,
+    first_at: datetime | None = None,
+) -> str:
+    """``count`` records on ``area``'s queue, its team group committed at ``committed``.
+
+    ``committed`` maps partitions to offsets; the queue's topic name is returned.
+    """
+    await produce_to(kafka, f"route.{area}", count, partition=partition, first_at=first_at)
+    topic = kafka.topic(f"route.{area}")
+    await commit(kafka, f"team-{area}", {TopicPartition(topic, p): o for p, o in committed.items()})
+    return topic
+
+
 def kafka_tool_lag(group: str) -> dict[tuple[str, int], int | None]:
     """LAG per partition, as Kafka's own kafka-consumer-groups --describe prints it."""
     java = shutil.which("java")
@@ -137,13 +156,7 @@ class TestLagAgreesWithKafka:
         self, hub_topics: KafkaSettings, collector: Collector
     ) -> None:
         """Lag per partition is exactly the LAG column of kafka-consumer-groups --describe."""
-        await produce_to(hub_topics, "route.mash", 40)
-        topic = hub_topics.topic("route.mash")
-        await commit(
-            hub_topics,
-            "team-mash",
-            {TopicPartition(topic, 0): 3, TopicPartition(topic, 1): 1},  # partition 2: none
-        )
+        topic = await backlog(hub_topics, Area.MASH, 40, {0: 3, 1: 1})  # partition 2: none
         group = await group_lag(collector, Area.MASH)
         tool = await asyncio.to_thread(kafka_tool_lag, hub_topics.group("team-mash"))
 
@@ -184,12 +197,8 @@ class TestLagInSeconds:
     ) -> None:
         """Lag in seconds is the age of the record at the committed offset."""
         two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
-        await produce_to(hub_topics, "route.marac", 10, partition=0, first_at=two_hours_ago)
-        topic = hub_topics.topic("route.marac")
-        await commit(
-            hub_topics,
-            "team-marac",
-            {TopicPartition(topic, p): o for p, o in ((0, 4), (1, 0), (2, 0))},
+        await backlog(
+            hub_topics, Area.MARAC, 10, {0: 4, 1: 0, 2: 0}, partition=0, first_at=two_hours_ago
         )
         now = datetime.now(UTC)
         group = await group_lag(collector, Area.MARAC, now)
@@ -206,9 +215,7 @@ class TestLagInSeconds:
     ) -> None:
         """A group at the log end has no age, however old its records are."""
         yesterday = datetime.now(UTC) - timedelta(days=1)
-        await produce_to(hub_topics, "route.lado", 5, partition=1, first_at=yesterday)
-        topic = hub_topics.topic("route.lado")
-        await commit(hub_topics, "team-lado", {TopicPartition(topic, 1): 5})
+        await backlog(hub_topics, Area.LADO, 5, {1: 5}, partition=1, first_at=yesterday)
         group = await group_lag(collector, Area.LADO)
         assert group.lag == 0
         assert group.lag_seconds == 0
@@ -256,9 +263,7 @@ class TestConsumerStatus:
         self, hub_topics: KafkaSettings, collector: Collector
     ) -> None:
         """Committed offsets but nobody in the group, and records waiting: STOP at once."""
-        await produce_to(hub_topics, "route.encompass", 4, partition=0)
-        topic = hub_topics.topic("route.encompass")
-        await commit(hub_topics, "team-encompass", {TopicPartition(topic, 0): 1})
+        await backlog(hub_topics, Area.ENCOMPASS, 4, {0: 1}, partition=0)
         group = await group_lag(collector, Area.ENCOMPASS)
         assert group.members == 0
         assert group.status is ConsumerStatus.STOP
@@ -284,10 +289,10 @@ class TestMetricsEndpoint:
     ) -> None:
         """/metrics shows the lag, age and status the collector sampled; the page and JSON too."""
         three_hours_ago = datetime.now(UTC) - timedelta(hours=3)
-        await produce_to(hub_topics, "route.da-triage", 7, partition=2, first_at=three_hours_ago)
-        topic = hub_topics.topic("route.da-triage")
+        topic = await backlog(
+            hub_topics, Area.DA_TRIAGE, 7, {2: 2}, partition=2, first_at=three_hours_ago
+        )
         group_name = hub_topics.group("team-da-triage")
-        await commit(hub_topics, "team-da-triage", {TopicPartition(topic, 2): 2})
         state = MonitorState()
         state.record(await collector.sample())
 
