@@ -218,6 +218,26 @@ async def running_router(
             await task
 
 
+async def route_through_restart_and_rebalance(
+    hub: Hub, first: list[Envelope], second: list[Envelope], third: list[Envelope]
+) -> int:
+    """Route ``first`` on router-a, ``second`` once it restarts, ``third`` once router-b joins.
+
+    Each batch is routed before the next is sent; returns how many router-b routed.
+    """
+    kafka = hub.settings.kafka
+    async with running_router(hub, "router-a"):
+        await produce(hub, first)
+        await wait_until_routed(kafka, "the first batch")
+    async with running_router(hub, "router-a"):
+        await produce(hub, second)
+        await wait_until_routed(kafka, "the second batch, after the restart")
+        async with running_router(hub, "router-b") as b:
+            await produce(hub, third)
+            await wait_until_routed(kafka, "the third batch, after the rebalance")
+    return b.router.stats.routed
+
+
 def hub_cli(kafka: KafkaSettings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``hub <args>`` against this test's topics (its prefix), as an operator would."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
