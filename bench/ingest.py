@@ -26,7 +26,7 @@ from typing import Any
 from bench.common import Rig, Usage, free_port, rig, stop_process, wait_http_ready
 from bench.http_client import RawConnection
 from bench.records import police_notification
-from bench.report import summary_ms, table
+from bench.report import LATENCY_HEADERS, cores_cell, latency_cells, summary_ms, table
 from schemas.common import Partner
 
 POLICE = "/v1/police/notifications"
@@ -111,10 +111,7 @@ async def run(concurrency: list[int], seconds: float) -> dict[str, Any]:
         [
             "clients",
             "req/s",
-            "p50 ms",
-            "p95 ms",
-            "p99 ms",
-            "max ms",
+            *LATENCY_HEADERS,
             "statuses",
             "app CPU ms/req",
             "cores app/client/broker/machine",
@@ -123,16 +120,10 @@ async def run(concurrency: list[int], seconds: float) -> dict[str, Any]:
             [
                 row["clients"],
                 row["req_per_s"],
-                row["latency"]["p50_ms"],
-                row["latency"]["p95_ms"],
-                row["latency"]["p99_ms"],
-                row["latency"]["max_ms"],
+                *latency_cells(row["latency"]),
                 row["statuses"],
                 row["cpu_ms_per_request"],
-                "/".join(
-                    str(row["cores_used"].get(k, "-"))
-                    for k in ("connectors", "client", "broker", "machine")
-                ),
+                cores_cell(row["cores_used"], ("connectors", "client", "broker", "machine")),
             ]
             for row in rows
         ],

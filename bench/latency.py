@@ -29,7 +29,7 @@ from typing import Any
 from bench.common import Rig, Usage, free_port, rig, router_stats, rss_kib, stop_process
 from bench.http_client import RawConnection
 from bench.records import police_notification
-from bench.report import summary_ms, table
+from bench.report import cores_cell, latency_cells, summary_ms, table
 from bench.watch import STAGES, read_sightings, read_watch
 from schemas.common import Partner
 
@@ -286,18 +286,14 @@ async def run(rates: list[float], duration: float) -> dict[str, Any]:
                 run["offered_rate"],
                 run["accepted_per_s"],
                 run["visible_after_202"]["count"],
-                run["visible_after_202"]["p50_ms"],
-                run["visible_after_202"]["p95_ms"],
-                run["visible_after_202"]["p99_ms"],
-                run["visible_after_202"]["max_ms"],
+                *latency_cells(run["visible_after_202"]),
                 run["visible_after_send"]["p99_ms"],
                 run["http_response"]["p99_ms"],
                 run["never_visible"],
                 run["statuses"],
                 run["router_transactions_per_s"],
-                "/".join(
-                    str(run["cores_used"].get(k, "-"))
-                    for k in ("connectors", "router", "client", "broker", "machine")
+                cores_cell(
+                    run["cores_used"], ("connectors", "router", "client", "broker", "machine")
                 ),
             ]
             for run in runs

@@ -26,7 +26,7 @@ from typing import Any
 
 from bench.common import Rig, Usage, quiet_logging, rig, router_stats, rss_kib, stop_process
 from bench.records import Drain, drain, encode, envelopes, produce
-from bench.report import table
+from bench.report import cores_cell, table
 from hub.router.handler import InRecord, TaskState, route_record
 from hub.router.history import HistoryStore, SqliteStateStore
 from hub.security.envelope import InboundRecord
@@ -284,7 +284,7 @@ def _trimmed(text: str) -> list[str]:
 
 def _cores(run: dict[str, Any]) -> str:
     process = "router" if run["pipeline"] == "router" else "pipe"
-    return "/".join(str(run["cores_used"].get(k, "-")) for k in (process, "broker", "machine"))
+    return cores_cell(run["cores_used"], (process, "broker", "machine"))
 
 
 def _print(

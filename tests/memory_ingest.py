@@ -1,12 +1,18 @@
-"""The ingest's parts on in-memory ports, for tests that run the ingest app in-process."""
+"""The ingest app in-process for tests: its parts on in-memory ports, and a client of it."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from hub.ingest.app import IngestDeps
+import httpx
+
+from hub.ingest.app import IngestDeps, create_app
 from hub.ingest.credentials import CredentialStore
 from hub.ingest.testing import MemoryLedger, MemoryPublisher
 from hub.security.envelope import Sealer
@@ -36,3 +42,28 @@ def memory_ingest_deps(
         **options,
     )
     return deps, tokens
+
+
+@contextlib.asynccontextmanager
+async def ingest_client(deps: IngestDeps) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the ingest app over ``deps``, in this process, while its lifespan runs."""
+    app = create_app(deps)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            yield client
+
+
+PartnerT = TypeVar("PartnerT", bound=StrEnum)
+
+
+@dataclass
+class PartnerClient(Generic[PartnerT]):
+    """A client of the ingest app in-process, and the credential each partner sends."""
+
+    client: httpx.AsyncClient
+    tokens: dict[PartnerT, str]
+
+    def auth(self, partner: PartnerT, **headers: str) -> dict[str, str]:
+        """``headers`` with ``partner``'s credential."""
+        return {"Authorization": f"Bearer {self.tokens[partner]}", **headers}

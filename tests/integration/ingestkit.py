@@ -7,11 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from hub.bootstrap import Hub
 from hub.bootstrap.ingest import ingest_deps
-from hub.ingest.app import IngestDeps, create_app
+from hub.ingest.app import IngestDeps
 from hub.security.keys import init_keyring
 from hub.settings import (
     ConnectorSettings,
@@ -21,6 +19,7 @@ from hub.settings import (
     RouterSettings,
 )
 from schemas.common import Partner
+from tests.memory_ingest import PartnerClient, ingest_client
 from tests.orgs import TEST_ORGS
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -41,24 +40,16 @@ def ingest_hub(kafka: KafkaSettings, tmp: Path, **connectors: object) -> Hub:
 
 
 @dataclass
-class Ingest:
-    client: httpx.AsyncClient
+class Ingest(PartnerClient[Partner]):
     deps: IngestDeps
-    tokens: dict[Partner, str]
-
-    def auth(self, partner: Partner) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[partner]}"}
 
 
 @contextlib.asynccontextmanager
 async def running_ingest(hub: Hub) -> AsyncIterator[Ingest]:
     deps = ingest_deps(hub)
     tokens = {p: deps.credentials.add(p, TEST_ORGS[p]) for p in Partner}
-    app = create_app(deps)
-    async with app.router.lifespan_context(app):
+    async with ingest_client(deps) as client:
         await deps.ledger.synced.wait()
         for publisher in deps.publishers.values():
             await publisher.healthy.wait()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield Ingest(client, deps, tokens)
+        yield Ingest(client=client, tokens=tokens, deps=deps)

@@ -1,4 +1,7 @@
-"""Helpers for router tests on the real broker: keys, producing envelopes, reading topics."""
+"""Helpers for router tests on the real broker: keys, producing envelopes, reading topics.
+
+And waiting: until the router group has committed what is inbound, or a condition holds.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import collections
 import contextlib
 import os
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,15 +18,16 @@ from typing import Any
 from hub.audit import verify_chain
 from hub.bootstrap import Hub
 from hub.bootstrap.ingest import sealer_for
-from hub.kafka import make_consumer, make_producer, started
+from hub.kafka import KafkaAdmin, TopicPartition, end_offsets, make_consumer, make_producer, started
 from hub.router.service import Router
 from hub.security.keys import init_keyring
 from hub.settings import CryptoSettings, HubSettings, KafkaSettings, RouterSettings
-from schemas.common import Partner
+from schemas.common import Partner, RiskLevel, SubjectRole
 from schemas.decision import DecisionRecorded
 from schemas.envelope import Envelope
 from schemas.routed import MessageRouted
 from tests.commands import run_hub
+from tests.factories import envelope, risk, subject
 
 
 def hub_for(kafka: KafkaSettings, tmp: Path, **crypto: Any) -> Hub:
@@ -127,6 +131,60 @@ async def assert_routed_exactly_once(kafka: KafkaSettings, message_ids: set[str]
         assert broken is None, broken
 
 
+INBOUND = [
+    "partner.police.inbound",
+    "partner.health.inbound",
+    "partner.housing.inbound",
+    "partner.domestic-abuse.inbound",
+]
+
+
+def traffic(n: int) -> list[Envelope]:
+    """A varied stream over n/4 subjects (so history matters)."""
+    out = []
+    for i in range(n):
+        child = subject(label=f"child-{i % (n // 4)}", present=True, school_urn="100001")
+        adult = subject(SubjectRole.VICTIM, f"adult-{i % (n // 4)}")
+        match i % 5:
+            case 0:
+                out.append(envelope(subjects=[child], risk=risk(RiskLevel.HIGH)))
+            case 1:
+                out.append(envelope("police.notification.domestic_abuse", [adult, child]))
+            case 2:
+                out.append(envelope("police.notification.domestic_abuse", [adult]))
+            case 3:
+                out.append(envelope("health.safeguarding_concern", [child]))
+            case _:
+                out.append(envelope("housing.duty_to_refer", [adult]))
+    return out
+
+
+async def inbound_lag(kafka: KafkaSettings) -> int:
+    tps = [TopicPartition(kafka.topic(t), p) for t in INBOUND for p in range(6)]
+    ends = await end_offsets(kafka, tps)
+    async with KafkaAdmin(kafka) as admin:
+        committed = await admin.committed_offsets(kafka.group("router"))
+    return sum(ends[tp] - committed.get(tp, 0) for tp in tps)
+
+
+async def lag_below(kafka: KafkaSettings, limit: int) -> bool:
+    return await inbound_lag(kafka) < limit
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not await predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.5)
+
+
+async def wait_until_routed(kafka: KafkaSettings, what: str, timeout_s: float = 120) -> None:
+    """Wait until the router group has committed every inbound record."""
+    await wait_for(lambda: lag_below(kafka, 1), timeout_s, what)
+
+
 @dataclass
 class RunningRouter:
     router: Router
@@ -158,6 +216,26 @@ async def running_router(
         stop.set()
         async with asyncio.timeout(60):
             await task
+
+
+async def route_through_restart_and_rebalance(
+    hub: Hub, first: list[Envelope], second: list[Envelope], third: list[Envelope]
+) -> int:
+    """Route ``first`` on router-a, ``second`` once it restarts, ``third`` once router-b joins.
+
+    Each batch is routed before the next is sent; returns how many router-b routed.
+    """
+    kafka = hub.settings.kafka
+    async with running_router(hub, "router-a"):
+        await produce(hub, first)
+        await wait_until_routed(kafka, "the first batch")
+    async with running_router(hub, "router-a"):
+        await produce(hub, second)
+        await wait_until_routed(kafka, "the second batch, after the restart")
+        async with running_router(hub, "router-b") as b:
+            await produce(hub, third)
+            await wait_until_routed(kafka, "the third batch, after the rebalance")
+    return b.router.stats.routed
 
 
 def hub_cli(kafka: KafkaSettings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

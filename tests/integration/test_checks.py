@@ -16,7 +16,6 @@ import httpx
 
 from hub.bootstrap import Hub
 from hub.bootstrap.ingest import ingest_deps
-from hub.ingest.app import create_app
 from hub.ingest.checkcredentials import CheckCredentialStore, check_credentials_file
 from hub.settings import ConnectorSettings, KafkaSettings
 from schemas.checks import CheckPartner
@@ -24,6 +23,7 @@ from schemas.common import Area, RiskLevel
 from tests.factories import envelope, risk
 from tests.integration.routerkit import read_topic
 from tests.integration.test_teams import poll, routed, running_team, team_hub, wait_for_rows
+from tests.memory_ingest import ingest_client
 from tests.unit.teams.teamkit import TeamApp
 
 
@@ -38,12 +38,9 @@ async def running_partners(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
     """The partner ingest in-process, once its index of checks has caught up."""
     deps = ingest_deps(hub)
     assert deps.checks is not None
-    app = create_app(deps)
-    async with app.router.lifespan_context(app):
+    async with ingest_client(deps) as client:
         await asyncio.wait_for(deps.checks.index.synced.wait(), 60)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield client
+        yield client
 
 
 def tokens(hub: Hub) -> dict[str, dict[str, str]]:

@@ -13,8 +13,12 @@ from hub.settings import KafkaSettings
 from schemas.common import Area
 from schemas.decision import DecisionRecorded
 from schemas.wire import MessageReceived
-from tests.integration.routerkit import hub_for, produce, read_topic, running_router
-from tests.integration.test_router_crash import _lag_below, traffic, wait_for
+from tests.integration.routerkit import (
+    hub_for,
+    read_topic,
+    route_through_restart_and_rebalance,
+    traffic,
+)
 
 
 @pytest.mark.slow
@@ -25,18 +29,12 @@ async def test_history_survives_restart_and_rebalance(
     """Each message saw every earlier one about its subject; the changelog equals a replay."""
     hub = hub_for(hub_topics, tmp_path)
     sent = traffic(1_200)  # 300 subjects, four messages each
-    async with running_router(hub, "router-a"):
-        await produce(hub, sent[:400])
-        await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the first third")
-    # Restart: a new process state, rebuilt from the changelog.
-    async with running_router(hub, "router-a"):
-        await produce(hub, sent[400:800])
-        await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the second third")
-        # Rebalance: a second router takes half of the tasks with their history.
-        async with running_router(hub, "router-b") as b:
-            await produce(hub, sent[800:])
-            await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the last third")
-        assert b.router.stats.routed > 0
+    # The restarted router has a new process state, rebuilt from the changelog; then a
+    # second router takes half of the tasks with their history.
+    routed_by_b = await route_through_restart_and_rebalance(
+        hub, sent[:400], sent[400:800], sent[800:]
+    )
+    assert routed_by_b > 0
 
     decisions = [
         DecisionRecorded.model_validate_json(r.value)

@@ -15,8 +15,7 @@ from schemas.common import Area, RiskLevel
 from schemas.envelope import Envelope
 from schemas.routed import MessageRouted
 from tests.factories import NOW, envelope, key, risk, subject
-from tests.integration.routerkit import hub_for, produce, read_topic, running_router
-from tests.integration.test_router_crash import _lag_below, wait_for
+from tests.integration.routerkit import hub_for, read_topic, route_through_restart_and_rebalance
 
 HOME = key("integration-household")
 
@@ -55,17 +54,9 @@ async def test_the_household_view_survives_restart_and_rebalance(
         concern(child, 24),
         concern(child, 0),
     )
-    async with running_router(hub, "router-a"):
-        await produce(hub, [first, other])
-        await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the first two")
-    # Restart: a fresh process reads the household view back from the topic.
-    async with running_router(hub, "router-a"):
-        await produce(hub, [second])
-        await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the second")
-        # Rebalance: a second process joins; it too reads the whole view before routing.
-        async with running_router(hub, "router-b"):
-            await produce(hub, [third])
-            await wait_for(lambda: _lag_below(hub_topics, 1), 120, "the third")
+    # The restarted router reads the household view back from the topic; the second
+    # process that joins it too reads the whole view before routing.
+    await route_through_restart_and_rebalance(hub, [first, other], [second], [third])
 
     copies = [
         MessageRouted.model_validate_json(r.value)

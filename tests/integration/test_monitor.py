@@ -45,20 +45,29 @@ def target(collector: Collector, area: Area) -> GroupTarget:
     return next(t for t in collector.targets if t.area is area)
 
 
+async def group_lag(collector: Collector, area: Area, now: datetime | None = None) -> GroupLag:
+    """The lag of ``area``'s team group as the collector samples it at ``now`` (default: now)."""
+    return await collector.group_lag(target(collector, area), now or datetime.now(UTC))
+
+
 async def produce_to(
     kafka: KafkaSettings,
     topic: str,
     count: int,
     *,
     partition: int | None = None,
-    first_timestamp_ms: int | None = None,
+    first_at: datetime | None = None,
 ) -> None:
-    """Write ``count`` records, keyed to spread over partitions unless one is given."""
+    """Write ``count`` records, keyed to spread over partitions unless one is given.
+
+    With ``first_at`` the records are stamped from then on, a second apart.
+    """
+    first_ms = None if first_at is None else int(first_at.timestamp() * 1000)
     producer = make_producer(kafka, "test-monitor")
     async with started(producer, "test producer"):
         futures = []
         for i in range(count):
-            ts = None if first_timestamp_ms is None else first_timestamp_ms + i * 1000
+            ts = None if first_ms is None else first_ms + i * 1000
             futures.append(
                 await producer.send(
                     kafka.topic(topic),
@@ -77,6 +86,25 @@ async def commit(kafka: KafkaSettings, group: str, offsets: dict[TopicPartition,
     async with started(consumer, "test committer"):
         consumer.assign(list(offsets))
         await consumer.commit(offsets)
+
+
+async def backlog(
+    kafka: KafkaSettings,
+    area: Area,
+    count: int,
+    committed: dict[int, int],
+    *,
+    partition: int | None = None,
+    first_at: datetime | None = None,
+) -> str:
+    """``count`` records on ``area``'s queue, its team group committed at ``committed``.
+
+    ``committed`` maps partitions to offsets; the queue's topic name is returned.
+    """
+    await produce_to(kafka, f"route.{area}", count, partition=partition, first_at=first_at)
+    topic = kafka.topic(f"route.{area}")
+    await commit(kafka, f"team-{area}", {TopicPartition(topic, p): o for p, o in committed.items()})
+    return topic
 
 
 def kafka_tool_lag(group: str) -> dict[tuple[str, int], int | None]:
@@ -128,14 +156,8 @@ class TestLagAgreesWithKafka:
         self, hub_topics: KafkaSettings, collector: Collector
     ) -> None:
         """Lag per partition is exactly the LAG column of kafka-consumer-groups --describe."""
-        await produce_to(hub_topics, "route.mash", 40)
-        topic = hub_topics.topic("route.mash")
-        await commit(
-            hub_topics,
-            "team-mash",
-            {TopicPartition(topic, 0): 3, TopicPartition(topic, 1): 1},  # partition 2: none
-        )
-        group = await collector.group_lag(target(collector, Area.MASH), datetime.now(UTC))
+        topic = await backlog(hub_topics, Area.MASH, 40, {0: 3, 1: 1})  # partition 2: none
+        group = await group_lag(collector, Area.MASH)
         tool = await asyncio.to_thread(kafka_tool_lag, hub_topics.group("team-mash"))
 
         assert group.group == hub_topics.group("team-mash")
@@ -160,7 +182,7 @@ class TestLagAgreesWithKafka:
             for i in range(3):
                 await producer.send(topic, f"copy-{i}".encode(), partition=0)
         await commit(hub_topics, "team-early-help", {TopicPartition(topic, 0): 3})
-        group = await collector.group_lag(target(collector, Area.EARLY_HELP), datetime.now(UTC))
+        group = await group_lag(collector, Area.EARLY_HELP)
         tool = await asyncio.to_thread(kafka_tool_lag, hub_topics.group("team-early-help"))
 
         assert tool == {(topic, 0): 1}
@@ -175,16 +197,11 @@ class TestLagInSeconds:
     ) -> None:
         """Lag in seconds is the age of the record at the committed offset."""
         two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
-        first_ms = int(two_hours_ago.timestamp() * 1000)
-        await produce_to(hub_topics, "route.marac", 10, partition=0, first_timestamp_ms=first_ms)
-        topic = hub_topics.topic("route.marac")
-        await commit(
-            hub_topics,
-            "team-marac",
-            {TopicPartition(topic, p): o for p, o in ((0, 4), (1, 0), (2, 0))},
+        await backlog(
+            hub_topics, Area.MARAC, 10, {0: 4, 1: 0, 2: 0}, partition=0, first_at=two_hours_ago
         )
         now = datetime.now(UTC)
-        group = await collector.group_lag(target(collector, Area.MARAC), now)
+        group = await group_lag(collector, Area.MARAC, now)
 
         oldest = (now - two_hours_ago).total_seconds() - 4  # record 4 is 4 s younger
         assert group.lag == 6
@@ -197,11 +214,9 @@ class TestLagInSeconds:
         self, hub_topics: KafkaSettings, collector: Collector
     ) -> None:
         """A group at the log end has no age, however old its records are."""
-        old_ms = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
-        await produce_to(hub_topics, "route.lado", 5, partition=1, first_timestamp_ms=old_ms)
-        topic = hub_topics.topic("route.lado")
-        await commit(hub_topics, "team-lado", {TopicPartition(topic, 1): 5})
-        group = await collector.group_lag(target(collector, Area.LADO), datetime.now(UTC))
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        await backlog(hub_topics, Area.LADO, 5, {1: 5}, partition=1, first_at=yesterday)
+        group = await group_lag(collector, Area.LADO)
         assert group.lag == 0
         assert group.lag_seconds == 0
         assert group.status is ConsumerStatus.OK
@@ -248,16 +263,14 @@ class TestConsumerStatus:
         self, hub_topics: KafkaSettings, collector: Collector
     ) -> None:
         """Committed offsets but nobody in the group, and records waiting: STOP at once."""
-        await produce_to(hub_topics, "route.encompass", 4, partition=0)
-        topic = hub_topics.topic("route.encompass")
-        await commit(hub_topics, "team-encompass", {TopicPartition(topic, 0): 1})
-        group = await collector.group_lag(target(collector, Area.ENCOMPASS), datetime.now(UTC))
+        await backlog(hub_topics, Area.ENCOMPASS, 4, {0: 1}, partition=0)
+        group = await group_lag(collector, Area.ENCOMPASS)
         assert group.members == 0
         assert group.status is ConsumerStatus.STOP
 
     async def test_an_unknown_group_is_notfound(self, collector: Collector) -> None:
         """A queue whose team group never existed is NOTFOUND, not an error."""
-        group = await collector.group_lag(target(collector, Area.ADULT_SERVICES), datetime.now(UTC))
+        group = await group_lag(collector, Area.ADULT_SERVICES)
         assert group.status is ConsumerStatus.NOTFOUND
         assert group.state == "Dead"
 
@@ -275,11 +288,11 @@ class TestMetricsEndpoint:
         self, hub_topics: KafkaSettings, collector: Collector
     ) -> None:
         """/metrics shows the lag, age and status the collector sampled; the page and JSON too."""
-        old_ms = int((datetime.now(UTC) - timedelta(hours=3)).timestamp() * 1000)
-        await produce_to(hub_topics, "route.da-triage", 7, partition=2, first_timestamp_ms=old_ms)
-        topic = hub_topics.topic("route.da-triage")
+        three_hours_ago = datetime.now(UTC) - timedelta(hours=3)
+        topic = await backlog(
+            hub_topics, Area.DA_TRIAGE, 7, {2: 2}, partition=2, first_at=three_hours_ago
+        )
         group_name = hub_topics.group("team-da-triage")
-        await commit(hub_topics, "team-da-triage", {TopicPartition(topic, 2): 2})
         state = MonitorState()
         state.record(await collector.sample())
 

@@ -2,63 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hub.bootstrap import Hub
-from hub.kafka import KafkaAdmin, TopicPartition, end_offsets
+from hub.kafka import KafkaAdmin
 from hub.settings import KafkaSettings
-from schemas.common import RiskLevel, SubjectRole
 from schemas.envelope import Envelope
-from tests.factories import envelope, risk, subject
 from tests.integration.routerkit import (
     assert_routed_exactly_once,
     hub_for,
+    inbound_lag,
+    lag_below,
     produce,
     running_router,
+    traffic,
+    wait_for,
+    wait_until_routed,
 )
-
-INBOUND = [
-    "partner.police.inbound",
-    "partner.health.inbound",
-    "partner.housing.inbound",
-    "partner.domestic-abuse.inbound",
-]
-
-
-def traffic(n: int) -> list[Envelope]:
-    """A varied stream over n/4 subjects (so history matters)."""
-    out = []
-    for i in range(n):
-        child = subject(label=f"child-{i % (n // 4)}", present=True, school_urn="100001")
-        adult = subject(SubjectRole.VICTIM, f"adult-{i % (n // 4)}")
-        match i % 5:
-            case 0:
-                out.append(envelope(subjects=[child], risk=risk(RiskLevel.HIGH)))
-            case 1:
-                out.append(envelope("police.notification.domestic_abuse", [adult, child]))
-            case 2:
-                out.append(envelope("police.notification.domestic_abuse", [adult]))
-            case 3:
-                out.append(envelope("health.safeguarding_concern", [child]))
-            case _:
-                out.append(envelope("housing.duty_to_refer", [adult]))
-    return out
-
-
-async def inbound_lag(kafka: KafkaSettings) -> int:
-    tps = [TopicPartition(kafka.topic(t), p) for t in INBOUND for p in range(6)]
-    ends = await end_offsets(kafka, tps)
-    async with KafkaAdmin(kafka) as admin:
-        committed = await admin.committed_offsets(kafka.group("router"))
-    return sum(ends[tp] - committed.get(tp, 0) for tp in tps)
 
 
 def router_env(hub: Hub, instance: str) -> dict[str, str]:
@@ -89,17 +55,25 @@ def start_router(
         )
 
 
-async def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.5)
+def stop_router(router: subprocess.Popen[bytes], log: Path) -> None:
+    """SIGTERM a router process: it exits 0 (if not, the end of its log says why)."""
+    router.send_signal(signal.SIGTERM)
+    assert router.wait(60) == 0, log.read_text()[-2000:]
 
 
 async def assert_exactly_once(kafka: KafkaSettings, sent: list[Envelope]) -> None:
     await assert_routed_exactly_once(kafka, {str(e.message_id) for e in sent})
+
+
+async def restart_and_finish(hub: Hub, log: Path, sent: list[Envelope]) -> None:
+    """Start router-a again, let it route the rest, SIGTERM it: exit 0, each message once."""
+    kafka = hub.settings.kafka
+    second = start_router(hub, "router-a", log)
+    try:
+        await wait_until_routed(kafka, "the restarted router to finish", 300)
+    finally:
+        stop_router(second, log)
+    await assert_exactly_once(kafka, sent)
 
 
 @pytest.mark.slow
@@ -116,23 +90,13 @@ class TestCrash:
         first = start_router(hub, "router-a", log)
         try:
             await wait_for(
-                lambda: _lag_below(hub_topics, 7_000), 240, "the router to route 3,000 messages"
+                lambda: lag_below(hub_topics, 7_000), 240, "the router to route 3,000 messages"
             )
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(30)
         assert await inbound_lag(hub_topics) > 0, "the router finished before it was killed"
-        second = start_router(hub, "router-a", log)
-        try:
-            await wait_for(lambda: _lag_below(hub_topics, 1), 300, "the restarted router to finish")
-        finally:
-            second.send_signal(signal.SIGTERM)
-            assert second.wait(60) == 0, log.read_text()[-2000:]
-        await assert_exactly_once(hub_topics, sent)
-
-
-async def _lag_below(kafka: KafkaSettings, limit: int) -> bool:
-    return await inbound_lag(kafka) < limit
+        await restart_and_finish(hub, log, sent)
 
 
 @pytest.mark.slow
@@ -146,10 +110,10 @@ class TestRebalance:
         sent = traffic(4_000)
         async with running_router(hub, "router-a") as a:
             await produce(hub, sent[:2_000])
-            await wait_for(lambda: _lag_below(hub_topics, 1_500), 120, "router a to start")
+            await wait_for(lambda: lag_below(hub_topics, 1_500), 120, "router a to start")
             async with running_router(hub, "router-b") as b:
                 await produce(hub, sent[2_000:])
-                await wait_for(lambda: _lag_below(hub_topics, 1), 300, "both routers to finish")
+                await wait_until_routed(hub_topics, "both routers to finish", 300)
                 assert b.router.stats.routed > 0
             assert a.router.stats.routed > 0
         await assert_exactly_once(hub_topics, sent)
@@ -169,17 +133,10 @@ class TestShutdown:
         # Small polls, so that the SIGTERM lands with most of the stream still to route
         # (with the default 2,000 a poll a fast router drains 4,000 in two).
         first = start_router(hub, "router-a", log, max_batch=200)
-        await wait_for(lambda: _lag_below(hub_topics, 3_500), 120, "routing to start")
-        first.send_signal(signal.SIGTERM)
-        assert first.wait(60) == 0, log.read_text()[-2000:]
+        await wait_for(lambda: lag_below(hub_topics, 3_500), 120, "routing to start")
+        stop_router(first, log)
         assert await inbound_lag(hub_topics) > 0, "the router finished before SIGTERM"
-        second = start_router(hub, "router-a", log)
-        try:
-            await wait_for(lambda: _lag_below(hub_topics, 1), 300, "the restarted router")
-        finally:
-            second.send_signal(signal.SIGTERM)
-            assert second.wait(60) == 0
-        await assert_exactly_once(hub_topics, sent)
+        await restart_and_finish(hub, log, sent)
 
 
 def _children(parent: subprocess.Popen[bytes]) -> list[int]:
@@ -221,12 +178,12 @@ class TestProcesses:
             )
         try:
             await wait_for(lambda: _members(hub_topics, 2), 120, "two processes in the group")
-            await wait_for(lambda: _lag_below(hub_topics, 1_500), 240, "routing to start")
+            await wait_for(lambda: lag_below(hub_topics, 1_500), 240, "routing to start")
             first = _children(parent)
             assert len(first) == 2
             os.kill(first[0], signal.SIGKILL)
             await produce(hub, sent[2_000:])
-            await wait_for(lambda: _lag_below(hub_topics, 1), 300, "every message routed")
+            await wait_until_routed(hub_topics, "every message routed", 300)
 
             async def replaced() -> bool:
                 now = _children(parent)

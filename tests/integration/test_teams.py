@@ -124,7 +124,7 @@ class TestTeamQueue:
         """MASH sees the MASH message (decrypted when opened); early help sees only its own."""
         async with team_with_traffic(team_hub(hub_topics, tmp_path)) as (team, sent):
             mash_id, eh_id = sent["mash"].message_id, sent["early-help"].message_id
-            await team.sign_in("mia", team.deps.accounts.add_user("mia", Area.MASH))
+            await team.sign_in_as("mia", Area.MASH)
             queue = await team.client.get("/areas/mash/queue")
             assert str(mash_id) in queue.text
             assert str(eh_id) not in queue.text
@@ -137,7 +137,7 @@ class TestTeamQueue:
 
             token = csrf_of(opened.text)
             await team.client.post("/sign-out", data={"csrf_token": token})
-            await team.sign_in("eve", team.deps.accounts.add_user("eve", Area.EARLY_HELP))
+            await team.sign_in_as("eve", Area.EARLY_HELP)
             eh_queue = await team.client.get("/areas/early-help/queue")
             assert str(eh_id) in eh_queue.text
             assert str(mash_id) not in eh_queue.text
@@ -153,7 +153,7 @@ class TestTeamQueue:
         async with running_team(hub) as team:
             await wait_for_rows(team, {"mash": 1})
             page = f"/areas/mash/messages/{message.message_id}"
-            await team.sign_in("mia", team.deps.accounts.add_user("mia", Area.MASH))
+            await team.sign_in_as("mia", Area.MASH)
             token = await team.csrf(page)
             blank = await team.client.post(
                 f"{page}/outcome",

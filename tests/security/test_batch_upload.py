@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.ingest.app import IngestDeps, create_app
+from hub.ingest.app import IngestDeps
 from hub.ingest.credentials import CredentialStore
 from hub.ingest.testing import MemoryLedger, MemoryPublisher
 from hub.ingest.worker import BatchWorkers
@@ -46,6 +46,7 @@ from hub.security.keys import KeyIds, Keyring, inbound_mac, init_keyring
 from hub.security.mac import Link, RecordMac
 from schemas.common import Partner
 from tests.e2e.processes import free_port
+from tests.memory_ingest import ingest_client
 from tests.orgs import TEST_ORGS
 from tests.security.batchkit import Connection, police_csv, police_single
 from tests.security.ingest_server import SUBJECT_KEY_SECRET, batch_tools, sealers
@@ -183,11 +184,8 @@ async def _rig(tmp_path: Path) -> AsyncIterator[_Rig]:
         clock=lambda: datetime.now(UTC),
         batch_workers=workers,
     )
-    app = create_app(deps)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield _Rig(client, ledger, publisher, {"Authorization": f"Bearer {token}"}, workers)
+    async with ingest_client(deps) as client:
+        yield _Rig(client, ledger, publisher, {"Authorization": f"Bearer {token}"}, workers)
 
 
 def _worker_pids() -> set[int]:

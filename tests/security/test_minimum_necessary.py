@@ -239,8 +239,7 @@ class TestEncompassCopy:
         deps = make_deps(hub, tmp_path / "teams", (Area.ENCOMPASS,))
         async with running_app(deps) as team:
             assert queue(team.deps.store, hub, env, Area.ENCOMPASS) == 2
-            password = team.deps.accounts.add_user("dsl", Area.ENCOMPASS)
-            await team.sign_in("dsl", password)
+            await team.sign_in_as("dsl", Area.ENCOMPASS)
             listing = await team.client.get("/areas/encompass/queue")
             assert listing.status_code == 200, listing.text[:300]
             page = await team.client.get(f"/areas/encompass/messages/{env.message_id}?child=0")

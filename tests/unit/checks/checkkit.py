@@ -14,7 +14,6 @@ from hub.bootstrap import Hub
 from hub.bootstrap.checks import check_keys
 from hub.checks.index import CheckIndex
 from hub.checks.testing import MemoryCheckWriter
-from hub.ingest.app import create_app
 from hub.ingest.checkcredentials import CheckCredentialStore
 from hub.ingest.checks import IngestChecks
 from hub.teams.checks import TeamChecks
@@ -22,7 +21,7 @@ from hub.teams.checkstore import CheckStore
 from hub.teams.deps import TeamDeps
 from schemas.checks import CheckPartner
 from schemas.common import Area
-from tests.memory_ingest import memory_ingest_deps
+from tests.memory_ingest import PartnerClient, ingest_client, memory_ingest_deps
 
 
 def team_checks(hub: Hub, state: Path) -> TeamChecks:
@@ -39,13 +38,8 @@ def team_checks(hub: Hub, state: Path) -> TeamChecks:
 
 
 @dataclass
-class Ingest:
-    client: httpx.AsyncClient
+class Ingest(PartnerClient[CheckPartner]):
     checks: IngestChecks
-    tokens: dict[CheckPartner, str]
-
-    def auth(self, partner: CheckPartner) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[partner]}"}
 
     async def answer(
         self,
@@ -90,11 +84,8 @@ async def ingest(hub: Hub, state: Path, now: datetime) -> AsyncIterator[Ingest]:
     deps, partner_tokens = memory_ingest_deps(state, now, checks=checks)
     tokens = {CheckPartner(p.value): token for p, token in partner_tokens.items()}
     tokens |= {p: answer_only.add(p) for p in CheckPartner if p not in tokens}
-    app = create_app(deps)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield Ingest(client, checks, tokens)
+    async with ingest_client(deps) as client:
+        yield Ingest(client=client, tokens=tokens, checks=checks)
 
 
 def asked_writer(deps: TeamDeps) -> MemoryCheckWriter:

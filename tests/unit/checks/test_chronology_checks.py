@@ -52,8 +52,7 @@ async def test_the_answer_joins_the_earlier_contact_in_the_chronology(
         "answered",
         "Synthetic: two call-outs.",
     )
-    password = team.deps.accounts.add_user("pr-synthetic", Area.MASH)
-    assert (await team.sign_in("pr-synthetic", password)).status_code == 303
+    assert (await team.sign_in_as("pr-synthetic", Area.MASH)).status_code == 303
     page = await team.client.get(f"/areas/mash/messages/{second.message_id}")
     assert page.status_code == 200
     assert "Check of police (amber), asked by" in page.text

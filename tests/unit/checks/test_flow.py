@@ -294,8 +294,7 @@ class TestMessagePage:
         self, team: TeamApp, partners: Ingest, contact: Envelope
     ) -> None:
         """The form asks (CSRF checked); the page shows each check and, later, its answer."""
-        password = team.deps.accounts.add_user("alice", Area.MASH)
-        assert (await team.sign_in("alice", password)).status_code == 303
+        assert (await team.sign_in_as("alice", Area.MASH)).status_code == 303
         page = f"/areas/mash/messages/{contact.message_id}"
         form = {
             "partner_police": "on",
@@ -324,8 +323,7 @@ class TestMessagePage:
 
     async def test_an_empty_form_names_each_problem(self, team: TeamApp, contact: Envelope) -> None:
         """No partner and no question: 422, both named."""
-        password = team.deps.accounts.add_user("alice", Area.MASH)
-        await team.sign_in("alice", password)
+        await team.sign_in_as("alice", Area.MASH)
         page = f"/areas/mash/messages/{contact.message_id}"
         token = await team.csrf(page)
         response = await team.client.post(

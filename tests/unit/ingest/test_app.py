@@ -13,15 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.ingest.app import IngestDeps, create_app
-from hub.ingest.credentials import CredentialStore
 from hub.ingest.testing import MemoryLedger, MemoryPublisher
-from hub.security.envelope import Sealer
 from hub.settings import PROJECT_ROOT
 from hub.web import TokenBuckets
 from schemas.common import Partner
 from schemas.wire import MessageReceived
-from tests.orgs import TEST_ORGS
+from tests.memory_ingest import PartnerClient, ingest_client, memory_ingest_deps
 
 EXAMPLES = PROJECT_ROOT / "docs" / "formats" / "examples"
 NOTIFICATION = (EXAMPLES / "police" / "notification-domestic-abuse.json").read_bytes()
@@ -30,14 +27,9 @@ JSON = {"Content-Type": "application/json"}
 
 
 @dataclass
-class Rig:
-    client: httpx.AsyncClient
+class Rig(PartnerClient[Partner]):
     ledger: MemoryLedger
     publishers: dict[Partner, MemoryPublisher]
-    tokens: dict[Partner, str]
-
-    def auth(self, partner: Partner, **headers: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[partner]}", **headers}
 
     async def post_police(self, body: bytes = NOTIFICATION) -> httpx.Response:
         headers = self.auth(Partner.POLICE, **JSON)
@@ -46,24 +38,12 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(tmp_path: Path, limiter: TokenBuckets | None = None) -> AsyncIterator[Rig]:
-    credentials = CredentialStore(tmp_path / "credentials.json")
-    tokens = {p: credentials.add(p, TEST_ORGS[p]) for p in Partner}
-    ledger = MemoryLedger()
-    publishers = {p: MemoryPublisher() for p in Partner}
-    deps = IngestDeps(
-        credentials=credentials,
-        ledger=ledger,
-        publishers=dict(publishers),
-        sealers={p: Sealer(None, None, 6) for p in Partner},
-        subject_key_secret=b"unit-test-secret",
-        clock=lambda: datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
-        limiter=limiter,
-    )
-    app = create_app(deps)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield Rig(client, ledger, publishers, tokens)
+    now = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    deps, tokens = memory_ingest_deps(tmp_path, now, limiter=limiter)
+    assert isinstance(deps.ledger, MemoryLedger)
+    publishers = {p: w for p, w in deps.publishers.items() if isinstance(w, MemoryPublisher)}
+    async with ingest_client(deps) as client:
+        yield Rig(client=client, tokens=tokens, ledger=deps.ledger, publishers=publishers)
 
 
 class TestAccepting:

@@ -12,10 +12,9 @@ import pytest
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from hub.ingest.app import create_app
 from hub.settings import PROJECT_ROOT
 from schemas.common import Partner
-from tests.memory_ingest import memory_ingest_deps
+from tests.memory_ingest import ingest_client, memory_ingest_deps
 
 DATA = PROJECT_ROOT / "tests" / "data"
 METADATA = "/v1/health/fhir/metadata"
@@ -25,11 +24,8 @@ METADATA = "/v1/health/fhir/metadata"
 async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     deps, tokens = memory_ingest_deps(tmp_path, datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
     token = tokens[Partner.HEALTH]
-    app = create_app(deps)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
-            yield http, token
+    async with ingest_client(deps) as http:
+        yield http, token
 
 
 class TestMetadata:

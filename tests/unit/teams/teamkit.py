@@ -16,7 +16,7 @@ from hub.bootstrap import Hub
 from hub.bootstrap.teams import area_keys, copy_check
 from hub.router.handler import OutRecord, TaskState, route_record
 from hub.router.history import HistoryStore
-from hub.teams.accounts import AccountStore
+from hub.teams.accounts import AccountStore, Role
 from hub.teams.app import create_app
 from hub.teams.deps import TeamDeps
 from hub.teams.intake import RoutedRecord, accept_routed
@@ -119,6 +119,13 @@ class TeamApp:
         return await self.client.post(
             "/sign-in", data={"username": username, "password": password, "csrf_token": token}
         )
+
+    async def sign_in_as(
+        self, username: str, area: Area, role: Role = Role.PRACTITIONER
+    ) -> httpx.Response:
+        """Add ``username`` to ``area`` in ``role``, and sign in with the password issued."""
+        password = self.deps.accounts.add_user(username, area, role)
+        return await self.sign_in(username, password)
 
     async def csrf(self, path: str) -> str:
         return csrf_of((await self.client.get(path)).text)

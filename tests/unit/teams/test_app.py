@@ -50,8 +50,7 @@ async def mash(team: TeamApp, hub: Hub) -> Envelope:
     """One MASH message queued, and alice (MASH) signed in."""
     env = mash_message()
     queue(team.deps.store, hub, env, Area.MASH)
-    password = team.deps.accounts.add_user("alice", Area.MASH)
-    response = await team.sign_in("alice", password)
+    response = await team.sign_in_as("alice", Area.MASH)
     assert response.status_code == 303
     return env
 
@@ -190,8 +189,7 @@ class TestQueuePage:
             ),
         )
         queue(team.deps.store, hub, env, Area.MASH)
-        password = team.deps.accounts.add_user("alice", Area.MASH)
-        await team.sign_in("alice", password)
+        await team.sign_in_as("alice", Area.MASH)
         response = await team.client.get(f"/areas/mash/messages/{env.message_id}")
         for text in (
             "looked after child",
@@ -212,8 +210,7 @@ class TestQueuePage:
         history = HistoryStore()
         queue(team.deps.store, hub, first, Area.MASH, history=history)
         queue(team.deps.store, hub, second, Area.MASH, history=history, offset=1)
-        password = team.deps.accounts.add_user("alice", Area.MASH)
-        await team.sign_in("alice", password)
+        await team.sign_in_as("alice", Area.MASH)
         response = await team.client.get("/areas/mash/queue")
         assert f"/areas/mash/messages/{first.message_id}</a>" not in response.text
         assert f'href="/areas/mash/messages/{first.message_id}">' in response.text
@@ -240,8 +237,7 @@ class TestIsolation:
         """The MASH message is not on the early-help queue, nor reachable."""
         token = await team.csrf("/areas/mash/queue")
         await team.client.post("/sign-out", data={"csrf_token": token})
-        password = team.deps.accounts.add_user("erin", Area.EARLY_HELP)
-        response = await team.sign_in("erin", password)
+        response = await team.sign_in_as("erin", Area.EARLY_HELP)
         assert response.headers["location"] == "/areas/early-help/queue"
         listing = await team.client.get("/areas/early-help/queue")
         assert listing.status_code == 200
@@ -372,8 +368,7 @@ class TestEncompass:
             ],
         )
         assert queue(team.deps.store, hub, env, Area.ENCOMPASS) == 2
-        password = team.deps.accounts.add_user("sam", Area.ENCOMPASS)
-        await team.sign_in("sam", password)
+        await team.sign_in_as("sam", Area.ENCOMPASS)
         listing = await team.client.get("/areas/encompass/queue")
         assert listing.text.count(f"/messages/{env.message_id}?child=") == 2
         second = await team.client.get(f"/areas/encompass/messages/{env.message_id}?child=2")
@@ -398,8 +393,7 @@ class TestReturnedPage:
         )
         async with running_app(deps) as team:
             assert queue(team.deps.store, hub, env, Area.RETURNED) == 1
-            password = team.deps.accounts.add_user("rita", Area.RETURNED)
-            assert (await team.sign_in("rita", password)).status_code == 303
+            assert (await team.sign_in_as("rita", Area.RETURNED)).status_code == 303
             response = await team.client.get(f"/areas/returned/messages/{env.message_id}")
         assert response.status_code == 200
         text = " ".join(response.text.split())

@@ -249,8 +249,7 @@ class TestPages:
     ) -> None:
         """The page shows the household contact and the authorise form; posting it records."""
         _router, (_first, _sibling, _second, third) = await scenario(team, hub)
-        password = team.deps.accounts.add_user("mgr-synthetic", Area.MASH, Role.MANAGER)
-        assert (await team.sign_in("mgr-synthetic", password)).status_code == 303
+        assert (await team.sign_in_as("mgr-synthetic", Area.MASH, Role.MANAGER)).status_code == 303
         path = f"/areas/mash/messages/{third.message_id}"
         page = await team.client.get(path)
         assert "household" in page.text
@@ -276,6 +275,5 @@ class TestPages:
     async def test_a_practitioner_gets_no_manager_pages(self, team: TeamApp, hub: Hub) -> None:
         """Oversight is 403 to a practitioner."""
         del hub
-        password = team.deps.accounts.add_user("sw-plain", Area.MASH)
-        await team.sign_in("sw-plain", password)
+        await team.sign_in_as("sw-plain", Area.MASH)
         assert (await team.client.get("/areas/mash/oversight")).status_code == 403
