@@ -10,6 +10,7 @@ topics and removes the folder.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from hub.bootstrap import Hub
 from hub.broker.local import LocalBroker
@@ -59,7 +60,10 @@ UNLIMITED_RATE = "1000000"
 """The connectors' per-partner rate limit is lifted: the benches measure the app itself."""
 
 
-_DEVNULL = open(os.devnull, "w")  # noqa: SIM115, PTH123 -- kept open: structlog holds it
+@functools.cache
+def _devnull() -> TextIO:
+    """/dev/null, opened on first use and kept open: structlog holds it."""
+    return open(os.devnull, "w")  # noqa: PTH123
 
 
 def quiet_logging() -> None:
@@ -68,7 +72,7 @@ def quiet_logging() -> None:
     Hub code the benches call in-process logs like the services do (the handler
     profile must pay for it), but its lines would bury the figures.
     """
-    saved, sys.stderr = sys.stderr, _DEVNULL
+    saved, sys.stderr = sys.stderr, _devnull()
     try:
         configure_logging(LoggingSettings(level="INFO"))
     finally:

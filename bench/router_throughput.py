@@ -192,8 +192,12 @@ async def process_profile(r: Rig, records: list[InboundRecord]) -> dict[str, Any
 
 
 BREAKDOWN = {
-    "route_record (the handler)": ("routing.py", "route_record", "cumulative"),
-    "_commit (the transaction: sends and round trips)": ("router.py", "_commit", "cumulative"),
+    "route_record (the handler)": ("router/handler.py", "route_record", "cumulative"),
+    "_commit (the transaction: sends and round trips)": (
+        "router/service.py",
+        "_commit",
+        "cumulative",
+    ),
     "getmany (fetching)": ("consumer.py", "getmany", "cumulative"),
     "waiting in epoll (idle: broker round trips)": (
         "~",
