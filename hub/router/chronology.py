@@ -77,17 +77,14 @@ def chronology_json(related: Sequence[Related], meta: RoutingMetadata) -> bytes:
     """The :class:`~schemas.chronology.Chronology` JSON of ``related`` (tests validate it)."""
     since = epoch_us(meta.received_at - YEAR)
     recent = [r for r in related if r.contact.received_us >= since]
-    contacts_12m = [r.contact for r in recent]
+    recent_contacts = [r.contact for r in recent]
     same = sum(map(_SAME_CHILD, recent))
-    household = len(recent) - same
-    by_partner = Counter(map(_PARTNER, contacts_12m))
-    by_kind = Counter(map(_KIND, contacts_12m))
     totals = {
-        "contacts_12m": same + household,
+        "contacts_12m": len(recent),
         "same_child_12m": same,
-        "household_12m": household,
-        "by_partner": by_partner,
-        "by_kind": by_kind,
+        "household_12m": len(recent) - same,
+        "by_partner": Counter(map(_PARTNER, recent_contacts)),
+        "by_kind": Counter(map(_KIND, recent_contacts)),
     }
     contacts = ",".join([r.contact.chronology_entries[r.same_child] for r in related])
     totals_json = _COMPACT.encode(totals)
